@@ -1,0 +1,27 @@
+//! Every command, grouped by resource. Each module returns its `Command` declarations; the
+//! handlers beside them are thin: read args, call one app function, build the reply.
+
+pub mod account;
+pub mod discovery;
+pub mod domain;
+pub mod event;
+pub mod job;
+pub mod user;
+
+use crate::registry::Command;
+
+pub fn all() -> Vec<Command> {
+    let mut v = Vec::new();
+    v.extend(discovery::commands());
+    v.extend(domain::commands());
+    v.extend(account::commands());
+    v.extend(user::commands());
+    v.extend(event::commands());
+    v.extend(job::commands());
+    v
+}
+
+/// Items of a list answer.
+pub fn items<T>(rows: &[T], f: impl Fn(&T) -> serde_json::Value) -> Vec<serde_json::Value> {
+    rows.iter().map(f).collect()
+}

@@ -1,0 +1,33 @@
+//! The CloudStack wire protocol over HTTP: parse `command=…`, authenticate (API-key
+//! signature or session), validate parameters against the command registry, call one app
+//! function, and render the `<command>response` envelope or the error envelope. No business
+//! logic lives here.
+
+pub mod args;
+pub mod commands;
+pub mod http;
+pub mod params;
+pub mod registry;
+pub mod render;
+pub mod reply;
+pub mod signature;
+pub mod views;
+
+use std::sync::Arc;
+
+use ferrostack_app::{App, Caller};
+
+pub use http::router;
+pub use render::JobRenderer;
+
+/// What a handler gets: the application and the authenticated caller.
+pub struct Ctx {
+    pub app: Arc<App>,
+    pub caller: Caller,
+    pub registry: Arc<registry::Registry>,
+}
+
+/// The registry of every command ferrostack implements.
+pub fn registry() -> registry::Registry {
+    registry::Registry::new(commands::all())
+}

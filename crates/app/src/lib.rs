@@ -1,0 +1,98 @@
+//! The domain services of ferrostack. One file per resource adds an `impl App` block
+//! (`account_create`, `domain_delete`, …): check access, decide, then act — in one
+//! transaction, with the event that records it. Nothing here knows about HTTP.
+
+pub mod access;
+pub mod account;
+pub mod bootstrap;
+pub mod domain;
+pub mod event;
+pub mod job;
+pub mod password;
+pub mod role;
+pub mod sagas;
+pub mod session;
+pub mod user;
+
+use std::sync::Arc;
+
+use ferrostack_db::user::User;
+use ferrostack_db::Db;
+use ferrostack_jobs::Engine;
+use ferrostack_types::ids::{AccountId, DomainId, UserId};
+use ferrostack_types::{AccountType, Error, RoleType};
+
+pub use ferrostack_jobs::JobOutcome;
+
+/// Settings the services read.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// This management server's id (also the job owner id).
+    pub msid: String,
+    /// Version reported to clients (`cloudstackversion`).
+    pub version: String,
+    /// Idle timeout of a login session.
+    pub session_timeout_secs: i64,
+}
+
+/// The application: the database, the job engine, and settings.
+pub struct App {
+    pub db: Db,
+    pub jobs: Arc<Engine<App>>,
+    pub config: AppConfig,
+}
+
+impl App {
+    pub fn new(db: Db, jobs: Arc<Engine<App>>, config: AppConfig) -> Self {
+        App { db, jobs, config }
+    }
+}
+
+/// Who is calling: resolved once per request from the session or API key.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub user_uuid: String,
+    pub username: String,
+    pub account_id: AccountId,
+    pub account_uuid: String,
+    pub account_name: String,
+    pub domain_id: DomainId,
+    pub domain_uuid: String,
+    /// Internal domain path (`/`, `/a/`).
+    pub domain_path: String,
+    pub role: RoleType,
+    pub account_type: AccountType,
+}
+
+impl Caller {
+    pub fn from_user(u: &User) -> Caller {
+        Caller {
+            user_id: u.id(),
+            user_uuid: u.uuid.clone(),
+            username: u.username.clone(),
+            account_id: u.account_id(),
+            account_uuid: u.account_uuid.clone(),
+            account_name: u.account_name.clone(),
+            domain_id: u.domain_id(),
+            domain_uuid: u.domain_uuid.clone(),
+            domain_path: u.domain_path.clone(),
+            role: u.role_type(),
+            account_type: u.account_type(),
+        }
+    }
+
+    pub fn is_root_admin(&self) -> bool {
+        self.role == RoleType::Admin
+    }
+
+    /// Load the caller a job runs as (the submitting user), even if removed since.
+    pub async fn load(db: &Db, id: UserId) -> Result<Caller, Error> {
+        let u = ferrostack_db::user::get_including_removed(db.pool(), id)
+            .await?
+            .ok_or_else(|| {
+                Error::ResourceUnavailable(format!("the user {id} who submitted this job no longer exists"))
+            })?;
+        Ok(Caller::from_user(&u))
+    }
+}

@@ -1,0 +1,159 @@
+//! Wiring: open and migrate the database, seed it, build the application and the job engine,
+//! and serve the API until told to stop. [`start`] is what `ferrostack serve` and the
+//! integration tests both use.
+
+pub mod config;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ferrostack_app::{bootstrap, job::JobEvents, App, AppConfig};
+use ferrostack_db::Db;
+use ferrostack_jobs::{Engine, EngineConfig};
+use ferrostack_types::time::now_ms;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use config::Config;
+
+/// A running server: its bound address and the handle to stop it.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    http: JoinHandle<()>,
+    jobs: JoinHandle<()>,
+    background: JoinHandle<()>,
+}
+
+impl RunningServer {
+    pub fn url(&self) -> String {
+        format!("http://{}/client/api", self.addr)
+    }
+
+    /// Graceful stop: in-flight requests finish, jobs stop at a step boundary.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.http.await;
+        let _ = self.jobs.await;
+        self.background.abort();
+        self.app.db.close().await;
+    }
+
+    /// Stop without letting anything finish (tests of crash recovery): tasks are aborted.
+    pub async fn kill(self) {
+        self.http.abort();
+        self.jobs.abort();
+        self.background.abort();
+        let _ = self.http.await;
+        let _ = self.jobs.await;
+        self.app.db.close().await;
+    }
+}
+
+/// This server's stable id, kept in the data directory so a restarted server recognises (and
+/// resumes) the jobs it owned.
+pub fn server_id(data_dir: &Path) -> Result<String, String> {
+    std::fs::create_dir_all(data_dir)
+        .map_err(|e| format!("cannot create data directory {}: {e}", data_dir.display()))?;
+    let path = data_dir.join("server-id");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        let s = s.trim();
+        if !s.is_empty() {
+            return Ok(s.to_string());
+        }
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    std::fs::write(&path, &id).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(id)
+}
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Open the database, seed it and start serving. Refuses a non-loopback address while the
+/// admin password is still the default.
+pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
+    let db = Db::open(&cfg.database).await.map_err(|e| e.client_message(""))?;
+    bootstrap::seed(&db).await.map_err(|e| e.to_string())?;
+    if !cfg.listen.ip().is_loopback()
+        && bootstrap::admin_password_is_default(&db)
+            .await
+            .map_err(|e| e.to_string())?
+    {
+        db.close().await;
+        return Err(format!(
+            "refusing to listen on {} while the admin password is still the default 'password'. \
+             Change it first: `ferrostack set-password --username admin` (same --data-dir/--database), \
+             or listen on 127.0.0.1 and call updateUser with a new password",
+            cfg.listen
+        ));
+    }
+    let msid = server_id(&cfg.data_dir)?;
+    let engine = Arc::new(Engine::new(
+        db.clone(),
+        EngineConfig {
+            owner: msid.clone(),
+            lease: Duration::from_secs(30),
+            max_concurrent: cfg.job_workers,
+            step_delay: Duration::from_millis(cfg.job_step_delay_ms),
+            poll_interval: Duration::from_millis(500),
+        },
+        ferrostack_app::sagas::all(),
+        Arc::new(ferrostack_api::JobRenderer),
+        Arc::new(JobEvents),
+    ));
+    let app = Arc::new(App::new(
+        db.clone(),
+        engine.clone(),
+        AppConfig {
+            msid: msid.clone(),
+            version: VERSION.to_string(),
+            session_timeout_secs: cfg.session_timeout_secs,
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (tx, rx) = watch::channel(false);
+    let router = ferrostack_api::router(app.clone());
+    let mut http_rx = rx.clone();
+    let http = tokio::spawn(async move {
+        let r = axum::serve(listener, router)
+            .with_graceful_shutdown(async move {
+                let _ = http_rx.wait_for(|s| *s).await;
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::error!(error = %e, "HTTP server failed");
+        }
+    });
+    let jobs = tokio::spawn(engine.run(app.clone(), rx.clone()));
+    let background = tokio::spawn(background(app.clone(), msid));
+    Ok(RunningServer {
+        addr,
+        app,
+        shutdown: tx,
+        http,
+        jobs,
+        background,
+    })
+}
+
+/// Heartbeat into the management-server table and expire idle sessions.
+async fn background(app: Arc<App>, msid: String) {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    loop {
+        let now = now_ms();
+        if let Err(e) = ferrostack_db::mshost::heartbeat(app.db.pool(), &msid, &host, VERSION, "Up", now).await {
+            tracing::warn!(error = %e, "management server heartbeat failed");
+        }
+        let cutoff = now - app.config.session_timeout_secs * 1000;
+        if let Err(e) = ferrostack_db::session::expire(app.db.pool(), cutoff).await {
+            tracing::warn!(error = %e, "session expiry failed");
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+}

@@ -1,0 +1,12 @@
+//! Shared vocabulary of ferrostack: the one error type and its CloudStack mapping,
+//! typed ids, roles, time formatting and paging. No I/O lives here.
+
+pub mod error;
+pub mod ids;
+pub mod paging;
+pub mod role;
+pub mod time;
+
+pub use error::{Error, Result};
+pub use paging::Page;
+pub use role::{AccountType, RoleType};
