@@ -167,9 +167,9 @@ pub async fn list(
             s2.and("d.id = ").bind_i64(id.0);
         }
         DomainScope::Subtree(path) => {
-            s2.and("substr(d.path, 1, ")
+            s2.and("substr(d.path, 1, CAST(")
                 .bind_i64(path.len() as i64)
-                .push(") = ")
+                .push(" AS INTEGER)) = ")
                 .bind_str(path.clone());
         }
     }
@@ -194,12 +194,13 @@ pub async fn list(
 
 /// Ids of the live domains in the subtree at `path` (inclusive).
 pub async fn subtree_ids(c: &mut Conn, path: &str) -> Result<Vec<i64>, Error> {
-    let rows: Vec<(i64,)> = sqlx::query_as("SELECT id FROM domain WHERE removed IS NULL AND substr(path, 1, $1) = $2")
-        .bind(path.len() as i64)
-        .bind(path)
-        .fetch_all(&mut *c)
-        .await
-        .map_err(db_err)?;
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM domain WHERE removed IS NULL AND substr(path, 1, CAST($1 AS INTEGER)) = $2")
+            .bind(path.len() as i64)
+            .bind(path)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db_err)?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
@@ -224,15 +225,18 @@ pub async fn update(c: &mut Conn, id: DomainId, name: Option<&str>, network_doma
             Err(e) => return Err(db_err(e)),
         }
         // Re-root every descendant's path.
-        sqlx::query("UPDATE domain SET path = $1 || substr(path, $2) WHERE substr(path, 1, $3) = $4 AND id <> $5")
-            .bind(&new_path)
-            .bind(d.path.len() as i64 + 1)
-            .bind(d.path.len() as i64)
-            .bind(&d.path)
-            .bind(id.0)
-            .execute(&mut *c)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "UPDATE domain SET path = $1 || substr(path, CAST($2 AS INTEGER)) \
+             WHERE substr(path, 1, CAST($3 AS INTEGER)) = $4 AND id <> $5",
+        )
+        .bind(&new_path)
+        .bind(d.path.len() as i64 + 1)
+        .bind(d.path.len() as i64)
+        .bind(&d.path)
+        .bind(id.0)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
     }
     if let Some(nd) = network_domain {
         sqlx::query("UPDATE domain SET network_domain = $1 WHERE id = $2")

@@ -71,7 +71,7 @@ CREATE TABLE session (
     created BIGINT NOT NULL,
     last_access BIGINT NOT NULL
 );
-CREATE INDEX session_user ON session (user_id);
+CREATE INDEX session_by_user ON session (user_id);
 
 CREATE TABLE mshost (
     id INTEGER PRIMARY KEY,

@@ -1,0 +1,396 @@
+//! Test harness: start the whole server on port 0 with a temporary SQLite file (or a fresh
+//! PostgreSQL database when FERROSTACK_TEST_DATABASE_URL is set), log in as admin, get API
+//! keys, and drive the real HTTP API with signed requests.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use ferrostack_server::config::Config;
+use ferrostack_server::RunningServer;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+
+pub struct TestServer {
+    pub server: Option<RunningServer>,
+    pub dir: tempfile::TempDir,
+    pub database: String,
+    pub url: String,
+    pub admin: Client,
+    pg_cleanup: Option<(String, String)>,
+}
+
+/// A client holding one user's API keys.
+#[derive(Clone)]
+pub struct Client {
+    pub url: String,
+    pub api_key: String,
+    pub secret: String,
+    http: reqwest::Client,
+}
+
+/// One answer: HTTP status, content type and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    /// The object under the single `<command>response` key.
+    pub fn inner(&self) -> &Value {
+        let m = self.body.as_object().expect("answer is an object");
+        assert_eq!(m.len(), 1, "exactly one top-level key: {}", self.text);
+        m.values().next().unwrap()
+    }
+    pub fn ok(&self) -> &Value {
+        assert_eq!(self.status, 200, "expected success, got {}", self.text);
+        self.inner()
+    }
+    pub fn err(&self, code: u16) -> String {
+        assert_eq!(self.status, code, "expected {code}, got {}", self.text);
+        assert_eq!(self.inner()["errorcode"].as_u64(), Some(code as u64), "{}", self.text);
+        self.inner()["errortext"].as_str().unwrap().to_string()
+    }
+    /// Items of a list answer (`[]` for the empty `{}` shape).
+    pub fn items(&self, key: &str) -> Vec<Value> {
+        self.ok()
+            .get(key)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// Java URLEncoder + `+`→`%20`, the server's canonical form.
+pub fn java_encode(v: &str) -> String {
+    let mut o = String::new();
+    for b in v.as_bytes() {
+        match *b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'.' | b'-' | b'*' | b'_' => o.push(*b as char),
+            b' ' => o.push_str("%20"),
+            other => o.push_str(&format!("%{other:02X}")),
+        }
+    }
+    o
+}
+
+pub fn sign(params: &[(String, String)], secret: &str) -> String {
+    let mut sorted: Vec<_> = params.to_vec();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let canon = sorted
+        .iter()
+        .map(|(k, v)| format!("{k}={}", java_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(canon.to_lowercase().as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn query(params: &[(String, String)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+async fn answer(r: reqwest::Response) -> Answer {
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = r.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        content_type,
+        body,
+        text,
+    }
+}
+
+impl Client {
+    pub fn new(url: &str, api_key: &str, secret: &str) -> Client {
+        Client {
+            url: url.into(),
+            api_key: api_key.into(),
+            secret: secret.into(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn signed(&self, command: &str, params: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = vec![
+            ("command".into(), command.into()),
+            ("response".into(), "json".into()),
+            ("apiKey".into(), self.api_key.clone()),
+        ];
+        p.extend(params.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let sig = sign(&p, &self.secret);
+        p.push(("signature".into(), sig));
+        p
+    }
+
+    /// Signed GET.
+    pub async fn get(&self, command: &str, params: &[(&str, &str)]) -> Answer {
+        let q = query(&self.signed(command, params));
+        answer(self.http.get(format!("{}?{q}", self.url)).send().await.unwrap()).await
+    }
+
+    /// Signed POST with a form body.
+    pub async fn post(&self, command: &str, params: &[(&str, &str)]) -> Answer {
+        let body = query(&self.signed(command, params));
+        let r = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        answer(r).await
+    }
+
+    /// Raw GET with exactly these parameters (no signing).
+    pub async fn raw(&self, params: &[(String, String)]) -> Answer {
+        answer(
+            self.http
+                .get(format!("{}?{}", self.url, query(params)))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Submit an async command and wait for its job; returns the final job object.
+    pub async fn run_async(&self, command: &str, params: &[(&str, &str)]) -> Value {
+        let a = self.get(command, params).await;
+        let jobid = a.ok()["jobid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no jobid: {}", a.text))
+            .to_string();
+        self.wait_job(&jobid).await
+    }
+
+    pub async fn wait_job(&self, jobid: &str) -> Value {
+        for _ in 0..1500 {
+            let a = self.get("queryAsyncJobResult", &[("jobid", jobid)]).await;
+            let j = a.ok().clone();
+            if j["jobstatus"].as_i64() != Some(0) {
+                return j;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("job {jobid} did not finish");
+    }
+}
+
+/// Session login; returns (JSESSIONID, sessionkey, login body).
+pub async fn login(url: &str, username: &str, password: &str, domain: &str) -> (u16, Option<(String, String)>, Value) {
+    let body = query(&[
+        ("command".into(), "login".into()),
+        ("username".into(), username.into()),
+        ("password".into(), password.into()),
+        ("domain".into(), domain.into()),
+        ("response".into(), "json".into()),
+    ]);
+    let r = reqwest::Client::new()
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let v: Value = r.json().await.unwrap();
+    let find = |name: &str| {
+        cookies.iter().find_map(|c| {
+            c.strip_prefix(&format!("{name}="))
+                .map(|r| r.split(';').next().unwrap().to_string())
+        })
+    };
+    let sess = match (find("JSESSIONID"), find("sessionkey")) {
+        (Some(a), Some(b)) => Some((a, b)),
+        _ => None,
+    };
+    (status, sess, v)
+}
+
+/// A request on a session: cookies as given, parameters as given.
+pub async fn session_get(url: &str, cookies: &str, params: &[(&str, &str)]) -> Answer {
+    let p: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let r = reqwest::Client::new()
+        .get(format!("{url}?{}", query(&p)))
+        .header("cookie", cookies)
+        .send()
+        .await
+        .unwrap();
+    answer(r).await
+}
+
+async fn fresh_database(dir: &std::path::Path) -> (String, Option<(String, String)>) {
+    match std::env::var("FERROSTACK_TEST_DATABASE_URL") {
+        Ok(base) if !base.is_empty() => {
+            use sqlx::Connection;
+            let name = format!("ferrostack_t_{}", uuid::Uuid::new_v4().simple());
+            let mut c = sqlx::PgConnection::connect(&base)
+                .await
+                .expect("connect to FERROSTACK_TEST_DATABASE_URL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let url = match base.rfind('/') {
+                Some(i) if i > "postgres://".len() => format!("{}/{name}", &base[..i]),
+                _ => panic!("FERROSTACK_TEST_DATABASE_URL must end with /<database>"),
+            };
+            (url, Some((base, name)))
+        }
+        _ => (format!("sqlite://{}", dir.join("ferrostack.db").display()), None),
+    }
+}
+
+pub fn config(dir: &std::path::Path, database: &str, step_delay_ms: u64) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        database: database.to_string(),
+        session_timeout_secs: 1800,
+        job_workers: 8,
+        job_step_delay_ms: step_delay_ms,
+        log: None,
+    }
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with_delay(0).await
+    }
+
+    pub async fn start_with_delay(step_delay_ms: u64) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, pg_cleanup) = fresh_database(dir.path()).await;
+        let server = ferrostack_server::start(&config(dir.path(), &database, step_delay_ms))
+            .await
+            .unwrap();
+        let url = server.url();
+        let admin = admin_client(&url).await;
+        TestServer {
+            server: Some(server),
+            dir,
+            database,
+            url,
+            admin,
+            pg_cleanup,
+        }
+    }
+
+    /// Stop (gracefully or by killing the tasks) and start again on the same database.
+    pub async fn restart(&mut self, kill: bool, step_delay_ms: u64) {
+        let s = self.server.take().unwrap();
+        if kill {
+            s.kill().await;
+        } else {
+            s.stop().await;
+        }
+        let s = ferrostack_server::start(&config(self.dir.path(), &self.database, step_delay_ms))
+            .await
+            .unwrap();
+        self.url = s.url();
+        self.admin.url = self.url.clone();
+        self.server = Some(s);
+    }
+
+    /// Create an account (type 0 user, 2 domain admin) in a domain and return a client with its keys.
+    pub async fn account_client(&self, name: &str, account_type: &str, domain_id: &str) -> (Value, Client) {
+        let a = self
+            .admin
+            .post(
+                "createAccount",
+                &[
+                    ("username", name),
+                    ("password", "pw-123"),
+                    ("firstname", "F"),
+                    ("lastname", "L"),
+                    ("email", "x@example.com"),
+                    ("accounttype", account_type),
+                    ("domainid", domain_id),
+                ],
+            )
+            .await;
+        let account = a.ok()["account"].clone();
+        let uid = account["user"][0]["id"].as_str().unwrap().to_string();
+        let k = self.admin.get("registerUserKeys", &[("id", &uid)]).await;
+        let keys = &k.ok()["userkeys"];
+        let c = Client::new(
+            &self.url,
+            keys["apikey"].as_str().unwrap(),
+            keys["secretkey"].as_str().unwrap(),
+        );
+        (account, c)
+    }
+
+    pub async fn create_domain(&self, name: &str, parent: Option<&str>) -> Value {
+        let mut p = vec![("name", name)];
+        if let Some(pid) = parent {
+            p.push(("parentdomainid", pid));
+        }
+        self.admin.get("createDomain", &p).await.ok()["domain"].clone()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+        if let Some((base, name)) = self.pg_cleanup.take() {
+            use sqlx::Connection;
+            if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
+                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut c)
+                .await;
+            }
+        }
+    }
+}
+
+pub async fn admin_client(url: &str) -> Client {
+    let (status, sess, body) = login(url, "admin", "password", "/").await;
+    assert_eq!(status, 200, "{body}");
+    let (sid, key) = sess.expect("login cookies");
+    let uid = body["loginresponse"]["userid"].as_str().unwrap().to_string();
+    let cookies = format!("JSESSIONID={sid}; sessionkey={key}");
+    let a = session_get(
+        url,
+        &cookies,
+        &[
+            ("command", "registerUserKeys"),
+            ("id", &uid),
+            ("sessionkey", &key),
+            ("response", "json"),
+        ],
+    )
+    .await;
+    let keys = &a.ok()["userkeys"];
+    Client::new(
+        url,
+        keys["apikey"].as_str().unwrap(),
+        keys["secretkey"].as_str().unwrap(),
+    )
+}

@@ -1,0 +1,6 @@
+//! Integration tests: the whole server on port 0, driven through the real HTTP API.
+
+mod common;
+mod identity;
+mod jobs;
+mod wire;
