@@ -16,6 +16,8 @@ pub async fn seed(db: &Db) -> Result<(), Error> {
     if domain::root(&mut *tx).await?.is_some() {
         return Ok(());
     }
+    crate::offering::seed(&mut tx).await?;
+    crate::template::seed(&mut tx).await?;
     let now = now_ms();
     let root_uuid = new_uuid();
     let root_id = domain::insert(

@@ -56,7 +56,7 @@ pub struct Resource {
     pub name: String,
 }
 
-/// The event types ferrostack records (CloudStack's names), for `listEventTypes`.
+/// Identity event types (CloudStack's names).
 pub const EVENT_TYPES: &[&str] = &[
     "USER.LOGIN",
     "USER.LOGOUT",
@@ -77,6 +77,21 @@ pub const EVENT_TYPES: &[&str] = &[
     "DOMAIN.DELETE",
     "DOMAIN.UPDATE",
 ];
+
+/// Every event type ferrostack records, for `listEventTypes`.
+pub fn event_types() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    for list in [
+        EVENT_TYPES,
+        crate::infra::EVENT_TYPES,
+        crate::storage::EVENT_TYPES,
+        crate::template::EVENT_TYPES,
+        crate::offering::EVENT_TYPES,
+    ] {
+        v.extend_from_slice(list);
+    }
+    v
+}
 
 impl App {
     /// Record an event in the caller's transaction.

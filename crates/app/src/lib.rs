@@ -7,11 +7,15 @@ pub mod account;
 pub mod bootstrap;
 pub mod domain;
 pub mod event;
+pub mod infra;
 pub mod job;
+pub mod offering;
 pub mod password;
 pub mod role;
 pub mod sagas;
 pub mod session;
+pub mod storage;
+pub mod template;
 pub mod user;
 
 use std::sync::Arc;

@@ -4,14 +4,21 @@
 //! identical numbering.
 
 pub mod account;
+pub mod alert;
+pub mod config;
 pub mod domain;
 pub mod event;
+pub mod host;
 pub mod job;
 pub mod mshost;
+pub mod offering;
 pub mod role;
 pub mod session;
 pub mod sql;
+pub mod storage;
+pub mod template;
 pub mod user;
+pub mod zone;
 
 use std::path::Path;
 use std::str::FromStr;

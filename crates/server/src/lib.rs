@@ -142,10 +142,20 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
     })
 }
 
-/// Heartbeat into the management-server table and expire idle sessions.
+/// Periodic work: heartbeat into the management-server table, expire idle sessions (every
+/// 10 s), and advance simulated template downloads (every second).
 async fn background(app: Arc<App>, msid: String) {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "localhost".into());
+    let mut tick: u64 = 0;
     loop {
+        if let Err(e) = app.template_downloads_tick().await {
+            tracing::warn!(error = %e, "template download tick failed");
+        }
+        tick += 1;
+        if tick % 10 != 1 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         let now = now_ms();
         if let Err(e) = ferrostack_db::mshost::heartbeat(app.db.pool(), &msid, &host, VERSION, "Up", now).await {
             tracing::warn!(error = %e, "management server heartbeat failed");
@@ -154,6 +164,6 @@ async fn background(app: Arc<App>, msid: String) {
         if let Err(e) = ferrostack_db::session::expire(app.db.pool(), cutoff).await {
             tracing::warn!(error = %e, "session expiry failed");
         }
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

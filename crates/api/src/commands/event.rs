@@ -1,4 +1,4 @@
-use ferrostack_app::event::EVENT_TYPES;
+use ferrostack_app::event::event_types;
 use ferrostack_db::event::EventFilter;
 use ferrostack_types::time::parse_date;
 use ferrostack_types::Error;
@@ -82,6 +82,6 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn types(_: &Ctx, _: Args) -> Result<Reply, Error> {
-    let v: Vec<_> = EVENT_TYPES.iter().map(|t| json!({"name": t})).collect();
+    let v: Vec<_> = event_types().iter().map(|t| json!({"name": t})).collect();
     Ok(Reply::list("eventtype", v.len() as i64, v))
 }

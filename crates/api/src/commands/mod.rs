@@ -6,6 +6,9 @@ pub mod discovery;
 pub mod domain;
 pub mod event;
 pub mod job;
+pub mod offering;
+pub mod storage;
+pub mod template;
 pub mod user;
 
 use crate::registry::Command;
@@ -18,6 +21,9 @@ pub fn all() -> Vec<Command> {
     v.extend(user::commands());
     v.extend(event::commands());
     v.extend(job::commands());
+    v.extend(storage::commands());
+    v.extend(template::commands());
+    v.extend(offering::commands());
     v
 }
 

@@ -13,6 +13,10 @@ use serde_json::{json, Map, Value};
 
 use crate::registry::Field;
 
+pub mod offering;
+pub mod storage;
+pub mod template;
+
 /// Insert `v` under `k` unless it is `None` (CloudStack omits null fields).
 fn put(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {
     if let Some(v) = v {

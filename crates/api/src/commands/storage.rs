@@ -1,0 +1,5 @@
+//! (being written)
+use crate::registry::Command;
+pub fn commands() -> Vec<Command> {
+    vec![]
+}

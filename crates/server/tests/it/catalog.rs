@@ -1,0 +1,1 @@
+//! Storage pools, image stores, templates, OS types, offerings (being written).
