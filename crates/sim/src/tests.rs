@@ -412,12 +412,16 @@ async fn a_down_host_is_unreachable_and_keeps_its_vms() {
 async fn a_host_going_down_during_a_wait_is_unreachable() {
     let (_d, sim) = sim();
     let agent = open(&sim, "http://sim/c1/h1", "h1").await;
-    sim.configure(MockRule::new("StartCommand", MockResult::Ok).wait_ms(100));
+    let id = sim.configure(MockRule::new("StartCommand", MockResult::Ok).wait_ms(50).count(1));
     let pending = {
         let agent = agent.clone();
         tokio::spawn(async move { agent.start_vm(&spec("i-1")).await })
     };
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The test runtime is single-threaded: once the rule is consumed the start is asleep in
+    // its wait, and it cannot resume before the host is taken down below.
+    while sim.query(id).unwrap().count != Some(0) {
+        tokio::task::yield_now().await;
+    }
     sim.set_host_up("h1", false);
     assert!(matches!(pending.await.unwrap(), Err(AgentError::Unreachable(_))));
     assert_eq!(sim.vm_power("i-1"), None);

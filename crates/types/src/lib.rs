@@ -5,6 +5,7 @@ pub mod error;
 pub mod ids;
 pub mod paging;
 pub mod role;
+pub mod state;
 pub mod time;
 
 pub use error::{Error, Result};
