@@ -20,6 +20,7 @@ impl Render<App> for JobRenderer {
                     "account" => app.account_view(uuid).await?.map(|(a, us)| views::account(&a, &us)),
                     "user" => app.user_get(uuid).await?.map(|u| views::user(&u)),
                     "domain" => app.domain_get(uuid).await?.map(|d| views::domain(&d)),
+                    "host" => app.host_get(uuid).await?.map(|h| views::infra::host(&h)),
                     other => return Err(Error::internal(format!("no renderer for job result object {other}"))),
                 };
                 let v = v.ok_or_else(|| Error::ResourceUnavailable(format!("the {object} {uuid} is gone")))?;

@@ -4,9 +4,12 @@
 
 pub mod access;
 pub mod account;
+pub mod agent;
 pub mod bootstrap;
+pub mod config;
 pub mod domain;
 pub mod event;
+pub mod host;
 pub mod infra;
 pub mod job;
 pub mod offering;
@@ -17,6 +20,7 @@ pub mod session;
 pub mod storage;
 pub mod template;
 pub mod user;
+pub mod zone;
 
 use std::sync::Arc;
 
@@ -39,16 +43,26 @@ pub struct AppConfig {
     pub session_timeout_secs: i64,
 }
 
-/// The application: the database, the job engine, and settings.
+/// The application: the database, the job engine, host agents, the simulator, settings.
 pub struct App {
     pub db: Db,
     pub jobs: Arc<Engine<App>>,
     pub config: AppConfig,
+    pub agents: agent::Agents,
+    /// The built-in simulator hypervisor (failure injection and inspection for tests).
+    pub sim: Arc<ferrostack_sim::Simulator>,
 }
 
 impl App {
-    pub fn new(db: Db, jobs: Arc<Engine<App>>, config: AppConfig) -> Self {
-        App { db, jobs, config }
+    pub fn new(db: Db, jobs: Arc<Engine<App>>, config: AppConfig, sim: Arc<ferrostack_sim::Simulator>) -> Self {
+        let connectors: Vec<Arc<dyn ferrostack_agent_api::Connector>> = vec![sim.clone()];
+        App {
+            db,
+            jobs,
+            config,
+            agents: agent::Agents::new(connectors),
+            sim,
+        }
     }
 }
 

@@ -473,3 +473,13 @@ pub async fn update_cluster(c: &mut Conn, id: i64, cols: &[(&str, Option<String>
         Err(e) => Err(db_err(e)),
     }
 }
+
+pub async fn set_local_storage(c: &mut Conn, zone_id: i64, on: bool) -> Result<(), Error> {
+    sqlx::query("UPDATE zone SET local_storage_enabled = $1 WHERE id = $2")
+        .bind(i64::from(on))
+        .bind(zone_id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

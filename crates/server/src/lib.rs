@@ -26,6 +26,7 @@ pub struct RunningServer {
     http: JoinHandle<()>,
     jobs: JoinHandle<()>,
     background: JoinHandle<()>,
+    monitor: JoinHandle<()>,
 }
 
 impl RunningServer {
@@ -39,6 +40,7 @@ impl RunningServer {
         let _ = self.http.await;
         let _ = self.jobs.await;
         self.background.abort();
+        self.monitor.abort();
         self.app.db.close().await;
     }
 
@@ -47,6 +49,7 @@ impl RunningServer {
         self.http.abort();
         self.jobs.abort();
         self.background.abort();
+        self.monitor.abort();
         let _ = self.http.await;
         let _ = self.jobs.await;
         self.app.db.close().await;
@@ -112,7 +115,9 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
             version: VERSION.to_string(),
             session_timeout_secs: cfg.session_timeout_secs,
         },
+        ferrostack_sim::Simulator::new(cfg.data_dir.join("simulator")),
     ));
+    app.host_connect_all().await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
@@ -132,6 +137,7 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
     });
     let jobs = tokio::spawn(engine.run(app.clone(), rx.clone()));
     let background = tokio::spawn(background(app.clone(), msid));
+    let monitor = tokio::spawn(host_monitor(app.clone()));
     Ok(RunningServer {
         addr,
         app,
@@ -139,6 +145,7 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         http,
         jobs,
         background,
+        monitor,
     })
 }
 
@@ -165,5 +172,15 @@ async fn background(app: Arc<App>, msid: String) {
             tracing::warn!(error = %e, "session expiry failed");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// The host liveness monitor: a round every 500 ms pings the hosts that are due.
+async fn host_monitor(app: Arc<App>) {
+    loop {
+        if let Err(e) = app.host_monitor_tick().await {
+            tracing::warn!(error = %e, "host monitor round failed");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }

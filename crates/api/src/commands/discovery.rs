@@ -8,6 +8,47 @@ use crate::Ctx;
 
 pub fn commands() -> Vec<Command> {
     vec![
+        // login and logout are answered by the HTTP layer before authentication (they carry
+        // no signature); they are declared here so that listApis advertises them.
+        Command {
+            name: "login",
+            description: "Logs a user into the CloudStack. A successful login attempt will generate a JSESSIONID cookie value that can be passed in subsequent Query command calls until the \"logout\" command has been issued or the session has expired.",
+            is_async: false,
+            since: None,
+            access: Access::All,
+            params: vec![
+                Param::new("username", PType::String, "Username").required(),
+                Param::new("password", PType::String, "Hashed password (Default is MD5). If you wish to use any other hashing algorithm, you would need to write a custom authentication adapter See Docs section.").required(),
+                Param::new("domain", PType::String, "Path of the domain that the user belongs to. Example: domain=/com/cloud/internal. If no domain is passed in, the ROOT (/) domain is assumed."),
+                Param::new("domainId", PType::Long, "The id of the domain that the user belongs to. If both domain and domainId are passed in, \"domainId\" parameter takes precedence."),
+            ],
+            shape: Shape::Flat("login"),
+            response: &[
+                ("username", "string", "Username"),
+                ("userid", "string", "User ID"),
+                ("domainid", "string", "Domain ID that the user belongs to"),
+                ("timeout", "int", "the time period before the session has expired"),
+                ("account", "string", "the account name the user belongs to"),
+                ("firstname", "string", "first name of the user"),
+                ("lastname", "string", "last name of the user"),
+                ("type", "string", "the account type (admin, domain-admin, read-only-admin, user)"),
+                ("timezone", "string", "user time zone"),
+                ("registered", "string", "Is user registered"),
+                ("sessionkey", "string", "Session key that can be passed in subsequent Query command calls"),
+            ],
+            handler: |_, _| Box::pin(async { Err(answered_by_http("login")) }),
+        },
+        Command {
+            name: "logout",
+            description: "Logs out the user",
+            is_async: false,
+            since: None,
+            access: Access::All,
+            params: vec![],
+            shape: Shape::Flat("logout"),
+            response: &[("description", "string", "Response description")],
+            handler: |_, _| Box::pin(async { Err(answered_by_http("logout")) }),
+        },
         Command {
             name: "listApis",
             description: "lists all available apis on the server, provided by the Api Discovery plugin",
@@ -61,6 +102,13 @@ pub fn commands() -> Vec<Command> {
             handler: |c, a| Box::pin(capabilities(c, a)),
         },
     ]
+}
+
+/// login/logout never reach dispatch: the HTTP layer answers them first.
+fn answered_by_http(name: &str) -> Error {
+    Error::unsupported(format!(
+        "{name} is answered before dispatch; send it as an unsigned HTTP POST"
+    ))
 }
 
 fn fields(list: &[(&str, &str, &str)]) -> Vec<Value> {

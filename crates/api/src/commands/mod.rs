@@ -2,14 +2,18 @@
 //! handlers beside them are thin: read args, call one app function, build the reply.
 
 pub mod account;
+pub mod config;
 pub mod discovery;
 pub mod domain;
 pub mod event;
+pub mod host;
 pub mod job;
 pub mod offering;
+pub mod simulator;
 pub mod storage;
 pub mod template;
 pub mod user;
+pub mod zone;
 
 use crate::registry::Command;
 
@@ -21,6 +25,10 @@ pub fn all() -> Vec<Command> {
     v.extend(user::commands());
     v.extend(event::commands());
     v.extend(job::commands());
+    v.extend(zone::commands());
+    v.extend(host::commands());
+    v.extend(config::commands());
+    v.extend(simulator::commands());
     v.extend(storage::commands());
     v.extend(template::commands());
     v.extend(offering::commands());

@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::registry::Field;
 
+pub mod infra;
 pub mod offering;
 pub mod storage;
 pub mod template;

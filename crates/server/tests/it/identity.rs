@@ -133,6 +133,7 @@ async fn users_lifecycle_keys_and_passwords() {
                 ("password", "pw"),
                 ("firstname", "A"),
                 ("lastname", "Two"),
+                ("email", "a2@example.com"),
             ],
         )
         .await;

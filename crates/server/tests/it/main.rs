@@ -3,5 +3,6 @@
 mod catalog;
 mod common;
 mod identity;
+mod infra;
 mod jobs;
 mod wire;

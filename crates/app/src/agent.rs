@@ -1,0 +1,141 @@
+//! Connected host agents and their liveness. Hosts are opened through the connector of their
+//! hypervisor type, pinged on `ping.interval`, and marked Down (with an alert) when they have
+//! not answered for `ping.interval × ping.timeout` seconds; a Down host that answers again is
+//! Up. Liveness is kept in memory; the database sees only status changes and a coarse
+//! `last_pinged`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use ferrostack_agent_api::{Agent, Connector, HostLocation};
+use ferrostack_types::Error;
+
+/// What the monitor knows about one host.
+#[derive(Debug, Clone, Copy)]
+pub struct Health {
+    pub last_ok: i64,
+    pub last_attempt: i64,
+    pub up: bool,
+}
+
+pub struct Agents {
+    connectors: Vec<Arc<dyn Connector>>,
+    live: RwLock<HashMap<i64, Arc<dyn Agent>>>,
+    health: Mutex<HashMap<i64, Health>>,
+}
+
+impl Agents {
+    pub fn new(connectors: Vec<Arc<dyn Connector>>) -> Agents {
+        Agents {
+            connectors,
+            live: RwLock::new(HashMap::new()),
+            health: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The canonical name of a supported hypervisor (`simulator` → `Simulator`).
+    pub fn hypervisor(&self, name: &str) -> Result<&'static str, Error> {
+        self.connectors
+            .iter()
+            .map(|c| c.hypervisor())
+            .find(|h| h.eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "Hypervisor {name} is not supported by this management server; supported: {}",
+                    self.supported().join(", ")
+                ))
+            })
+    }
+
+    pub fn supported(&self) -> Vec<&'static str> {
+        self.connectors.iter().map(|c| c.hypervisor()).collect()
+    }
+
+    fn connector(&self, hypervisor: &str) -> Result<&Arc<dyn Connector>, Error> {
+        let h = self.hypervisor(hypervisor)?;
+        self.connectors
+            .iter()
+            .find(|c| c.hypervisor() == h)
+            .ok_or_else(|| Error::internal("connector vanished"))
+    }
+
+    /// Open an agent for a host URL (validates the URL).
+    pub async fn open(&self, hypervisor: &str, url: &str, location: &HostLocation) -> Result<Arc<dyn Agent>, Error> {
+        let c = self.connector(hypervisor)?;
+        c.open(url, location)
+            .await
+            .map_err(|e| Error::invalid(format!("Cannot use host URL {url}: {e}")))
+    }
+
+    pub fn insert(&self, host_id: i64, agent: Arc<dyn Agent>, now: i64, up: bool) {
+        write(&self.live).insert(host_id, agent);
+        lock(&self.health).insert(
+            host_id,
+            Health {
+                last_ok: now,
+                last_attempt: now,
+                up,
+            },
+        );
+    }
+
+    pub fn remove(&self, host_id: i64) {
+        write(&self.live).remove(&host_id);
+        lock(&self.health).remove(&host_id);
+    }
+
+    pub fn get(&self, host_id: i64) -> Option<Arc<dyn Agent>> {
+        read(&self.live).get(&host_id).cloned()
+    }
+
+    /// Hosts due for a ping at `now`.
+    pub fn due(&self, now: i64, interval_ms: i64) -> Vec<(i64, Arc<dyn Agent>)> {
+        let live = read(&self.live);
+        let mut health = lock(&self.health);
+        let mut out = Vec::new();
+        for (id, agent) in live.iter() {
+            let h = health.entry(*id).or_insert(Health {
+                last_ok: now,
+                last_attempt: 0,
+                up: true,
+            });
+            if now - h.last_attempt >= interval_ms {
+                h.last_attempt = now;
+                out.push((*id, agent.clone()));
+            }
+        }
+        out
+    }
+
+    /// Record a ping answer; returns the host's new up/down state if it changed.
+    pub fn record(&self, host_id: i64, ok: bool, now: i64, down_after_ms: i64) -> Option<bool> {
+        let mut health = lock(&self.health);
+        let h = health.get_mut(&host_id)?;
+        if ok {
+            h.last_ok = now;
+            if !h.up {
+                h.up = true;
+                return Some(true);
+            }
+        } else if h.up && now - h.last_ok > down_after_ms {
+            h.up = false;
+            return Some(false);
+        }
+        None
+    }
+
+    pub fn health(&self, host_id: i64) -> Option<Health> {
+        lock(&self.health).get(&host_id).copied()
+    }
+}
+
+// Poisoned locks only follow a panic elsewhere; the data (plain maps) stays consistent.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|p| p.into_inner())
+}
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,530 @@
+//! Hosts: add (connect through the hypervisor's agent), list, update, maintenance,
+//! reconnect, delete; the liveness monitor; alerts and capacity.
+
+use std::sync::Arc;
+
+use ferrostack_agent_api::{Agent, HostLocation};
+use ferrostack_db::alert::{self as alert_db, Alert, AlertFilter};
+use ferrostack_db::host::{self as host_db, CapacityRow, Host, HostFilter};
+use ferrostack_db::{db_err, zone as zone_db, Conn};
+use ferrostack_types::ids::new_uuid;
+use ferrostack_types::time::now_ms;
+use ferrostack_types::{Error, Page};
+use serde_json::json;
+
+use crate::event::{Level, Resource, State};
+use crate::job::{JobRequest, Submitted};
+use crate::{App, Caller};
+
+/// CloudStack's alert type for host state changes (`ALERT_TYPE_HOST`).
+pub const ALERT_TYPE_HOST: i64 = 7;
+
+pub struct HostAdd {
+    pub zone_uuid: String,
+    pub pod_uuid: String,
+    pub cluster_uuid: Option<String>,
+    pub cluster_name: Option<String>,
+    pub hypervisor: String,
+    pub url: String,
+    pub host_tags: Option<String>,
+    pub allocation: Option<String>,
+}
+
+pub fn host_resource(h: &Host) -> Resource {
+    Resource {
+        kind: "Host",
+        uuid: h.uuid.clone(),
+        name: h.name.clone(),
+    }
+}
+
+impl App {
+    pub async fn host_get_for(&self, c: &mut Conn, param: &str, uuid: &str) -> Result<Host, Error> {
+        host_db::by_uuid(&mut *c, uuid)
+            .await?
+            .ok_or_else(|| Error::unknown_entity(param, uuid))
+    }
+
+    pub async fn host_get(&self, uuid: &str) -> Result<Option<Host>, Error> {
+        host_db::by_uuid(self.db.pool(), uuid).await
+    }
+
+    /// `addHost`: validate placement, connect to the agent, record what it reports.
+    pub async fn host_add(&self, caller: &Caller, p: HostAdd) -> Result<Host, Error> {
+        let hypervisor = self.agents.hypervisor(&p.hypervisor)?;
+        let mut c = self.db.conn().await?;
+        let z = self.zone_get_for(&mut c, "zoneid", &p.zone_uuid).await?;
+        let pod = self.pod_get_for(&mut c, "podid", &p.pod_uuid).await?;
+        if pod.zone_id != z.id {
+            return Err(Error::invalid(format!(
+                "Pod {} is not in zone {}; give a pod of that zone",
+                pod.name, z.name
+            )));
+        }
+        let cluster = match (&p.cluster_uuid, &p.cluster_name) {
+            (Some(u), _) => self.cluster_get_for(&mut c, "clusterid", u).await?,
+            (None, Some(n)) => zone_db::cluster_by_name(&mut *c, pod.id, n).await?.ok_or_else(|| {
+                Error::invalid(format!(
+                    "No cluster named {n} in pod {}; create it with addCluster first",
+                    pod.name
+                ))
+            })?,
+            (None, None) => return Err(Error::invalid("Give the host's cluster with clusterid or clustername")),
+        };
+        drop(c);
+        if cluster.pod_id != pod.id {
+            return Err(Error::invalid(format!(
+                "Cluster {} is not in pod {}",
+                cluster.name, pod.name
+            )));
+        }
+        if !cluster.hypervisor.eq_ignore_ascii_case(hypervisor) {
+            return Err(Error::invalid(format!(
+                "Cluster {} holds {} hosts; a {hypervisor} host can't join it",
+                cluster.name, cluster.hypervisor
+            )));
+        }
+        let alloc = match &p.allocation {
+            Some(a) => crate::zone::allocation_state(a)?,
+            None => "Enabled",
+        };
+        let uuid = new_uuid();
+        let location = HostLocation {
+            zone: z.uuid.clone(),
+            pod: pod.uuid.clone(),
+            cluster: cluster.uuid.clone(),
+            host: uuid.clone(),
+        };
+        let agent = self.agents.open(hypervisor, &p.url, &location).await?;
+        let info = agent.connect().await.map_err(|e| {
+            Error::ResourceUnavailable(format!(
+                "Could not connect to the host at {}: {e}; check that it is up and retry",
+                p.url
+            ))
+        })?;
+        let name = if hypervisor == "Simulator" {
+            format!("SimulatedAgent.{uuid}")
+        } else {
+            info.private_ip.clone()
+        };
+        let now = now_ms();
+        let mut tx = self.db.begin().await?;
+        let id = host_db::insert(
+            &mut tx,
+            host_db::NewHost {
+                uuid: &uuid,
+                name: &name,
+                zone_id: z.id,
+                pod_id: pod.id,
+                cluster_id: cluster.id,
+                hypervisor,
+                hypervisor_version: &info.hypervisor_version,
+                url: &p.url,
+                resource_state: if alloc == "Enabled" { "Enabled" } else { "Disabled" },
+                private_ip: &info.private_ip,
+                cpu_sockets: i64::from(info.cpu_sockets),
+                cpu_cores: i64::from(info.cpu_cores),
+                cpu_speed: info.cpu_speed_mhz as i64,
+                memory_total: info.memory_bytes as i64,
+                local_storage_total: info.local_storage_bytes as i64,
+                version: &info.version,
+                host_tags: p.host_tags.as_deref(),
+                ms_id: &self.config.msid,
+                now,
+            },
+        )
+        .await?;
+        let h = host_db::get(&mut *tx, id)
+            .await?
+            .ok_or_else(|| Error::internal("host vanished"))?;
+        self.event_done(
+            &mut tx,
+            caller,
+            "HOST.ADD",
+            format!("Added host {} ({})", h.name, p.url),
+            Some(&host_resource(&h)),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        self.agents.insert(id, agent, now, true);
+        Ok(h)
+    }
+
+    pub async fn host_list(
+        &self,
+        mut f: HostFilter,
+        zone: Option<&str>,
+        pod: Option<&str>,
+        cluster: Option<&str>,
+        page: Page,
+    ) -> Result<(i64, Vec<Host>), Error> {
+        let mut c = self.db.conn().await?;
+        if let Some(u) = zone {
+            f.zone_id = Some(self.zone_get_for(&mut c, "zoneid", u).await?.id);
+        }
+        if let Some(u) = pod {
+            f.pod_id = Some(self.pod_get_for(&mut c, "podid", u).await?.id);
+        }
+        if let Some(u) = cluster {
+            f.cluster_id = Some(self.cluster_get_for(&mut c, "clusterid", u).await?.id);
+        }
+        host_db::list(&mut c, &f, page).await
+    }
+
+    pub async fn host_update(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        allocation: Option<String>,
+        host_tags: Option<String>,
+    ) -> Result<Host, Error> {
+        let mut tx = self.db.begin().await?;
+        let h = self.host_get_for(&mut tx, "id", uuid).await?;
+        if let Some(a) = &allocation {
+            let target = if a.eq_ignore_ascii_case("enable") || a.eq_ignore_ascii_case("enabled") {
+                "Enabled"
+            } else if a.eq_ignore_ascii_case("disable") || a.eq_ignore_ascii_case("disabled") {
+                "Disabled"
+            } else {
+                return Err(Error::invalid(format!(
+                    "Invalid allocationstate {a}; use Enable or Disable"
+                )));
+            };
+            if h.resource_state != "Enabled" && h.resource_state != "Disabled" {
+                return Err(Error::invalid(format!(
+                    "Host {} is in {}; cancel maintenance before enabling or disabling it",
+                    h.name, h.resource_state
+                )));
+            }
+            host_db::set_resource_state(&mut *tx, h.id, target).await?;
+        }
+        if let Some(t) = &host_tags {
+            host_db::update_tags(&mut *tx, h.id, t).await?;
+        }
+        let h = host_db::get(&mut *tx, h.id)
+            .await?
+            .ok_or_else(|| Error::internal("host vanished"))?;
+        self.event_done(
+            &mut tx,
+            caller,
+            "HOST.UPDATE",
+            format!("Updated host {}", h.name),
+            Some(&host_resource(&h)),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(h)
+    }
+
+    /// `prepareHostForMaintenance` (async): PrepareForMaintenance, move work off, Maintenance.
+    pub async fn host_maintenance(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+        let mut tx = self.db.begin().await?;
+        let h = self.host_get_for(&mut tx, "id", uuid).await?;
+        if h.resource_state == "Maintenance" || h.resource_state == "PrepareForMaintenance" {
+            return Err(Error::invalid(format!(
+                "Host {} is already in {}",
+                h.name, h.resource_state
+            )));
+        }
+        let sub = self
+            .host_job(
+                &mut tx,
+                caller,
+                &h,
+                crate::sagas::HOST_MAINTENANCE,
+                "prepareHostForMaintenance",
+                "org.apache.cloudstack.api.command.admin.host.PrepareForMaintenanceCmd",
+                "MAINT.PREPARE",
+                format!("Preparing host {} for maintenance", h.name),
+            )
+            .await?;
+        tx.commit().await.map_err(db_err)?;
+        self.jobs.wake();
+        Ok(sub)
+    }
+
+    /// `cancelHostMaintenance` (async).
+    pub async fn host_cancel_maintenance(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+        let mut tx = self.db.begin().await?;
+        let h = self.host_get_for(&mut tx, "id", uuid).await?;
+        if h.resource_state != "Maintenance"
+            && h.resource_state != "PrepareForMaintenance"
+            && h.resource_state != "ErrorInMaintenance"
+        {
+            return Err(Error::invalid(format!(
+                "Host {} is not in maintenance (it is {})",
+                h.name, h.resource_state
+            )));
+        }
+        let sub = self
+            .host_job(
+                &mut tx,
+                caller,
+                &h,
+                crate::sagas::HOST_CANCEL_MAINTENANCE,
+                "cancelHostMaintenance",
+                "org.apache.cloudstack.api.command.admin.host.CancelMaintenanceCmd",
+                "MAINT.CANCEL",
+                format!("Cancelling maintenance of host {}", h.name),
+            )
+            .await?;
+        tx.commit().await.map_err(db_err)?;
+        self.jobs.wake();
+        Ok(sub)
+    }
+
+    /// `reconnectHost` (async).
+    pub async fn host_reconnect(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+        let mut tx = self.db.begin().await?;
+        let h = self.host_get_for(&mut tx, "id", uuid).await?;
+        let sub = self
+            .host_job(
+                &mut tx,
+                caller,
+                &h,
+                crate::sagas::HOST_RECONNECT,
+                "reconnectHost",
+                "org.apache.cloudstack.api.command.admin.host.ReconnectHostCmd",
+                "HOST.RECONNECT",
+                format!("Reconnecting host {}", h.name),
+            )
+            .await?;
+        tx.commit().await.map_err(db_err)?;
+        self.jobs.wake();
+        Ok(sub)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn host_job(
+        &self,
+        c: &mut Conn,
+        caller: &Caller,
+        h: &Host,
+        kind: &'static str,
+        command: &'static str,
+        cmd_class: &'static str,
+        event_type: &'static str,
+        description: String,
+    ) -> Result<Submitted, Error> {
+        self.job_submit(
+            c,
+            caller,
+            JobRequest {
+                kind,
+                command,
+                cmd_class,
+                instance: Some(("Host", h.uuid.clone())),
+                sync_key: format!("host:{}", h.uuid),
+                params: json!({"host_id": h.id}),
+                event_type,
+                description,
+                resource: Some(host_resource(h)),
+            },
+        )
+        .await
+    }
+
+    /// Re-open and connect a host's agent; the host is Up if it answers.
+    pub async fn host_connect(&self, h: &Host) -> Result<(), Error> {
+        let location = HostLocation {
+            zone: h.zone_uuid.clone(),
+            pod: h.pod_uuid.clone(),
+            cluster: h.cluster_uuid.clone(),
+            host: h.uuid.clone(),
+        };
+        let agent = self.agents.open(&h.hypervisor, &h.url, &location).await?;
+        let now = now_ms();
+        match agent.connect().await {
+            Ok(info) => {
+                host_db::update_capacity(
+                    self.db.pool(),
+                    h.id,
+                    i64::from(info.cpu_sockets),
+                    i64::from(info.cpu_cores),
+                    info.cpu_speed_mhz as i64,
+                    info.memory_bytes as i64,
+                    info.local_storage_bytes as i64,
+                )
+                .await?;
+                self.agents.insert(h.id, agent, now, true);
+                if h.status != "Up" {
+                    self.host_set_status(h, "Up", now).await?;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.agents.insert(h.id, agent, now, false);
+                if h.status == "Up" {
+                    self.host_set_status(h, "Disconnected", now).await?;
+                }
+                Err(Error::ResourceUnavailable(format!(
+                    "Host {} did not answer: {e}",
+                    h.name
+                )))
+            }
+        }
+    }
+
+    /// Connect every host at start-up. Failures leave the host to the monitor.
+    pub async fn host_connect_all(&self) -> Result<(), Error> {
+        for h in host_db::all_live(self.db.pool()).await? {
+            if let Err(e) = self.host_connect(&h).await {
+                tracing::warn!(host = %h.name, error = %e, "host did not answer at start-up");
+            }
+        }
+        Ok(())
+    }
+
+    async fn host_set_status(&self, h: &Host, status: &str, now: i64) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        host_db::set_status(&mut *tx, h.id, status, now).await?;
+        let subject = match status {
+            "Up" => format!("Host {} (zone {}, pod {}) is Up again", h.name, h.zone_name, h.pod_name),
+            other => format!(
+                "Host {} (zone {}, pod {}) is {other}: it has not answered its agent pings",
+                h.name, h.zone_name, h.pod_name
+            ),
+        };
+        alert_db::insert(
+            &mut tx,
+            alert_db::NewAlert {
+                uuid: &new_uuid(),
+                alert_type: ALERT_TYPE_HOST,
+                name: "ALERT.HOST",
+                subject: &subject,
+                zone_id: Some(h.zone_id),
+                pod_id: Some(h.pod_id),
+                cluster_id: Some(h.cluster_id),
+                host_id: Some(h.id),
+                now,
+            },
+        )
+        .await?;
+        let system = self.system_caller().await?;
+        let level = if status == "Up" { Level::Info } else { Level::Warn };
+        self.event_record(
+            &mut tx,
+            &system,
+            "HOST.STATUS",
+            level,
+            State::Completed,
+            subject,
+            Some(&host_resource(h)),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// The `system` account's user, which background work acts as.
+    pub async fn system_caller(&self) -> Result<Caller, Error> {
+        let root = ferrostack_db::domain::root(self.db.pool())
+            .await?
+            .ok_or_else(|| Error::internal("no ROOT domain"))?;
+        let u = ferrostack_db::user::by_username(self.db.pool(), root.id(), "system")
+            .await?
+            .ok_or_else(|| Error::internal("no system user"))?;
+        Ok(Caller::from_user(&u))
+    }
+
+    /// One round of the liveness monitor: ping the hosts that are due, mark changes.
+    pub async fn host_monitor_tick(&self) -> Result<(), Error> {
+        let interval_s = self.config_i64("ping.interval", None).await?;
+        let mult = self.config_f64("ping.timeout", None).await?;
+        let interval_ms = interval_s * 1000;
+        let down_after = (interval_ms as f64 * mult) as i64;
+        let now = now_ms();
+        let due = self.agents.due(now, interval_ms);
+        // Ping concurrently, at most 64 at a time, each bounded by the interval.
+        let permits = Arc::new(tokio::sync::Semaphore::new(64));
+        let mut set = tokio::task::JoinSet::new();
+        for (id, agent) in due {
+            let permits = permits.clone();
+            set.spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                ping_one(id, agent, interval_ms).await
+            });
+        }
+        let mut results: Vec<(i64, bool)> = Vec::new();
+        while let Some(r) = set.join_next().await {
+            if let Ok(r) = r {
+                results.push(r);
+            }
+        }
+        let now = now_ms();
+        let mut pinged = Vec::new();
+        for (id, ok) in results {
+            if ok {
+                pinged.push(id);
+            }
+            if let Some(up) = self.agents.record(id, ok, now, down_after) {
+                if let Some(h) = host_db::get(self.db.pool(), id).await? {
+                    self.host_set_status(&h, if up { "Up" } else { "Down" }, now).await?;
+                }
+            }
+        }
+        let mut c = self.db.conn().await?;
+        host_db::touch_pinged(&mut c, &pinged, now).await
+    }
+
+    /// `deleteHost`: only in maintenance or when not Up, unless forced.
+    pub async fn host_delete(&self, caller: &Caller, uuid: &str, forced: bool) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        let h = self.host_get_for(&mut tx, "id", uuid).await?;
+        let idle = h.resource_state == "Maintenance" || h.status != "Up";
+        if !idle && !forced {
+            return Err(Error::invalid(format!(
+                "Host {} is Up and not in maintenance; put it in maintenance first (prepareHostForMaintenance) or pass forced=true",
+                h.name
+            )));
+        }
+        for (table, what) in crate::host::HOST_DEPENDENTS {
+            let n = zone_db::count_live(&mut tx, table, "host_id", h.id).await?;
+            if n > 0 {
+                return Err(Error::in_use(format!(
+                    "Host {} still has {n} {what}; stop or migrate them before deleting the host",
+                    h.name
+                )));
+            }
+        }
+        zone_db::mark_removed(&mut tx, "host", h.id, now_ms()).await?;
+        self.event_done(
+            &mut tx,
+            caller,
+            "HOST.DELETE",
+            format!("Deleted host {}", h.name),
+            Some(&host_resource(&h)),
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)?;
+        self.agents.remove(h.id);
+        Ok(())
+    }
+
+    /// Move guests off a host entering maintenance. No guest VMs exist before the VM work
+    /// lands, so there is nothing to move yet.
+    pub async fn host_evacuate(&self, _h: &Host) -> Result<(), Error> {
+        Ok(())
+    }
+
+    pub async fn alert_list(&self, f: &AlertFilter, page: Page) -> Result<(i64, Vec<Alert>), Error> {
+        let mut c = self.db.conn().await?;
+        alert_db::list(&mut c, f, page).await
+    }
+
+    pub async fn capacity_rows(&self) -> Result<Vec<CapacityRow>, Error> {
+        let mut c = self.db.conn().await?;
+        host_db::capacity_by_cluster(&mut c).await
+    }
+}
+
+/// One ping, bounded by the ping interval.
+async fn ping_one(id: i64, agent: Arc<dyn Agent>, timeout_ms: i64) -> (i64, bool) {
+    let ok = tokio::time::timeout(std::time::Duration::from_millis(timeout_ms.max(1) as u64), agent.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    (id, ok)
+}
+
+/// Tables whose live rows pin a host (VMs arrive with the VM work).
+pub const HOST_DEPENDENTS: &[(&str, &str)] = &[];
