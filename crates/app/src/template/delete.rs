@@ -1,0 +1,150 @@
+//! `deleteTemplate`: from one zone or everywhere, as a job (`template_delete`) once the saga
+//! is registered, else at once in the caller's transaction.
+
+use async_trait::async_trait;
+use ferrostack_db::job::Job;
+use ferrostack_db::template::{self as template_db, Template};
+use ferrostack_db::{db_err, Conn};
+use ferrostack_jobs::{JobOutcome, Saga};
+use ferrostack_types::time::now_ms;
+use ferrostack_types::Error;
+use serde_json::{json, Value};
+
+use super::{check_owner, resource, TEMPLATE_DELETE};
+use crate::job::{JobRequest, Submitted};
+use crate::{App, Caller};
+
+/// `deleteTemplate`: run as a job when the saga is registered, else at once.
+pub enum TemplateDeleted {
+    Job(Submitted),
+    Done,
+}
+
+impl App {
+    /// `deleteTemplate`, from one zone (`zoneid`) or everywhere.
+    pub async fn template_delete(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        zone_uuid: Option<&str>,
+    ) -> Result<TemplateDeleted, Error> {
+        let mut tx = self.db.begin().await?;
+        let t = template_db::by_uuid(&mut *tx, uuid)
+            .await?
+            .ok_or_else(|| Error::unknown_entity("id", uuid))?;
+        check_owner(caller, &t)?;
+        if t.template_type == "SYSTEM" {
+            return Err(Error::invalid(format!(
+                "Template {} is the system VM template and can't be deleted; register a new system VM template \
+                 before retiring this one",
+                t.name
+            )));
+        }
+        let zone = match zone_uuid {
+            Some(u) => {
+                let z = crate::storage::zone_for(&mut tx, "zoneid", u).await?;
+                if template_db::in_zone(&mut tx, t.id, z.id).await?.is_none() {
+                    return Err(Error::invalid(format!(
+                        "Template {} is not in zone {}; omit zoneid to delete it everywhere",
+                        t.name, z.name
+                    )));
+                }
+                Some(z)
+            }
+            None => None,
+        };
+        let users = template_dependents(&mut tx, &t).await?;
+        if !users.is_empty() {
+            return Err(Error::in_use(format!(
+                "Template {} is still used by {}; remove them first",
+                t.name,
+                users.join(", ")
+            )));
+        }
+        let from_zone = zone
+            .as_ref()
+            .map(|z| format!(" from zone {}", z.name))
+            .unwrap_or_default();
+        if !self.jobs.has_kind(TEMPLATE_DELETE) {
+            remove_template(&mut tx, t.id, zone.as_ref().map(|z| z.id)).await?;
+            self.event_done(
+                &mut tx,
+                caller,
+                "TEMPLATE.DELETE",
+                format!("Deleted template {}{from_zone}", t.name),
+                Some(&resource(&t)),
+            )
+            .await?;
+            tx.commit().await.map_err(db_err)?;
+            return Ok(TemplateDeleted::Done);
+        }
+        let sub = self
+            .job_submit(
+                &mut tx,
+                caller,
+                JobRequest {
+                    kind: TEMPLATE_DELETE,
+                    command: "deleteTemplate",
+                    cmd_class: "org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd",
+                    instance: Some(("Template", t.uuid.clone())),
+                    sync_key: format!("template:{}", t.uuid),
+                    params: json!({"template_id": t.id, "zone_id": zone.as_ref().map(|z| z.id)}),
+                    event_type: "TEMPLATE.DELETE",
+                    description: format!("Deleting template {}{from_zone}", t.name),
+                    resource: Some(resource(&t)),
+                },
+            )
+            .await?;
+        tx.commit().await.map_err(db_err)?;
+        self.jobs.wake();
+        Ok(TemplateDeleted::Job(sub))
+    }
+}
+
+/// What uses a template and so prevents its deletion ("2 virtual machines"). Empty while
+/// nothing does; virtual machines and routers add their counts here.
+pub async fn template_dependents(_c: &mut Conn, _t: &Template) -> Result<Vec<String>, Error> {
+    Ok(Vec::new())
+}
+
+/// Remove a template from one zone, or everywhere; a template left in no zone is removed.
+/// Idempotent: removing what is already gone does nothing.
+async fn remove_template(c: &mut Conn, template_id: i64, zone_id: Option<i64>) -> Result<(), Error> {
+    let now = now_ms();
+    template_db::remove_zone_rows(c, template_id, zone_id, now).await?;
+    if zone_id.is_none() || template_db::count_zone_rows(c, template_id).await? == 0 {
+        template_db::mark_removed(c, template_id, now).await?;
+    }
+    Ok(())
+}
+
+/// The `deleteTemplate` job. Register in `sagas::all()` with
+/// `Arc::new(crate::template::TemplateDeleteSaga)`.
+pub struct TemplateDeleteSaga;
+
+#[async_trait]
+impl Saga<App> for TemplateDeleteSaga {
+    fn kind(&self) -> &'static str {
+        TEMPLATE_DELETE
+    }
+    fn steps(&self) -> &'static [&'static str] {
+        &["remove_template"]
+    }
+    async fn action(&self, app: &App, job: &Job, _step: usize, _state: &mut Value) -> Result<(), Error> {
+        let p: Value = serde_json::from_str(&job.params).map_err(|e| Error::internal(format!("job params: {e}")))?;
+        let template_id = p
+            .get("template_id")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| Error::internal("job param template_id missing"))?;
+        let zone_id = p.get("zone_id").and_then(Value::as_i64);
+        let mut tx = app.db.begin().await?;
+        remove_template(&mut tx, template_id, zone_id).await?;
+        tx.commit().await.map_err(db_err)
+    }
+    async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
+        Ok(())
+    }
+    async fn finish(&self, _: &App, _: &Job, _: &Value) -> Result<JobOutcome, Error> {
+        Ok(JobOutcome::Success)
+    }
+}
