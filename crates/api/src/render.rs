@@ -20,7 +20,19 @@ impl Render<App> for JobRenderer {
                     "account" => app.account_view(uuid).await?.map(|(a, us)| views::account(&a, &us)),
                     "user" => app.user_get(uuid).await?.map(|u| views::user(&u)),
                     "domain" => app.domain_get(uuid).await?.map(|d| views::domain(&d)),
+                    "virtualmachine" => app.vm_view(uuid).await?.map(|(v, nics)| {
+                        let refs: Vec<_> = nics.iter().collect();
+                        views::vm::vm(&v, &refs, true)
+                    }),
+                    "router" => app.vm_view(uuid).await?.map(|(v, nics)| {
+                        let refs: Vec<_> = nics.iter().collect();
+                        views::vm::router(&v, &refs)
+                    }),
                     "host" => app.host_get(uuid).await?.map(|h| views::infra::host(&h)),
+                    "physicalnetwork" => app.physnet_get(uuid).await?.map(|p| views::physnet::physnet(&p)),
+                    "traffictype" => app.traffic_get(uuid).await?.map(|t| views::physnet::traffic(&t)),
+                    "networkserviceprovider" => app.nsp_get(uuid).await?.map(|n| views::physnet::nsp(&n)),
+                    "virtualrouterelement" => app.vr_get(uuid).await?.map(|e| views::physnet::vr_element(&e)),
                     other => return Err(Error::internal(format!("no renderer for job result object {other}"))),
                 };
                 let v = v.ok_or_else(|| Error::ResourceUnavailable(format!("the {object} {uuid} is gone")))?;

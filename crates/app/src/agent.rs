@@ -16,6 +16,8 @@ pub struct Health {
     pub last_ok: i64,
     pub last_attempt: i64,
     pub up: bool,
+    /// The generation of the last power report applied (0 = none yet).
+    pub last_generation: u64,
 }
 
 pub struct Agents {
@@ -75,6 +77,7 @@ impl Agents {
                 last_ok: now,
                 last_attempt: now,
                 up,
+                last_generation: 0,
             },
         );
     }
@@ -98,6 +101,7 @@ impl Agents {
                 last_ok: now,
                 last_attempt: 0,
                 up: true,
+                last_generation: 0,
             });
             if now - h.last_attempt >= interval_ms {
                 h.last_attempt = now;
@@ -122,6 +126,19 @@ impl Agents {
             return Some(false);
         }
         None
+    }
+
+    /// True (and remembered) when a power report's generation differs from the last one
+    /// applied for the host: only changes are worth reconciling.
+    pub fn report_is_new(&self, host_id: i64, generation: u64) -> bool {
+        let mut health = lock(&self.health);
+        match health.get_mut(&host_id) {
+            Some(h) if h.last_generation != generation => {
+                h.last_generation = generation;
+                true
+            }
+            Some(_) | None => false,
+        }
     }
 
     pub fn health(&self, host_id: i64) -> Option<Health> {

@@ -18,6 +18,7 @@ pub async fn seed(db: &Db) -> Result<(), Error> {
     }
     crate::offering::seed(&mut tx).await?;
     crate::template::seed(&mut tx).await?;
+    crate::netoffering::seed(&mut tx).await?;
     let now = now_ms();
     let root_uuid = new_uuid();
     let root_id = domain::insert(

@@ -84,9 +84,15 @@ pub fn event_types() -> Vec<&'static str> {
     for list in [
         EVENT_TYPES,
         crate::infra::EVENT_TYPES,
+        crate::network::EVENT_TYPES,
+        crate::vm::EVENT_TYPES,
+        crate::physnet::EVENT_TYPES,
+        crate::netoffering::EVENT_TYPES,
         crate::storage::EVENT_TYPES,
         crate::template::EVENT_TYPES,
         crate::offering::EVENT_TYPES,
+        crate::sshkey::EVENT_TYPES,
+        crate::userdata::EVENT_TYPES,
     ] {
         v.extend_from_slice(list);
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferrostack_agent_api::{Agent, HostLocation};
+use ferrostack_agent_api::{Agent, HostLocation, PowerReport, PowerState};
 use ferrostack_db::alert::{self as alert_db, Alert, AlertFilter};
 use ferrostack_db::host::{self as host_db, CapacityRow, Host, HostFilter};
 use ferrostack_db::{db_err, zone as zone_db, Conn};
@@ -347,6 +347,9 @@ impl App {
                 )
                 .await?;
                 self.agents.insert(h.id, agent, now, true);
+                let mut c = self.db.conn().await?;
+                host_db::reset_power_generations(&mut c, h.id).await?;
+                drop(c);
                 if h.status != "Up" {
                     self.host_set_status(h, "Up", now).await?;
                 }
@@ -445,7 +448,7 @@ impl App {
                 ping_one(id, agent, interval_ms).await
             });
         }
-        let mut results: Vec<(i64, bool)> = Vec::new();
+        let mut results: Vec<(i64, Option<PowerReport>)> = Vec::new();
         while let Some(r) = set.join_next().await {
             if let Ok(r) = r {
                 results.push(r);
@@ -453,9 +456,15 @@ impl App {
         }
         let now = now_ms();
         let mut pinged = Vec::new();
-        for (id, ok) in results {
-            if ok {
+        for (id, report) in results {
+            let ok = report.is_some();
+            if let Some(report) = report {
                 pinged.push(id);
+                if self.agents.report_is_new(id, report.generation) {
+                    if let Err(e) = self.power_sync(id, &report).await {
+                        tracing::warn!(host = id, error = %e, "applying the host's power report failed");
+                    }
+                }
             }
             if let Some(up) = self.agents.record(id, ok, now, down_after) {
                 if let Some(h) = host_db::get(self.db.pool(), id).await? {
@@ -501,6 +510,58 @@ impl App {
         Ok(())
     }
 
+    /// Reconcile VM states with a host's power report (newer than what each VM has seen):
+    /// a Running VM the host reports off (or doesn't know) is Stopped; a Stopped VM the host
+    /// reports on is Running there. VMs in a transitional state belong to their jobs.
+    pub async fn power_sync(&self, host_id: i64, report: &PowerReport) -> Result<(), Error> {
+        use ferrostack_db::vm as vm_db;
+        use ferrostack_types::state::VmEvent;
+        let mut c = self.db.conn().await?;
+        let vms = vm_db::on_host(&mut c, host_id).await?;
+        drop(c);
+        for (vm_id, name, state, _power, _gen) in vms {
+            let power = match report.vms.get(&name) {
+                Some(PowerState::PowerOn) => "PowerOn",
+                Some(PowerState::PowerOff) | None => "PowerOff",
+            };
+            let mut tx = self.db.begin().await?;
+            if !vm_db::apply_power(&mut *tx, vm_id, power, report.generation as i64).await? {
+                continue;
+            }
+            let Some(vm) = vm_db::get(&mut *tx, vm_id).await? else {
+                continue;
+            };
+            match (state.as_str(), power) {
+                ("Running", "PowerOff") if vm.host_id == Some(host_id) => {
+                    crate::vm::vm_event(&mut tx, &vm, VmEvent::FollowAgentPowerOffReport).await?;
+                    self.vm_release_capacity(&mut tx, &vm).await?;
+                    vm_db::set_cols(&mut tx, vm_id, &[("host_id", ferrostack_db::sql::Arg::OptI64(None))]).await?;
+                    let nics = vm_db::nics_of(&mut tx, &[vm_id]).await?;
+                    self.enqueue_releases_for(&mut tx, &vm, &nics, &[ferrostack_net::Provider::ConfigDrive])
+                        .await?;
+                }
+                ("Stopped", "PowerOn") => {
+                    crate::vm::vm_event(&mut tx, &vm, VmEvent::FollowAgentPowerOnReport).await?;
+                    let (cpu, mem) = (vm.cpu * vm.cpu_speed, vm.memory * 1024 * 1024);
+                    ferrostack_db::host::add_allocated(&mut tx, host_id, cpu, mem).await?;
+                    vm_db::set_cols(
+                        &mut tx,
+                        vm_id,
+                        &[
+                            ("host_id", ferrostack_db::sql::Arg::I64(host_id)),
+                            ("last_host_id", ferrostack_db::sql::Arg::I64(host_id)),
+                            ("capacity_host_id", ferrostack_db::sql::Arg::I64(host_id)),
+                        ],
+                    )
+                    .await?;
+                }
+                _ => {}
+            }
+            tx.commit().await.map_err(db_err)?;
+        }
+        Ok(())
+    }
+
     /// Move guests off a host entering maintenance. No guest VMs exist before the VM work
     /// lands, so there is nothing to move yet.
     pub async fn host_evacuate(&self, _h: &Host) -> Result<(), Error> {
@@ -518,12 +579,10 @@ impl App {
     }
 }
 
-/// One ping, bounded by the ping interval.
-async fn ping_one(id: i64, agent: Arc<dyn Agent>, timeout_ms: i64) -> (i64, bool) {
-    let ok = tokio::time::timeout(std::time::Duration::from_millis(timeout_ms.max(1) as u64), agent.ping())
-        .await
-        .is_ok_and(|r| r.is_ok());
-    (id, ok)
+/// One ping, bounded by the ping interval; the host's power report when it answered.
+async fn ping_one(id: i64, agent: Arc<dyn Agent>, timeout_ms: i64) -> (i64, Option<PowerReport>) {
+    let r = tokio::time::timeout(std::time::Duration::from_millis(timeout_ms.max(1) as u64), agent.ping()).await;
+    (id, r.ok().and_then(|r| r.ok()))
 }
 
 /// Tables whose live rows pin a host (VMs arrive with the VM work).

@@ -27,6 +27,16 @@ pub struct JobRequest {
     pub resource: Option<Resource>,
 }
 
+/// What identifies an async command's job: saga kind, API name, CloudStack command class
+/// and event type.
+#[derive(Debug, Clone, Copy)]
+pub struct JobMeta {
+    pub kind: &'static str,
+    pub command: &'static str,
+    pub cmd_class: &'static str,
+    pub event_type: &'static str,
+}
+
 /// The answer to an async submission: `jobid`, and `id` for async creates.
 #[derive(Debug, Clone)]
 pub struct Submitted {

@@ -8,18 +8,30 @@ pub mod agent;
 pub mod bootstrap;
 pub mod config;
 pub mod domain;
+pub mod elements;
 pub mod event;
 pub mod host;
 pub mod infra;
 pub mod job;
+pub mod netoffering;
+pub mod netops;
+pub mod network;
 pub mod offering;
 pub mod password;
+pub mod physnet;
 pub mod role;
+pub mod router;
 pub mod sagas;
 pub mod session;
+pub mod sshkey;
 pub mod storage;
 pub mod template;
 pub mod user;
+pub mod userdata;
+pub mod vm;
+pub mod vmflow;
+pub mod vmops;
+pub mod vmsagas;
 pub mod zone;
 
 use std::sync::Arc;
@@ -51,6 +63,7 @@ pub struct App {
     pub agents: agent::Agents,
     /// The built-in simulator hypervisor (failure injection and inspection for tests).
     pub sim: Arc<ferrostack_sim::Simulator>,
+    elements: std::sync::OnceLock<ferrostack_net::ProviderRegistry>,
 }
 
 impl App {
@@ -62,7 +75,22 @@ impl App {
             config,
             agents: agent::Agents::new(connectors),
             sim,
+            elements: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Finish wiring once the application is shared: the network elements hold a weak
+    /// reference back to it.
+    pub fn init(self: &Arc<Self>) {
+        let _ = self.elements.set(elements::registry(Arc::downgrade(self)));
+    }
+
+    /// The network elements, keyed by provider.
+    pub fn elements(&self) -> &ferrostack_net::ProviderRegistry {
+        static EMPTY: std::sync::OnceLock<ferrostack_net::ProviderRegistry> = std::sync::OnceLock::new();
+        self.elements
+            .get()
+            .unwrap_or_else(|| EMPTY.get_or_init(ferrostack_net::ProviderRegistry::new))
     }
 }
 

@@ -24,7 +24,7 @@ pub const HOST_RECONNECT: &str = "host_reconnect";
 
 /// Every saga the application runs.
 pub fn all() -> Vec<Arc<dyn Saga<App>>> {
-    vec![
+    let mut v: Vec<Arc<dyn Saga<App>>> = vec![
         Arc::new(AccountDelete),
         Arc::new(AccountDisable),
         Arc::new(UserDisable),
@@ -32,7 +32,11 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         Arc::new(HostMaintenance),
         Arc::new(HostCancelMaintenance),
         Arc::new(HostReconnect),
-    ]
+        Arc::new(crate::physnet::PhysnetSaga),
+        Arc::new(crate::template::TemplateDeleteSaga),
+    ];
+    v.extend(crate::vmsagas::all());
+    v
 }
 
 fn param_i64(job: &Job, key: &str) -> Result<i64, Error> {

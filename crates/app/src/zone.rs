@@ -272,6 +272,14 @@ impl App {
                 )));
             }
         }
+        if ferrostack_db::network::live_guest_networks_in_zone(&mut tx, z.id).await? > 0 {
+            return Err(Error::in_use(format!(
+                "The zone {} is not deletable because it still has guest networks; remove them first (deleteNetwork)",
+                z.name
+            )));
+        }
+        crate::template::template_zone_removed(&mut tx, z.id).await?;
+        ferrostack_db::network::remove_system_networks(&mut tx, z.id, now_ms()).await?;
         zone_db::mark_removed(&mut tx, "zone", z.id, now_ms()).await?;
         self.event_done(
             &mut tx,
@@ -292,6 +300,7 @@ impl App {
             ("pod", "pod(s)", "deletePod"),
             ("storage_pool", "primary storage pool(s)", "deleteStoragePool"),
             ("image_store", "image store(s)", "deleteImageStore"),
+            ("physical_network", "physical network(s)", "deletePhysicalNetwork"),
         ]
     }
 

@@ -295,3 +295,27 @@ pub async fn capacity_by_cluster(c: &mut Conn) -> Result<Vec<CapacityRow>, Error
     .await
     .map_err(db_err)
 }
+
+/// Add to a host's allocation without a capacity check (a VM found running there).
+pub async fn add_allocated(c: &mut Conn, id: i64, cpu: i64, memory: i64) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE host SET cpu_allocated = cpu_allocated + $1, memory_allocated = memory_allocated + $2 WHERE id = $3",
+    )
+    .bind(cpu)
+    .bind(memory)
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Forget the power generations of a host's VMs (its agent restarted and counts afresh).
+pub async fn reset_power_generations(c: &mut Conn, id: i64) -> Result<(), Error> {
+    sqlx::query("UPDATE vm_instance SET power_generation = 0 WHERE host_id = $1 OR last_host_id = $1")
+        .bind(id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

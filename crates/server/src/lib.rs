@@ -117,6 +117,7 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         },
         ferrostack_sim::Simulator::new(cfg.data_dir.join("simulator")),
     ));
+    app.init();
     app.host_connect_all().await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
@@ -175,12 +176,25 @@ async fn background(app: Arc<App>, msid: String) {
     }
 }
 
-/// The host liveness monitor: a round every 500 ms pings the hosts that are due.
+/// The host liveness monitor (a round every 500 ms pings the hosts that are due), the
+/// follow-up worker, and the expunger of destroyed VMs.
 async fn host_monitor(app: Arc<App>) {
+    let mut round: u64 = 0;
     loop {
         if let Err(e) = app.host_monitor_tick().await {
             tracing::warn!(error = %e, "host monitor round failed");
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        match app.followup_tick().await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "follow-up round failed"),
+        }
+        round += 1;
+        if round.is_multiple_of(20) {
+            if let Err(e) = app.vm_expunge_tick().await {
+                tracing::warn!(error = %e, "expunge round failed");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }

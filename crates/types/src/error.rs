@@ -58,7 +58,10 @@ pub enum Error {
     /// Allocating a resource failed (535).
     #[error("{0}")]
     ResourceAllocation(String),
-    /// The entity is still in use by others (536).
+    /// The entity is still in use by others. Answered as CloudStack answers it in practice —
+    /// a 431 parameter error naming what still uses it (its `InvalidParameterValueException`),
+    /// not the 536 of the rarely used `ResourceInUseException`: the operator's next step is to
+    /// fix the request, and clients treat 4xx as "your input".
     #[error("{0}")]
     ResourceInUse(String),
     /// The server is shutting down or cannot accept work (503).
@@ -122,7 +125,7 @@ impl Error {
             Error::InsufficientCapacity(_) => 533,
             Error::ResourceUnavailable(_) => 534,
             Error::ResourceAllocation(_) => 535,
-            Error::ResourceInUse(_) => 536,
+            Error::ResourceInUse(_) => 431,
             Error::ServiceUnavailable(_) => 503,
             Error::Internal { .. } => 530,
         }
@@ -145,7 +148,7 @@ impl Error {
             Error::InsufficientCapacity(_) => Some(cs_code::INSUFFICIENT_CAPACITY),
             Error::ResourceUnavailable(_) => Some(cs_code::RESOURCE_UNAVAILABLE),
             Error::ResourceAllocation(_) => Some(cs_code::RESOURCE_ALLOCATION),
-            Error::ResourceInUse(_) => Some(cs_code::RESOURCE_IN_USE),
+            Error::ResourceInUse(_) => Some(cs_code::INVALID_PARAMETER_VALUE),
             Error::Internal { .. } => Some(cs_code::CLOUD_RUNTIME),
         }
     }
@@ -204,7 +207,7 @@ mod tests {
             (Error::InsufficientCapacity("c".into()), 533, Some(4325)),
             (Error::ResourceUnavailable("r".into()), 534, Some(4380)),
             (Error::ResourceAllocation("a".into()), 535, Some(4370)),
-            (Error::in_use("i"), 536, Some(4400)),
+            (Error::in_use("i"), 431, Some(4350)),
             (Error::ServiceUnavailable("s".into()), 503, Some(9999)),
             (Error::internal("boom"), 530, Some(4250)),
         ];

@@ -8,11 +8,18 @@ pub mod domain;
 pub mod event;
 pub mod host;
 pub mod job;
+pub mod netoffering;
+pub mod network;
 pub mod offering;
+pub mod physnet;
+pub mod router;
 pub mod simulator;
+pub mod sshkey;
 pub mod storage;
 pub mod template;
 pub mod user;
+pub mod userdata;
+pub mod vm;
 pub mod zone;
 
 use crate::registry::Command;
@@ -29,9 +36,16 @@ pub fn all() -> Vec<Command> {
     v.extend(host::commands());
     v.extend(config::commands());
     v.extend(simulator::commands());
+    v.extend(vm::commands());
+    v.extend(router::commands());
     v.extend(storage::commands());
     v.extend(template::commands());
     v.extend(offering::commands());
+    v.extend(physnet::commands());
+    v.extend(netoffering::commands());
+    v.extend(network::commands());
+    v.extend(sshkey::commands());
+    v.extend(userdata::commands());
     v
 }
 

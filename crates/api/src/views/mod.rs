@@ -14,9 +14,13 @@ use serde_json::{json, Map, Value};
 use crate::registry::Field;
 
 pub mod infra;
+pub mod network;
 pub mod offering;
+pub mod physnet;
 pub mod storage;
 pub mod template;
+pub mod userdata;
+pub mod vm;
 
 /// Insert `v` under `k` unless it is `None` (CloudStack omits null fields).
 fn put(m: &mut Map<String, Value>, k: &str, v: Option<Value>) {

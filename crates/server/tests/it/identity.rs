@@ -304,7 +304,7 @@ async fn domains_tree_update_and_delete() {
         "descendants follow a rename"
     );
     // Deleting a domain with children needs cleanup.
-    let e = t.admin.get("deleteDomain", &[("id", &aid)]).await.err(536);
+    let e = t.admin.get("deleteDomain", &[("id", &aid)]).await.err(431);
     assert!(e.contains("cleanup=true"), "{e}");
     let (_, _) = t.account_client("inner", "0", b["id"].as_str().unwrap()).await;
     let j = t

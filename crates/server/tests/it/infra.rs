@@ -261,9 +261,9 @@ async fn bad_infrastructure_input_gets_clear_4xx() {
         .err(431);
     assert!(e.contains("already exists"), "{e}");
     // Deleting a zone or cluster in use.
-    let e = t.admin.get("deleteZone", &[("id", &edge.zone)]).await.err(536);
+    let e = t.admin.get("deleteZone", &[("id", &edge.zone)]).await.err(431);
     assert!(e.contains("host"), "{e}");
-    let e = t.admin.get("deleteCluster", &[("id", &edge.cluster)]).await.err(536);
+    let e = t.admin.get("deleteCluster", &[("id", &edge.cluster)]).await.err(431);
     assert!(e.contains("deleteHost"), "{e}");
     // An Up host is not deleted without maintenance.
     assert!(t

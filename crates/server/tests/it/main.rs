@@ -2,7 +2,13 @@
 
 mod catalog;
 mod common;
+mod founding;
 mod identity;
 mod infra;
 mod jobs;
+mod model;
+mod network;
+mod physnet;
+mod setup;
+mod userdata;
 mod wire;

@@ -1,0 +1,543 @@
+use std::collections::BTreeMap;
+
+use ferrostack_app::vm::VmDeploy;
+use ferrostack_app::vmsagas;
+use ferrostack_db::vm::{VmFilter, VolumeFilter};
+use ferrostack_types::Error;
+use serde_json::json;
+
+use crate::args::Args;
+use crate::commands::items;
+use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape};
+use crate::reply::Reply;
+use crate::views::vm::{self as v, NIC_FIELDS, VM_FIELDS, VOLUME_FIELDS};
+use crate::Ctx;
+
+fn vm_id() -> Param {
+    Param::new("id", PType::Uuid, "The ID of the virtual machine")
+        .required()
+        .related("listVirtualMachines")
+}
+
+fn userdata_params() -> Vec<Param> {
+    vec![
+        Param::new("userdata", PType::String, "an optional binary data that can be sent to the virtual machine upon a successful deployment. This binary data must be base64 encoded before adding it to the request. Using HTTP GET (via querystring), you can send up to 4KB of data after base64 encoding. Using HTTP POST (via POST body), you can send up to 1MB of data after base64 encoding.").len(1_048_576),
+        Param::new("userdataid", PType::Uuid, "the ID of the Userdata").since("4.18").related("listUserData"),
+        Param::new("userdatadetails", PType::Map, "used to specify the parameters values for the variables in userdata.").since("4.18"),
+    ]
+}
+
+/// `userdatadetails[0].key=value` (all indices merged).
+fn details(a: &Args) -> Result<BTreeMap<String, String>, Error> {
+    let mut out = BTreeMap::new();
+    for (_, m) in a.map("userdatadetails")? {
+        for (k, val) in m {
+            out.insert(k, val);
+        }
+    }
+    Ok(out)
+}
+
+fn list_of(a: &Args, name: &str) -> Vec<String> {
+    a.str(name)
+        .map(|s| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn simple_async(
+    name: &'static str,
+    description: &'static str,
+    mut params: Vec<Param>,
+    handler: crate::registry::Handler,
+) -> Command {
+    params.insert(0, vm_id());
+    Command {
+        name,
+        description,
+        is_async: true,
+        since: None,
+        access: Access::All,
+        params,
+        shape: Shape::Job(Some("virtualmachine")),
+        response: VM_FIELDS,
+        handler,
+    }
+}
+
+pub fn commands() -> Vec<Command> {
+    vec![
+        Command {
+            name: "deployVirtualMachine",
+            description: "Creates and automatically starts a virtual machine based on a service offering, disk offering, and template.",
+            is_async: true,
+            since: None,
+            access: Access::All,
+            params: [
+                vec![
+                    Param::new("zoneid", PType::Uuid, "availability zone for the virtual machine").required().related("listZones"),
+                    Param::new("serviceofferingid", PType::Uuid, "the ID of the service offering for the virtual machine").required().related("listServiceOfferings"),
+                    Param::new("templateid", PType::Uuid, "the ID of the template for the virtual machine").required().related("listTemplates"),
+                    Param::new("networkids", PType::List, "list of network ids used by virtual machine. Can't be specified with ipToNetworkList parameter").related("listNetworks"),
+                    Param::new("ipaddress", PType::String, "the ip address for default vm's network"),
+                    Param::new("name", PType::String, "host name for the virtual machine"),
+                    Param::new("displayname", PType::String, "an optional user generated name for the virtual machine"),
+                    Param::new("keypair", PType::String, "name of the ssh key pair used to login to the virtual machine"),
+                    Param::new("keypairs", PType::List, "names of the ssh key pairs used to login to the virtual machine").since("4.17"),
+                    Param::new("startvm", PType::Boolean, "true if start vm after creating; defaulted to true if not specified"),
+                    Param::new("hostid", PType::Uuid, "destination Host ID to deploy the VM to - parameter available for root admin only").related("listHosts"),
+                    Param::new("account", PType::String, "an optional account for the virtual machine. Must be used with domainId."),
+                    Param::new("domainid", PType::Uuid, "an optional domainId for the virtual machine. If the account parameter is used, domainId must also be used.").related("listDomains"),
+                    Param::new("diskofferingid", PType::Uuid, "the ID of the disk offering for the virtual machine (not used by ferrostack yet)"),
+                    Param::new("hypervisor", PType::String, "the hypervisor on which to deploy the virtual machine"),
+                    Param::new("details", PType::Map, "used to specify the custom parameters"),
+                ],
+                userdata_params(),
+            ]
+            .concat(),
+            shape: Shape::Job(Some("virtualmachine")),
+            response: VM_FIELDS,
+            handler: |c, a| Box::pin(deploy(c, a)),
+        },
+        Command {
+            name: "listVirtualMachines",
+            description: "List the virtual machines owned by the account.",
+            is_async: false,
+            since: None,
+            access: Access::All,
+            params: [
+                list_params(),
+                scope_params(),
+                vec![
+                    Param::new("id", PType::Uuid, "the ID of the virtual machine").related("listVirtualMachines"),
+                    Param::new("name", PType::String, "name of the virtual machine (a substring match is not used)"),
+                    Param::new("state", PType::String, "state of the virtual machine. Possible values are: Running, Stopped, Present, Destroyed, Expunged. Present is used for the state equal not destroyed."),
+                    Param::new("zoneid", PType::Uuid, "the availability zone ID").related("listZones"),
+                    Param::new("hostid", PType::Uuid, "the host ID").related("listHosts"),
+                    Param::new("networkid", PType::Uuid, "list by network id").related("listNetworks"),
+                    Param::new("templateid", PType::Uuid, "list vms by template").related("listTemplates"),
+                    Param::new("details", PType::List, "comma separated list of vm details requested"),
+                ],
+            ]
+            .concat(),
+            shape: Shape::List("virtualmachine"),
+            response: VM_FIELDS,
+            handler: |c, a| Box::pin(list(c, a)),
+        },
+        simple_async("startVirtualMachine", "Starts a virtual machine.", vec![Param::new("hostid", PType::Uuid, "destination Host ID to deploy the VM to - parameter available for root admin only")], |c, a| Box::pin(start(c, a))),
+        simple_async("stopVirtualMachine", "Stops a virtual machine.", vec![Param::new("forced", PType::Boolean, "Force stop the VM (vm is marked as Stopped even when command fails to be send to the backend, otherwise a force poweroff is attempted). The caller knows the VM is stopped.")], |c, a| Box::pin(stop(c, a))),
+        simple_async("rebootVirtualMachine", "Reboots a virtual machine.", vec![], |c, a| Box::pin(reboot(c, a))),
+        simple_async("destroyVirtualMachine", "Destroys a virtual machine.", vec![Param::new("expunge", PType::Boolean, "If true is passed, the vm is expunged immediately. False by default.").since("4.2.1")], |c, a| Box::pin(destroy(c, a))),
+        simple_async("expungeVirtualMachine", "Expunge a virtual machine. Once expunged, it cannot be recoverd.", vec![], |c, a| Box::pin(expunge(c, a))),
+        simple_async("resetPasswordForVirtualMachine", "Resets the password for virtual machine. The virtual machine must be in a \"Stopped\" state and the template must already support this feature for this command to take effect.", vec![], |c, a| Box::pin(reset_password(c, a))),
+        simple_async("resetSSHKeyForVirtualMachine", "Resets the SSH Key for virtual machine. The virtual machine must be in a \"Stopped\" state.", vec![
+            Param::new("keypair", PType::String, "name of the ssh key pair used to login to the virtual machine"),
+            Param::new("keypairs", PType::List, "names of the ssh key pairs to be used to login to the virtual machine").since("4.17"),
+            Param::new("account", PType::String, "an optional account for the ssh key. Must be used with domainId."),
+            Param::new("domainid", PType::Uuid, "an optional domainId for the virtual machine. If the account parameter is used, domainId must also be used."),
+        ], |c, a| Box::pin(reset_ssh(c, a))),
+        Command {
+            name: "recoverVirtualMachine",
+            description: "Recovers a virtual machine.",
+            is_async: false,
+            since: None,
+            access: Access::All,
+            params: vec![vm_id()],
+            shape: Shape::Object("virtualmachine"),
+            response: VM_FIELDS,
+            handler: |c, a| Box::pin(recover(c, a)),
+        },
+        Command {
+            name: "updateVirtualMachine",
+            description: "Updates properties of a virtual machine. The VM has to be stopped and restarted for the new properties to take effect. UpdateVirtualMachine does not first check whether the VM is stopped. Therefore, stop the VM manually before issuing this call.",
+            is_async: false,
+            since: None,
+            access: Access::All,
+            params: [
+                vec![
+                    vm_id(),
+                    Param::new("displayname", PType::String, "user generated name"),
+                    Param::new("name", PType::String, "new host name of the vm. The VM has to be stopped/started for this update to take affect").since("4.4"),
+                ],
+                userdata_params(),
+            ]
+            .concat(),
+            shape: Shape::Object("virtualmachine"),
+            response: VM_FIELDS,
+            handler: |c, a| Box::pin(update(c, a)),
+        },
+        Command {
+            name: "resetUserDataForVirtualMachine",
+            description: "Resets the UserData for virtual machine. The virtual machine must be in a \"Stopped\" state.",
+            is_async: false,
+            since: Some("4.18.0"),
+            access: Access::All,
+            params: [vec![vm_id()], userdata_params()].concat(),
+            shape: Shape::Object("virtualmachine"),
+            response: VM_FIELDS,
+            handler: |c, a| Box::pin(reset_user_data(c, a)),
+        },
+        Command {
+            name: "getVirtualMachineUserData",
+            description: "Returns user data associated with the VM",
+            is_async: false,
+            since: Some("4.4"),
+            access: Access::All,
+            params: vec![Param::new("virtualmachineid", PType::Uuid, "The ID of the virtual machine").required().related("listVirtualMachines")],
+            shape: Shape::Object("virtualmachineuserdata"),
+            response: &[("virtualmachineid", "string", "the ID of the virtual machine"), ("userdata", "string", "Base 64 encoded VM user data")],
+            handler: |c, a| Box::pin(get_user_data(c, a)),
+        },
+        Command {
+            name: "listNics",
+            description: "list the vm nics  IP to NIC",
+            is_async: false,
+            since: None,
+            access: Access::All,
+            params: [
+                list_params(),
+                vec![
+                    Param::new("virtualmachineid", PType::Uuid, "the ID of the vm").required().related("listVirtualMachines"),
+                    Param::new("nicid", PType::Uuid, "the ID of the nic to to list IPs"),
+                    Param::new("networkid", PType::Uuid, "list nic of the specific vm's network").related("listNetworks"),
+                ],
+            ]
+            .concat(),
+            shape: Shape::List("nic"),
+            response: NIC_FIELDS,
+            handler: |c, a| Box::pin(nics(c, a)),
+        },
+        Command {
+            name: "listVolumes",
+            description: "Lists all volumes.",
+            is_async: false,
+            since: None,
+            access: Access::All,
+            params: [
+                list_params(),
+                scope_params(),
+                vec![
+                    Param::new("id", PType::Uuid, "the ID of the disk volume").related("listVolumes"),
+                    Param::new("name", PType::String, "the name of the disk volume"),
+                    Param::new("type", PType::String, "the type of disk volume"),
+                    Param::new("virtualmachineid", PType::Uuid, "the ID of the virtual machine").related("listVirtualMachines"),
+                    Param::new("zoneid", PType::Uuid, "the ID of the availability zone").related("listZones"),
+                ],
+            ]
+            .concat(),
+            shape: Shape::List("volume"),
+            response: VOLUME_FIELDS,
+            handler: |c, a| Box::pin(volumes(c, a)),
+        },
+    ]
+}
+
+async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let mut keypairs = list_of(&a, "keypairs");
+    if let Some(k) = a.str("keypair") {
+        keypairs.insert(0, k);
+    }
+    let s = c
+        .app
+        .vm_deploy(
+            &c.caller,
+            VmDeploy {
+                zone_uuid: a.req_uuid("zoneid")?,
+                offering_uuid: a.req_uuid("serviceofferingid")?,
+                template_uuid: a.req_uuid("templateid")?,
+                network_uuids: list_of(&a, "networkids"),
+                ip_address: a.str("ipaddress"),
+                name: a.str("name"),
+                display_name: a.str("displayname"),
+                user_data: a.str("userdata"),
+                user_data_id: a.uuid("userdataid"),
+                user_data_details: details(&a)?,
+                keypairs,
+                start: a.opt_bool("startvm").unwrap_or(true),
+                host_uuid: a.uuid("hostid"),
+                account: a.str("account"),
+                domain_uuid: a.uuid("domainid"),
+            },
+        )
+        .await?;
+    Ok(Reply::Job {
+        job_id: s.job_uuid,
+        id: s.entity_uuid,
+    })
+}
+
+async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let state = a.str("state").filter(|s| !s.eq_ignore_ascii_case("present"));
+    let f = VmFilter {
+        state,
+        name: a.str("name"),
+        keyword: a.str("keyword"),
+        ..Default::default()
+    };
+    let (id, zone, host, network) = (a.uuid("id"), a.uuid("zoneid"), a.uuid("hostid"), a.uuid("networkid"));
+    let (total, vms, nics) = c
+        .app
+        .vm_list(
+            &c.caller,
+            &a.scope(),
+            f,
+            (id.as_deref(), zone.as_deref(), host.as_deref(), network.as_deref()),
+            a.page()?,
+        )
+        .await?;
+    let admin = c.caller.is_root_admin();
+    let items = vms
+        .iter()
+        .map(|vm| {
+            let ns: Vec<_> = nics.iter().filter(|n| n.vm_id == vm.id).collect();
+            v::vm(vm, &ns, admin)
+        })
+        .collect();
+    Ok(Reply::list("virtualmachine", total, items))
+}
+
+async fn job(
+    c: &Ctx,
+    a: &Args,
+    kind: &'static str,
+    command: &'static str,
+    class: &'static str,
+    event: &'static str,
+    params: serde_json::Value,
+) -> Result<Reply, Error> {
+    let s = c
+        .app
+        .vm_job(
+            &c.caller,
+            &a.req_uuid("id")?,
+            ferrostack_app::job::JobMeta {
+                kind,
+                command,
+                cmd_class: class,
+                event_type: event,
+            },
+            params,
+        )
+        .await?;
+    Ok(Reply::Job {
+        job_id: s.job_uuid,
+        id: None,
+    })
+}
+
+async fn start(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    job(
+        c,
+        &a,
+        vmsagas::VM_START,
+        "startVirtualMachine",
+        "org.apache.cloudstack.api.command.user.vm.StartVMCmd",
+        "VM.START",
+        json!({}),
+    )
+    .await
+}
+
+async fn stop(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let forced = a.bool("forced");
+    job(
+        c,
+        &a,
+        vmsagas::VM_STOP,
+        "stopVirtualMachine",
+        "org.apache.cloudstack.api.command.user.vm.StopVMCmd",
+        "VM.STOP",
+        json!({"forced": forced}),
+    )
+    .await
+}
+
+async fn reboot(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    job(
+        c,
+        &a,
+        vmsagas::VM_REBOOT,
+        "rebootVirtualMachine",
+        "org.apache.cloudstack.api.command.user.vm.RebootVMCmd",
+        "VM.REBOOT",
+        json!({}),
+    )
+    .await
+}
+
+async fn destroy(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let expunge = a.bool("expunge");
+    if expunge && !c.app.may_expunge(&c.caller).await? {
+        return Err(Error::denied(
+            "Expunging is not allowed for users (setting allow.user.expunge.recover.vm); destroy without expunge",
+        ));
+    }
+    job(
+        c,
+        &a,
+        vmsagas::VM_DESTROY,
+        "destroyVirtualMachine",
+        "org.apache.cloudstack.api.command.user.vm.DestroyVMCmd",
+        "VM.DESTROY",
+        json!({"expunge": expunge}),
+    )
+    .await
+}
+
+async fn expunge(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    if !c.app.may_expunge(&c.caller).await? {
+        return Err(Error::denied(
+            "Expunging is not allowed for users (setting allow.user.expunge.recover.vm)",
+        ));
+    }
+    let mut conn = c.app.db.conn().await?;
+    let vm = c.app.vm_get_for(&mut conn, &c.caller, "id", &a.req_uuid("id")?).await?;
+    if vm.state != "Destroyed" {
+        return Err(Error::invalid(format!(
+            "VM {} is {}; destroy it before expunging",
+            vm.name, vm.state
+        )));
+    }
+    drop(conn);
+    job(
+        c,
+        &a,
+        vmsagas::VM_EXPUNGE,
+        "expungeVirtualMachine",
+        "org.apache.cloudstack.api.command.admin.vm.ExpungeVMCmd",
+        "VM.EXPUNGE",
+        json!({}),
+    )
+    .await
+}
+
+async fn reset_password(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let s = c.app.vm_reset_password(&c.caller, &a.req_uuid("id")?).await?;
+    Ok(Reply::Job {
+        job_id: s.job_uuid,
+        id: None,
+    })
+}
+
+async fn reset_ssh(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let mut keys = list_of(&a, "keypairs");
+    if let Some(k) = a.str("keypair") {
+        keys.insert(0, k);
+    }
+    let s = c.app.vm_reset_ssh_key(&c.caller, &a.req_uuid("id")?, keys).await?;
+    Ok(Reply::Job {
+        job_id: s.job_uuid,
+        id: None,
+    })
+}
+
+async fn view(c: &Ctx, uuid: &str) -> Result<serde_json::Value, Error> {
+    let (vm, nics) = c
+        .app
+        .vm_view(uuid)
+        .await?
+        .ok_or_else(|| Error::unknown_entity("id", uuid))?;
+    let refs: Vec<_> = nics.iter().collect();
+    Ok(v::vm(&vm, &refs, c.caller.is_root_admin()))
+}
+
+async fn recover(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    if !c.app.may_expunge(&c.caller).await? {
+        return Err(Error::denied(
+            "Recovering is not allowed for users (setting allow.user.expunge.recover.vm)",
+        ));
+    }
+    let vm = c.app.vm_recover(&c.caller, &a.req_uuid("id")?).await?;
+    Ok(Reply::object("virtualmachine", view(c, &vm.uuid).await?))
+}
+
+async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let vm = c
+        .app
+        .vm_update(
+            &c.caller,
+            &a.req_uuid("id")?,
+            ferrostack_app::vm::VmUpdate {
+                display_name: a.str("displayname"),
+                name: a.str("name"),
+                user_data: a.str("userdata"),
+                user_data_id: a.uuid("userdataid"),
+                details: details(&a)?,
+            },
+        )
+        .await?;
+    Ok(Reply::object("virtualmachine", view(c, &vm.uuid).await?))
+}
+
+async fn reset_user_data(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let vm = c
+        .app
+        .vm_reset_user_data(
+            &c.caller,
+            &a.req_uuid("id")?,
+            a.str("userdata"),
+            a.uuid("userdataid"),
+            details(&a)?,
+        )
+        .await?;
+    Ok(Reply::object("virtualmachine", view(c, &vm.uuid).await?))
+}
+
+async fn get_user_data(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let (id, ud) = c
+        .app
+        .vm_user_data_get(&c.caller, &a.req_uuid("virtualmachineid")?)
+        .await?;
+    let mut o = json!({"virtualmachineid": id});
+    if let Some(u) = ud {
+        o["userdata"] = json!(u);
+    }
+    Ok(Reply::object("virtualmachineuserdata", o))
+}
+
+async fn nics(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let (vm, mut nics) = c
+        .app
+        .vm_nics(
+            &c.caller,
+            &a.req_uuid("virtualmachineid")?,
+            a.uuid("networkid").as_deref(),
+        )
+        .await?;
+    if let Some(id) = a.uuid("nicid") {
+        nics.retain(|n| n.uuid == id);
+    }
+    Ok(Reply::list(
+        "nic",
+        nics.len() as i64,
+        nics.iter().map(|n| v::nic(n, &vm.uuid)).collect(),
+    ))
+}
+
+async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let f = VolumeFilter {
+        volume_type: a.str("type"),
+        name: a.str("name"),
+        keyword: a.str("keyword"),
+        ..Default::default()
+    };
+    let mut f = f;
+    if let Some(id) = a.uuid("id") {
+        let mut conn = c.app.db.conn().await?;
+        f.id = ferrostack_db::vm::volume_id_by_uuid(&mut conn, &id).await?;
+        if f.id.is_none() {
+            return Err(Error::unknown_entity("id", id));
+        }
+    }
+    let (vm, zone) = (a.uuid("virtualmachineid"), a.uuid("zoneid"));
+    let (total, rows) = c
+        .app
+        .volume_list(&c.caller, &a.scope(), f, vm.as_deref(), zone.as_deref(), a.page()?)
+        .await?;
+    Ok(Reply::list("volume", total, items(&rows, v::volume)))
+}

@@ -1,0 +1,545 @@
+//! VM orchestration primitives shared by the VM and router jobs: placement and start on a
+//! host, stop, capacity accounting, network element calls for NICs, config drives, router
+//! configuration batches, and follow-up effects.
+//!
+//! The rule of this file: a state change is a committed fact. Work that follows it (delete a
+//! config drive, drop a VM's DHCP entry from its router) is written to the `followup` table in
+//! the same transaction and done afterwards by [`App::followup_tick`], idempotently, with
+//! retries and an event on failure — never as part of the change itself.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use ferrostack_agent_api::{
+    AgentError, ConfigDriveImage, NicSpec, RouterConfig, RouterVmEntry, VmKind as AgentVmKind, VmSpec,
+};
+use ferrostack_db::followup as fu_db;
+use ferrostack_db::network::{self as net_db, Network};
+use ferrostack_db::vm::{self as vm_db, Nic, Vm};
+use ferrostack_db::{db_err, Conn};
+use ferrostack_net::{GuestType, NetworkCtx, NicCtx, Provider, Service, TrafficType, VmKind, ZoneType};
+use ferrostack_types::state::NetworkState;
+use ferrostack_types::time::now_ms;
+use ferrostack_types::Error;
+use serde_json::{json, Value};
+
+use crate::event::{Level, Resource, State};
+use crate::App;
+
+/// Follow-up kind: call a network element's `release` for a NIC that left (VM stopped or
+/// expunged). Payload: `{provider, network_id, nic}`.
+pub const FU_ELEMENT_RELEASE: &str = "element.release";
+/// Follow-up kind: remove a VM from its (last) host after expunge. Payload `{host_id, name}`.
+pub const FU_HOST_DESTROY: &str = "host.destroy";
+
+pub fn agent_err(what: &str, e: AgentError) -> Error {
+    match e {
+        AgentError::Unreachable(m) => Error::ResourceUnavailable(format!("{what}: the host is unreachable ({m})")),
+        AgentError::Failed(m) => Error::ResourceUnavailable(format!("{what}: {m}")),
+        AgentError::Unsupported(m) => Error::unsupported(format!("{what}: {m}")),
+    }
+}
+
+fn parse_ip(v: &Option<String>) -> Option<Ipv4Addr> {
+    v.as_deref().and_then(|s| s.parse().ok())
+}
+
+impl App {
+    /// What network elements need to know about a network (read from the network's own row
+    /// and service map; works for removed networks too).
+    pub async fn network_ctx(&self, c: &mut Conn, n: &Network) -> Result<NetworkCtx, Error> {
+        let services = self.network_services(c, n.id).await?;
+        Ok(NetworkCtx {
+            network_id: n.id,
+            network_uuid: n.uuid.clone(),
+            name: n.name.clone(),
+            zone_id: n.zone_id,
+            zone_uuid: n.zone_uuid.clone(),
+            zone_type: if n.zone_type == "Edge" {
+                ZoneType::Edge
+            } else {
+                ZoneType::Core
+            },
+            account_id: n.account_id,
+            domain_id: n.domain_id,
+            guest_type: GuestType::parse(&n.guest_type).unwrap_or(GuestType::Shared),
+            traffic_type: TrafficType::parse(&n.traffic_type).unwrap_or(TrafficType::Guest),
+            state: NetworkState::parse(&n.state).unwrap_or(NetworkState::Allocated),
+            services,
+            cidr: n.cidr.as_deref().and_then(|c| ferrostack_net::Cidr::parse(c).ok()),
+            gateway: parse_ip(&n.gateway),
+            vlan: n.broadcast_uri.clone(),
+            network_domain: n.network_domain.clone(),
+            dns1: parse_ip(&n.dns1),
+            dns2: parse_ip(&n.dns2),
+            physical_network_id: n.physical_network_id,
+            vpc_id: None,
+        })
+    }
+
+    pub fn nic_ctx(vm: &Vm, nic: &Nic) -> NicCtx {
+        NicCtx {
+            nic_id: nic.id,
+            nic_uuid: nic.uuid.clone(),
+            vm_id: vm.id,
+            vm_uuid: vm.uuid.clone(),
+            vm_instance_name: vm.instance_name.clone(),
+            vm_kind: if vm.vm_type == "DomainRouter" {
+                VmKind::DomainRouter
+            } else {
+                VmKind::User
+            },
+            host_id: vm.host_id.or(vm.last_host_id),
+            mac: nic.mac.clone(),
+            ip4: parse_ip(&nic.ip),
+            netmask: parse_ip(&nic.netmask),
+            gateway: parse_ip(&nic.gateway),
+            is_default: nic.is_default == 1,
+            device_id: nic.device_id as u32,
+        }
+    }
+
+    /// Record follow-ups for NICs that leave their networks (stop, expunge): one
+    /// `element.release` per provider the NIC's network uses for a VM-facing service.
+    pub async fn enqueue_nic_releases(&self, c: &mut Conn, vm: &Vm, nics: &[Nic]) -> Result<(), Error> {
+        let now = now_ms();
+        for nic in nics {
+            let services = self.network_services(c, nic.network_id).await?;
+            let mut providers: Vec<Provider> = Vec::new();
+            for s in [Service::Dhcp, Service::Dns, Service::UserData] {
+                if let Some(p) = ferrostack_net::provider_for(&services, s) {
+                    if !providers.contains(&p) {
+                        providers.push(p);
+                    }
+                }
+            }
+            for p in providers {
+                let payload =
+                    json!({"provider": p.as_str(), "network_id": nic.network_id, "nic": Self::nic_ctx(vm, nic)});
+                fu_db::enqueue(
+                    c,
+                    FU_ELEMENT_RELEASE,
+                    &format!("{}:{}:{}", p.as_str(), nic.network_id, nic.uuid),
+                    &payload.to_string(),
+                    now,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Release the capacity a VM holds on a host, exactly once (compare-and-set on the VM's
+    /// `capacity_host_id`).
+    pub async fn vm_release_capacity(&self, c: &mut Conn, vm: &Vm) -> Result<(), Error> {
+        let Some(h) = vm.capacity_host_id else { return Ok(()) };
+        let r = vm_db::clear_capacity_host(c, vm.id, h).await?;
+        if r {
+            vm_db::release_capacity(c, h, vm.cpu * vm.cpu_speed, vm.memory * 1024 * 1024).await?;
+        }
+        Ok(())
+    }
+
+    /// The spec a host needs to start the VM.
+    pub async fn vm_spec(&self, c: &mut Conn, vm: &Vm, config_drive: Option<String>) -> Result<VmSpec, Error> {
+        let nics = vm_db::nics_of(c, &[vm.id]).await?;
+        let mut boot_args = BTreeMap::new();
+        if vm.vm_type == "DomainRouter" {
+            boot_args.insert("type".to_string(), "router".to_string());
+            if let Some(n) = &vm.network_uuid {
+                boot_args.insert("network".to_string(), n.clone());
+            }
+        }
+        Ok(VmSpec {
+            name: vm.instance_name.clone(),
+            kind: if vm.vm_type == "DomainRouter" {
+                AgentVmKind::DomainRouter
+            } else {
+                AgentVmKind::User
+            },
+            cpus: vm.cpu as u32,
+            cpu_speed_mhz: vm.cpu_speed as u64,
+            memory_bytes: (vm.memory * 1024 * 1024) as u64,
+            template_url: None,
+            nics: nics
+                .iter()
+                .map(|n| NicSpec {
+                    mac: n.mac.clone(),
+                    ip: n.ip.clone(),
+                    netmask: n.netmask.clone(),
+                    gateway: n.gateway.clone(),
+                    broadcast_uri: n.broadcast_uri.clone(),
+                    is_default: n.is_default == 1,
+                    device_id: n.device_id as u32,
+                })
+                .collect(),
+            boot_args,
+            config_drive,
+        })
+    }
+
+    /// Place a VM on a host with room and start it there, trying other hosts when one fails.
+    /// Idempotent: a reservation left by an interrupted attempt is released first. Returns the
+    /// host id. `before_start` runs on the chosen host before the VM starts (config drives).
+    pub async fn vm_place_and_start(&self, vm: &Vm) -> Result<i64, Error> {
+        {
+            let mut tx = self.db.begin().await?;
+            if let Some(fresh) = vm_db::get(&mut *tx, vm.id).await? {
+                self.vm_release_capacity(&mut tx, &fresh).await?;
+            }
+            tx.commit().await.map_err(db_err)?;
+        }
+        let cpu_mhz = vm.cpu * vm.cpu_speed;
+        let mem = vm.memory * 1024 * 1024;
+        let mut tried: Vec<i64> = Vec::new();
+        let mut last_error: Option<String> = None;
+        loop {
+            let mut c = self.db.conn().await?;
+            let candidates = vm_db::placement_candidates(&mut c, vm.zone_id, cpu_mhz, mem).await?;
+            drop(c);
+            let Some((host_id, _)) = candidates.into_iter().find(|(h, _)| !tried.contains(h)) else {
+                return Err(Error::InsufficientCapacity(match last_error {
+                    Some(e) => format!(
+                        "Unable to start {} on any host in zone {}: the last attempt failed with: {e}",
+                        vm.instance_name, vm.zone_name
+                    ),
+                    None => format!(
+                        "Unable to start {}: no Up and Enabled host in zone {} has {} MHz CPU and {} MB RAM free; add hosts or free capacity",
+                        vm.instance_name, vm.zone_name, cpu_mhz, vm.memory
+                    ),
+                }));
+            };
+            tried.push(host_id);
+            let mut tx = self.db.begin().await?;
+            if !vm_db::reserve_capacity(&mut tx, host_id, cpu_mhz, mem).await? {
+                continue;
+            }
+            vm_db::set_cols(
+                &mut tx,
+                vm.id,
+                &[("capacity_host_id", ferrostack_db::sql::Arg::I64(host_id))],
+            )
+            .await?;
+            tx.commit().await.map_err(db_err)?;
+            let attempt = self.vm_start_on(vm, host_id).await;
+            match attempt {
+                Ok(()) => return Ok(host_id),
+                Err(e) => {
+                    tracing::info!(vm = %vm.instance_name, host = host_id, error = %e, "start failed on host; trying another");
+                    let mut tx = self.db.begin().await?;
+                    if let Some(fresh) = vm_db::get(&mut *tx, vm.id).await? {
+                        self.vm_release_capacity(&mut tx, &fresh).await?;
+                    }
+                    tx.commit().await.map_err(db_err)?;
+                    last_error = Some(e.client_message(""));
+                }
+            }
+        }
+    }
+
+    /// Start on one host: config drive (if a NIC's network uses ConfigDrive), then the VM.
+    async fn vm_start_on(&self, vm: &Vm, host_id: i64) -> Result<(), Error> {
+        let agent = self
+            .agents
+            .get(host_id)
+            .ok_or_else(|| Error::ResourceUnavailable(format!("host {host_id} has no connected agent")))?;
+        let mut placed = vm.clone();
+        placed.host_id = Some(host_id);
+        let drive = self.configdrive_put(&placed, host_id).await?;
+        let mut c = self.db.conn().await?;
+        let spec = self.vm_spec(&mut c, &placed, drive).await?;
+        drop(c);
+        agent
+            .start_vm(&spec)
+            .await
+            .map_err(|e| agent_err(&format!("Starting {} on host {host_id}", vm.instance_name), e))
+    }
+
+    /// Stop a VM on its host. An unreachable or removed host is an error unless `forced`.
+    pub async fn vm_stop_on_host(&self, vm: &Vm, forced: bool) -> Result<(), Error> {
+        let Some(host_id) = vm.host_id else { return Ok(()) };
+        let Some(agent) = self.agents.get(host_id) else {
+            if forced {
+                return Ok(());
+            }
+            return Err(Error::ResourceUnavailable(format!(
+                "The host of {} is not connected; stop it with forced=true to mark it stopped anyway",
+                vm.instance_name
+            )));
+        };
+        match agent.stop_vm(&vm.instance_name, forced).await {
+            Ok(()) => Ok(()),
+            Err(AgentError::Unreachable(_)) if forced => Ok(()),
+            Err(e) => Err(agent_err(&format!("Stopping {}", vm.instance_name), e)),
+        }
+    }
+
+    /// Build the VM's config drive and store it on the host, if any of its NICs' networks
+    /// uses ConfigDrive. Returns the path the host knows it under.
+    pub async fn configdrive_put(&self, vm: &Vm, host_id: i64) -> Result<Option<String>, Error> {
+        if vm.vm_type == "DomainRouter" {
+            return Ok(None);
+        }
+        let mut c = self.db.conn().await?;
+        let nics = vm_db::nics_of(&mut c, &[vm.id]).await?;
+        let mut infos = Vec::new();
+        let mut uses = false;
+        let mut ud_here = false;
+        for nic in &nics {
+            let services = self.network_services(&mut c, nic.network_id).await?;
+            let cd = |s| ferrostack_net::provider_for(&services, s) == Some(Provider::ConfigDrive);
+            let svc = ferrostack_configdrive::ConfigDriveServices {
+                dhcp: cd(Service::Dhcp),
+                dns: cd(Service::Dns),
+                user_data: cd(Service::UserData),
+            };
+            uses |= svc.dhcp || svc.dns || svc.user_data;
+            ud_here |= svc.user_data;
+            infos.push(ferrostack_configdrive::NicInfo {
+                uuid: nic.uuid.clone(),
+                device_id: nic.device_id as u32,
+                mac: Some(nic.mac.clone()),
+                mtu: None,
+                ipv4: nic.ip.as_ref().map(|ip| ferrostack_configdrive::NicIpv4 {
+                    address: ip.clone(),
+                    netmask: nic.netmask.clone(),
+                    gateway: nic.gateway.clone(),
+                }),
+                ipv6: None,
+                dns: Vec::new(),
+                services: svc,
+            });
+        }
+        if !uses {
+            return Ok(None);
+        }
+        let password = if ud_here {
+            vm_db::password(&mut *c, vm.id).await?
+        } else {
+            None
+        };
+        let keys = if ud_here {
+            vm_db::ssh_keys(&mut *c, vm.id).await?
+        } else {
+            Vec::new()
+        };
+        drop(c);
+        let user_data = match (&vm.user_data, ud_here) {
+            (Some(b64), true) => Some(
+                base64_decode(b64)
+                    .map_err(|_| Error::internal(format!("stored user data of {} is not base64", vm.uuid)))?,
+            ),
+            (Some(_), false) | (None, true) | (None, false) => None,
+        };
+        let details: BTreeMap<String, String> = vm
+            .user_data_details
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .unwrap_or_default();
+        let input = ferrostack_configdrive::ConfigDriveInput {
+            vm_uuid: vm.uuid.clone(),
+            hostname: vm.name.clone(),
+            zone_name: vm.zone_name.clone(),
+            service_offering: vm.offering_name.clone().unwrap_or_default(),
+            guest_ip: nics.iter().find(|n| n.is_default == 1).and_then(|n| n.ip.clone()),
+            public_address: ferrostack_configdrive::PublicAddress::NotAssociated,
+            user_data,
+            user_data_details: details,
+            password,
+            public_keys: keys,
+            nics: infos,
+            timestamp: (now_ms() / 1000) as u64,
+            ..Default::default()
+        };
+        let iso = ferrostack_configdrive::build_iso(&input)
+            .map_err(|e| Error::invalid(format!("Cannot build the config drive of {}: {e}", vm.instance_name)))?;
+        let agent = self
+            .agents
+            .get(host_id)
+            .ok_or_else(|| Error::ResourceUnavailable(format!("host {host_id} has no connected agent")))?;
+        let image = ConfigDriveImage {
+            vm_name: vm.instance_name.clone(),
+            file_name: ferrostack_configdrive::iso_file_name(&vm.instance_name),
+            iso,
+        };
+        agent
+            .put_config_drive(&image)
+            .await
+            .map_err(|e| agent_err(&format!("Storing the config drive of {}", vm.instance_name), e))?;
+        Ok(Some(ferrostack_configdrive::config_drive_path(&vm.instance_name)))
+    }
+
+    /// The whole configuration a network's router serves, as one batch.
+    pub async fn router_config(&self, c: &mut Conn, n: &Network, router: &Vm) -> Result<RouterConfig, Error> {
+        let services = self.network_services(c, n.id).await?;
+        let vr = |s| ferrostack_net::provider_for(&services, s) == Some(Provider::VirtualRouter);
+        let nics = vm_db::nics_on_network(c, n.id).await?;
+        let vm_ids: Vec<i64> = nics.iter().map(|x| x.vm_id).filter(|id| *id != router.id).collect();
+        let mut q = ferrostack_db::Sql::new("SELECT id FROM vm_instance");
+        q.and_in_i64("id", &vm_ids)
+            .and("removed IS NULL")
+            .and("vm_type = 'User'");
+        let live: std::collections::HashSet<i64> = {
+            let rows: Vec<(i64,)> = q.fetch_all(c).await?;
+            rows.into_iter().map(|r| r.0).collect()
+        };
+        let mut entries = Vec::new();
+        for nic in nics.iter().filter(|x| live.contains(&x.vm_id)) {
+            let Some(vm) = vm_db::get(&mut *c, nic.vm_id).await? else {
+                continue;
+            };
+            if vm.state == "Destroyed" || vm.state == "Expunging" {
+                continue;
+            }
+            let mut metadata = BTreeMap::new();
+            metadata.insert("instance-id".to_string(), vm.uuid.clone());
+            metadata.insert("local-hostname".to_string(), vm.name.clone());
+            metadata.insert("availability-zone".to_string(), vm.zone_name.clone());
+            if let Some(ip) = &nic.ip {
+                metadata.insert("local-ipv4".to_string(), ip.clone());
+            }
+            let (user_data, password, keys) = if vr(Service::UserData) {
+                let pw = if vm.password_pending == 1 {
+                    vm_db::password(&mut *c, vm.id).await?
+                } else {
+                    None
+                };
+                (vm.user_data.clone(), pw, vm_db::ssh_keys(&mut *c, vm.id).await?)
+            } else {
+                (None, None, Vec::new())
+            };
+            entries.push(RouterVmEntry {
+                vm_name: vm.instance_name.clone(),
+                hostname: vm.name.clone(),
+                mac: nic.mac.clone(),
+                ip: nic.ip.clone().unwrap_or_default(),
+                default_nic: nic.is_default == 1,
+                user_data,
+                metadata,
+                password,
+                ssh_public_keys: keys,
+            });
+        }
+        Ok(RouterConfig {
+            network: n.uuid.clone(),
+            dhcp: vr(Service::Dhcp),
+            dns: vr(Service::Dns),
+            user_data: vr(Service::UserData),
+            domain: n.network_domain.clone(),
+            dns_servers: [n.dns1.clone(), n.dns2.clone()].into_iter().flatten().collect(),
+            entries,
+        })
+    }
+
+    /// Push the network's full router configuration in one call. Nothing to do (Ok) when the
+    /// network is gone or has no running router.
+    pub async fn router_program(&self, network_id: i64) -> Result<(), Error> {
+        let mut c = self.db.conn().await?;
+        let Some(n) = net_db::get(&mut *c, network_id).await? else {
+            return Ok(());
+        };
+        let Some(router) = vm_db::router_of_network(&mut *c, network_id).await? else {
+            return Ok(());
+        };
+        if router.state != "Running" {
+            return Ok(());
+        }
+        let Some(host) = router.host_id else { return Ok(()) };
+        let cfg = self.router_config(&mut c, &n, &router).await?;
+        drop(c);
+        let agent = self.agents.get(host).ok_or_else(|| {
+            Error::ResourceUnavailable(format!("the host of router {} is not connected", router.instance_name))
+        })?;
+        agent
+            .program_router(&router.instance_name, &cfg)
+            .await
+            .map_err(|e| agent_err(&format!("Programming router {}", router.instance_name), e))
+    }
+
+    /// Carry out due follow-ups. Each is idempotent; failures are retried with back-off and
+    /// reported as WARN events, never surfaced to the operation that recorded them.
+    pub async fn followup_tick(&self) -> Result<usize, Error> {
+        let now = now_ms();
+        let items = fu_db::claim(self.db.pool(), &self.config.msid, now, now + 60_000, 50).await?;
+        let n = items.len();
+        for f in items {
+            let payload: Value = serde_json::from_str(&f.payload).unwrap_or(Value::Null);
+            let r = match f.kind.as_str() {
+                FU_ELEMENT_RELEASE => self.followup_release(&payload).await,
+                FU_HOST_DESTROY => self.followup_host_destroy(&payload).await,
+                other => Err(Error::internal(format!("unknown follow-up kind {other}"))),
+            };
+            match r {
+                Ok(()) => fu_db::complete(self.db.pool(), f.id, now_ms()).await?,
+                Err(e) => {
+                    let delay = 1000 * (1i64 << f.attempts.min(6));
+                    fu_db::retry_later(self.db.pool(), f.id, now_ms() + delay, &e.client_message("")).await?;
+                    if f.attempts == 0 || f.attempts % 5 == 4 {
+                        let system = self.system_caller().await?;
+                        let mut tx = self.db.begin().await?;
+                        self.event_record(
+                            &mut tx,
+                            &system,
+                            "FOLLOWUP.RETRY",
+                            Level::Warn,
+                            State::Completed,
+                            format!(
+                                "Follow-up {} for {} failed (attempt {}), will retry: {}",
+                                f.kind,
+                                f.target,
+                                f.attempts + 1,
+                                e.client_message("")
+                            ),
+                            Some(&Resource {
+                                kind: "Followup",
+                                uuid: f.id.to_string(),
+                                name: f.target.clone(),
+                            }),
+                            None,
+                        )
+                        .await?;
+                        tx.commit().await.map_err(db_err)?;
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    async fn followup_release(&self, p: &Value) -> Result<(), Error> {
+        let provider = p.get("provider").and_then(Value::as_str).and_then(Provider::parse);
+        let network_id = p.get("network_id").and_then(Value::as_i64).unwrap_or(0);
+        let nic: Option<NicCtx> = p.get("nic").and_then(|n| serde_json::from_value(n.clone()).ok());
+        let (Some(provider), Some(nic)) = (provider, nic) else {
+            return Ok(());
+        };
+        let mut c = self.db.conn().await?;
+        // The network may be gone: elements must clean up regardless (absence is normal).
+        let Some(n) = net_db::get_including_removed(&mut *c, network_id).await? else {
+            return Ok(());
+        };
+        let ctx = self.network_ctx(&mut c, &n).await?;
+        drop(c);
+        match self.elements().get(provider) {
+            Some(el) => el.release(&ctx, &nic).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn followup_host_destroy(&self, p: &Value) -> Result<(), Error> {
+        let host = p.get("host_id").and_then(Value::as_i64);
+        let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
+        let Some(agent) = host.and_then(|h| self.agents.get(h)) else {
+            return Ok(());
+        };
+        match agent.destroy_vm(name).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(agent_err(&format!("Removing {name} from its host"), e)),
+        }
+    }
+}
+
+pub fn base64_decode(s: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(s.trim())
+}

@@ -1,0 +1,684 @@
+//! Virtual machines (user VMs and virtual routers), NICs, root volumes.
+
+use ferrostack_types::{Error, Page};
+use sqlx::{Any, Executor};
+
+use crate::account::OwnerScope;
+use crate::{db_err, Conn, Sql};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Vm {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub display_name: String,
+    pub instance_name: String,
+    pub vm_type: String,
+    pub state: String,
+    pub power_state: String,
+    pub power_generation: i64,
+    pub zone_id: i64,
+    pub host_id: Option<i64>,
+    pub last_host_id: Option<i64>,
+    pub template_id: Option<i64>,
+    pub service_offering_id: i64,
+    pub account_id: i64,
+    pub domain_id: i64,
+    pub network_id: Option<i64>,
+    pub cpu: i64,
+    pub cpu_speed: i64,
+    pub memory: i64,
+    pub password_pending: i64,
+    pub user_data: Option<String>,
+    pub user_data_id: Option<i64>,
+    pub user_data_details: Option<String>,
+    pub keypairs: Option<String>,
+    pub ha_enabled: i64,
+    pub capacity_host_id: Option<i64>,
+    pub destroyed_at: Option<i64>,
+    pub created: i64,
+    pub removed: Option<i64>,
+    pub zone_uuid: String,
+    pub zone_name: String,
+    pub zone_type: String,
+    pub host_uuid: Option<String>,
+    pub host_name: Option<String>,
+    pub template_uuid: Option<String>,
+    pub template_name: Option<String>,
+    pub template_display_text: Option<String>,
+    pub password_enabled: Option<i64>,
+    pub offering_uuid: Option<String>,
+    pub offering_name: Option<String>,
+    pub account_name: Option<String>,
+    pub domain_uuid: Option<String>,
+    pub domain_name: Option<String>,
+    pub domain_path: Option<String>,
+    pub network_uuid: Option<String>,
+    pub network_name: Option<String>,
+}
+
+const SELECT: &str =
+    "SELECT v.id, v.uuid, v.name, v.display_name, v.instance_name, v.vm_type, v.state, v.power_state, \
+     v.power_generation, v.zone_id, v.host_id, v.last_host_id, v.template_id, v.service_offering_id, v.account_id, \
+     v.domain_id, v.network_id, v.cpu, v.cpu_speed, v.memory, v.password_pending, v.user_data, v.user_data_id, \
+     v.user_data_details, v.keypairs, v.ha_enabled, v.capacity_host_id, v.destroyed_at, v.created, v.removed, \
+     z.uuid AS zone_uuid, z.name AS zone_name, z.zone_type AS zone_type, h.uuid AS host_uuid, h.name AS host_name, \
+     t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, \
+     t.password_enabled AS password_enabled, o.uuid AS offering_uuid, o.name AS offering_name, \
+     a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
+     n.uuid AS network_uuid, n.name AS network_name \
+     FROM vm_instance v JOIN zone z ON z.id = v.zone_id LEFT JOIN host h ON h.id = v.host_id \
+     LEFT JOIN vm_template t ON t.id = v.template_id LEFT JOIN service_offering o ON o.id = v.service_offering_id \
+     LEFT JOIN account a ON a.id = v.account_id LEFT JOIN domain d ON d.id = v.domain_id \
+     LEFT JOIN network n ON n.id = v.network_id";
+
+pub struct NewVm<'a> {
+    pub uuid: &'a str,
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub vm_type: &'a str,
+    pub state: &'a str,
+    pub zone_id: i64,
+    pub template_id: Option<i64>,
+    pub service_offering_id: i64,
+    pub account_id: i64,
+    pub domain_id: i64,
+    pub network_id: Option<i64>,
+    pub cpu: i64,
+    pub cpu_speed: i64,
+    pub memory: i64,
+    pub password: Option<&'a str>,
+    pub user_data: Option<&'a str>,
+    pub user_data_id: Option<i64>,
+    pub user_data_details: Option<&'a str>,
+    pub keypairs: Option<&'a str>,
+    pub ssh_keys: Option<&'a str>,
+    pub now: i64,
+}
+
+/// Insert a VM; its instance name (`i-<account>-<id>-VM` / `r-<id>-VM`) comes from its id.
+pub async fn insert(c: &mut Conn, v: NewVm<'_>) -> Result<i64, Error> {
+    let placeholder = format!("pending-{}", v.uuid);
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO vm_instance (uuid, name, display_name, instance_name, vm_type, state, power_state, power_generation, \
+         zone_id, template_id, service_offering_id, account_id, domain_id, network_id, cpu, cpu_speed, memory, password, \
+         password_pending, user_data, user_data_id, user_data_details, keypairs, ssh_keys, ha_enabled, created) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'PowerOff', 0, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+         $20, $21, $22, 0, $23) RETURNING id",
+    )
+    .bind(v.uuid)
+    .bind(v.name)
+    .bind(v.display_name)
+    .bind(&placeholder)
+    .bind(v.vm_type)
+    .bind(v.state)
+    .bind(v.zone_id)
+    .bind(v.template_id)
+    .bind(v.service_offering_id)
+    .bind(v.account_id)
+    .bind(v.domain_id)
+    .bind(v.network_id)
+    .bind(v.cpu)
+    .bind(v.cpu_speed)
+    .bind(v.memory)
+    .bind(v.password)
+    .bind(i64::from(v.password.is_some()))
+    .bind(v.user_data)
+    .bind(v.user_data_id)
+    .bind(v.user_data_details)
+    .bind(v.keypairs)
+    .bind(v.ssh_keys)
+    .bind(v.now)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db_err)?;
+    let instance = if v.vm_type == "DomainRouter" {
+        format!("r-{id}-VM")
+    } else {
+        format!("i-{}-{id}-VM", v.account_id)
+    };
+    sqlx::query("UPDATE vm_instance SET instance_name = $1 WHERE id = $2")
+        .bind(instance)
+        .bind(id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(id)
+}
+
+pub async fn get<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<Vm>, Error> {
+    let q = format!("{SELECT} WHERE v.id = $1 AND v.removed IS NULL");
+    sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)
+}
+
+pub async fn get_including_removed<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<Vm>, Error> {
+    let q = format!("{SELECT} WHERE v.id = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)
+}
+
+pub async fn by_uuid<'e, E: Executor<'e, Database = Any>>(e: E, uuid: &str) -> Result<Option<Vm>, Error> {
+    let q = format!("{SELECT} WHERE v.uuid = $1 AND v.removed IS NULL");
+    sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(uuid)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)
+}
+
+pub async fn by_uuid_including_removed<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    uuid: &str,
+) -> Result<Option<Vm>, Error> {
+    let q = format!("{SELECT} WHERE v.uuid = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(uuid)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)
+}
+
+pub async fn by_instance_name<'e, E: Executor<'e, Database = Any>>(e: E, name: &str) -> Result<Option<Vm>, Error> {
+    let q = format!("{SELECT} WHERE v.instance_name = $1 AND v.removed IS NULL");
+    sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(name)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)
+}
+
+/// The stored password of a VM (config drive / router hand-off only; never listed).
+pub async fn password<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<String>, Error> {
+    let r: Option<(Option<String>,)> = sqlx::query_as("SELECT password FROM vm_instance WHERE id = $1")
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)?;
+    Ok(r.and_then(|r| r.0))
+}
+
+pub async fn ssh_keys<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Vec<String>, Error> {
+    let r: Option<(Option<String>,)> = sqlx::query_as("SELECT ssh_keys FROM vm_instance WHERE id = $1")
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)?;
+    Ok(r.and_then(|r| r.0)
+        .map(|s| s.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect())
+        .unwrap_or_default())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct VmFilter {
+    pub id: Option<i64>,
+    pub vm_type: Option<String>,
+    pub state: Option<String>,
+    pub zone_id: Option<i64>,
+    pub host_id: Option<i64>,
+    pub network_id: Option<i64>,
+    pub router_network_id: Option<i64>,
+    pub name: Option<String>,
+    pub keyword: Option<String>,
+    pub template_id: Option<i64>,
+    pub include_destroyed: bool,
+}
+
+pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &VmFilter, page: Page) -> Result<(i64, Vec<Vm>), Error> {
+    let mut s = Sql::new("SELECT v.id, COUNT(*) OVER () FROM vm_instance v");
+    s.and("v.removed IS NULL");
+    scope.apply(&mut s, "v.account_id", "v.domain_id");
+    if let Some(x) = f.id {
+        s.and("v.id = ").bind_i64(x);
+    }
+    if let Some(x) = &f.vm_type {
+        s.and("v.vm_type = ").bind_str(x.clone());
+    }
+    match &f.state {
+        Some(x) => {
+            s.and("lower(v.state) = ").bind_str(x.to_lowercase());
+        }
+        None if !f.include_destroyed => {
+            s.and("v.state <> 'Destroyed' AND v.state <> 'Expunging'");
+        }
+        None => {}
+    }
+    if let Some(x) = f.zone_id {
+        s.and("v.zone_id = ").bind_i64(x);
+    }
+    if let Some(x) = f.host_id {
+        s.and("v.host_id = ").bind_i64(x);
+    }
+    if let Some(x) = f.network_id {
+        s.and("v.id IN (SELECT vm_id FROM nic WHERE removed IS NULL AND network_id = ")
+            .bind_i64(x)
+            .push(")");
+    }
+    if let Some(x) = f.router_network_id {
+        s.and("v.network_id = ").bind_i64(x);
+    }
+    if let Some(x) = &f.name {
+        s.and("v.name = ").bind_str(x.clone());
+    }
+    if let Some(x) = f.template_id {
+        s.and("v.template_id = ").bind_i64(x);
+    }
+    if let Some(k) = &f.keyword {
+        s.and_keyword(&["v.name", "v.display_name", "v.instance_name"], k);
+    }
+    s.push(" ORDER BY v.id").page(page);
+    let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
+    let mut q = Sql::new(SELECT);
+    q.and_in_i64("v.id", &ids).push(" ORDER BY v.id");
+    Ok((total, q.fetch_all(c).await?))
+}
+
+/// Compare-and-set the state (and optionally other columns); false if the VM moved on.
+pub async fn cas_state<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+    from: &str,
+    to: &str,
+) -> Result<bool, Error> {
+    let r = sqlx::query("UPDATE vm_instance SET state = $1 WHERE id = $2 AND state = $3 AND removed IS NULL")
+        .bind(to)
+        .bind(id)
+        .bind(from)
+        .execute(e)
+        .await
+        .map_err(db_err)?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn set_cols(c: &mut Conn, id: i64, cols: &[(&str, crate::sql::Arg)]) -> Result<(), Error> {
+    let mut s = Sql::new("UPDATE vm_instance SET id = id");
+    for (col, v) in cols {
+        s.push(", ").push(col).push(" = ").bind(v.clone());
+    }
+    s.push(" WHERE id = ").bind_i64(id);
+    s.query().execute(&mut *c).await.map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn mark_removed(c: &mut Conn, id: i64, now: i64) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE vm_instance SET removed = $1, state = 'Expunging', host_id = NULL WHERE id = $2 AND removed IS NULL",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Apply a host power report only when newer than what is stored.
+pub async fn apply_power<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+    power: &str,
+    generation: i64,
+) -> Result<bool, Error> {
+    let r = sqlx::query(
+        "UPDATE vm_instance SET power_state = $1, power_generation = $2 WHERE id = $3 AND power_generation < $2",
+    )
+    .bind(power)
+    .bind(generation)
+    .bind(id)
+    .execute(e)
+    .await
+    .map_err(db_err)?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// VMs destroyed before `cutoff` (expunge candidates).
+pub async fn destroyed_before(c: &mut Conn, cutoff: i64, limit: i64) -> Result<Vec<(i64, String)>, Error> {
+    sqlx::query_as(
+        "SELECT id, uuid FROM vm_instance WHERE state = 'Destroyed' AND removed IS NULL AND destroyed_at <= $1 \
+         ORDER BY id LIMIT $2",
+    )
+    .bind(cutoff)
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)
+}
+
+/// Live VMs placed on a host (instance name → (id, state, generation)), for power sync.
+pub async fn on_host(c: &mut Conn, host_id: i64) -> Result<Vec<(i64, String, String, String, i64)>, Error> {
+    sqlx::query_as(
+        "SELECT id, instance_name, state, power_state, power_generation FROM vm_instance \
+         WHERE removed IS NULL AND (host_id = $1 OR last_host_id = $1)",
+    )
+    .bind(host_id)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)
+}
+
+/// The live router of a network, if any.
+pub async fn router_of_network<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    network_id: i64,
+) -> Result<Option<Vm>, Error> {
+    let q = format!(
+        "{SELECT} WHERE v.vm_type = 'DomainRouter' AND v.network_id = $1 AND v.removed IS NULL ORDER BY v.id DESC LIMIT 1"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(network_id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)
+}
+
+/// The newest live template with this name (router templates are chosen by name).
+pub async fn template_uuid_by_name<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    name: &str,
+) -> Result<Option<String>, Error> {
+    let r: Option<(String,)> =
+        sqlx::query_as("SELECT uuid FROM vm_template WHERE name = $1 AND removed IS NULL ORDER BY id DESC LIMIT 1")
+            .bind(name)
+            .fetch_optional(e)
+            .await
+            .map_err(db_err)?;
+    Ok(r.map(|r| r.0))
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Nic {
+    pub id: i64,
+    pub uuid: String,
+    pub vm_id: i64,
+    pub network_id: i64,
+    pub traffic_type: String,
+    pub ip: Option<String>,
+    pub netmask: Option<String>,
+    pub gateway: Option<String>,
+    pub mac: String,
+    pub broadcast_uri: Option<String>,
+    pub device_id: i64,
+    pub is_default: i64,
+    pub created: i64,
+    pub network_uuid: Option<String>,
+    pub network_name: Option<String>,
+    pub guest_type: Option<String>,
+}
+
+const NIC_SELECT: &str = "SELECT x.id, x.uuid, x.vm_id, x.network_id, x.traffic_type, x.ip, x.netmask, x.gateway, \
+     x.mac, x.broadcast_uri, x.device_id, x.is_default, x.created, n.uuid AS network_uuid, n.name AS network_name, \
+     n.guest_type AS guest_type FROM nic x LEFT JOIN network n ON n.id = x.network_id";
+
+pub struct NewNic<'a> {
+    pub uuid: &'a str,
+    pub vm_id: i64,
+    pub network_id: i64,
+    pub traffic_type: &'a str,
+    pub ip: Option<&'a str>,
+    pub netmask: Option<&'a str>,
+    pub gateway: Option<&'a str>,
+    pub mac: &'a str,
+    pub broadcast_uri: Option<&'a str>,
+    pub device_id: i64,
+    pub is_default: bool,
+    pub now: i64,
+}
+
+pub async fn insert_nic(c: &mut Conn, n: NewNic<'_>) -> Result<i64, Error> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO nic (uuid, vm_id, network_id, traffic_type, ip, netmask, gateway, mac, broadcast_uri, device_id, \
+         is_default, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(n.uuid)
+    .bind(n.vm_id)
+    .bind(n.network_id)
+    .bind(n.traffic_type)
+    .bind(n.ip)
+    .bind(n.netmask)
+    .bind(n.gateway)
+    .bind(n.mac)
+    .bind(n.broadcast_uri)
+    .bind(n.device_id)
+    .bind(i64::from(n.is_default))
+    .bind(n.now)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(id)
+}
+
+/// Live NICs of the given VMs, one query.
+pub async fn nics_of(c: &mut Conn, vm_ids: &[i64]) -> Result<Vec<Nic>, Error> {
+    let mut q = Sql::new(NIC_SELECT);
+    q.and("x.removed IS NULL")
+        .and_in_i64("x.vm_id", vm_ids)
+        .push(" ORDER BY x.vm_id, x.device_id");
+    q.fetch_all(c).await
+}
+
+/// Live NICs on a network (user VMs and routers).
+pub async fn nics_on_network(c: &mut Conn, network_id: i64) -> Result<Vec<Nic>, Error> {
+    let mut q = Sql::new(NIC_SELECT);
+    q.and("x.removed IS NULL")
+        .and("x.network_id = ")
+        .bind_i64(network_id)
+        .push(" ORDER BY x.id");
+    q.fetch_all(c).await
+}
+
+pub async fn remove_nics(c: &mut Conn, vm_id: i64, now: i64) -> Result<(), Error> {
+    sqlx::query("UPDATE nic SET removed = $1 WHERE vm_id = $2 AND removed IS NULL")
+        .bind(now)
+        .bind(vm_id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Volume {
+    pub id: i64,
+    pub uuid: String,
+    pub name: String,
+    pub vm_id: Option<i64>,
+    pub zone_id: i64,
+    pub pool_id: Option<i64>,
+    pub volume_type: String,
+    pub size: i64,
+    pub state: String,
+    pub account_id: i64,
+    pub domain_id: i64,
+    pub template_id: Option<i64>,
+    pub created: i64,
+    pub vm_uuid: Option<String>,
+    pub vm_name: Option<String>,
+    pub vm_state: Option<String>,
+    pub zone_uuid: String,
+    pub zone_name: String,
+    pub account_name: Option<String>,
+    pub domain_uuid: Option<String>,
+    pub domain_name: Option<String>,
+}
+
+const VOLUME_SELECT: &str =
+    "SELECT x.id, x.uuid, x.name, x.vm_id, x.zone_id, x.pool_id, x.volume_type, x.size, x.state, \
+     x.account_id, x.domain_id, x.template_id, x.created, v.uuid AS vm_uuid, v.name AS vm_name, v.state AS vm_state, \
+     z.uuid AS zone_uuid, z.name AS zone_name, a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name \
+     FROM volume x JOIN zone z ON z.id = x.zone_id LEFT JOIN vm_instance v ON v.id = x.vm_id \
+     LEFT JOIN account a ON a.id = x.account_id LEFT JOIN domain d ON d.id = x.domain_id";
+
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_volume(
+    c: &mut Conn,
+    uuid: &str,
+    name: &str,
+    vm_id: i64,
+    zone_id: i64,
+    size: i64,
+    account_id: i64,
+    domain_id: i64,
+    template_id: Option<i64>,
+    now: i64,
+) -> Result<i64, Error> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO volume (uuid, name, vm_id, zone_id, volume_type, size, state, account_id, domain_id, template_id, \
+         created) VALUES ($1, $2, $3, $4, 'ROOT', $5, 'Allocated', $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(uuid)
+    .bind(name)
+    .bind(vm_id)
+    .bind(zone_id)
+    .bind(size)
+    .bind(account_id)
+    .bind(domain_id)
+    .bind(template_id)
+    .bind(now)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(id)
+}
+
+pub async fn set_volume_state(c: &mut Conn, vm_id: i64, state: &str, now: Option<i64>) -> Result<(), Error> {
+    sqlx::query("UPDATE volume SET state = $1, removed = COALESCE($2, removed) WHERE vm_id = $3 AND removed IS NULL")
+        .bind(state)
+        .bind(now)
+        .bind(vm_id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct VolumeFilter {
+    pub id: Option<i64>,
+    pub vm_id: Option<i64>,
+    pub zone_id: Option<i64>,
+    pub volume_type: Option<String>,
+    pub name: Option<String>,
+    pub keyword: Option<String>,
+}
+
+pub async fn list_volumes(
+    c: &mut Conn,
+    scope: &OwnerScope,
+    f: &VolumeFilter,
+    page: Page,
+) -> Result<(i64, Vec<Volume>), Error> {
+    let mut s = Sql::new("SELECT x.id, COUNT(*) OVER () FROM volume x");
+    s.and("x.removed IS NULL");
+    scope.apply(&mut s, "x.account_id", "x.domain_id");
+    if let Some(v) = f.id {
+        s.and("x.id = ").bind_i64(v);
+    }
+    if let Some(v) = f.vm_id {
+        s.and("x.vm_id = ").bind_i64(v);
+    }
+    if let Some(v) = f.zone_id {
+        s.and("x.zone_id = ").bind_i64(v);
+    }
+    if let Some(v) = &f.volume_type {
+        s.and("upper(x.volume_type) = ").bind_str(v.to_uppercase());
+    }
+    if let Some(v) = &f.name {
+        s.and("x.name = ").bind_str(v.clone());
+    }
+    if let Some(k) = &f.keyword {
+        s.and_keyword(&["x.name"], k);
+    }
+    s.push(" ORDER BY x.id").page(page);
+    let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
+    let mut q = Sql::new(VOLUME_SELECT);
+    q.and_in_i64("x.id", &ids).push(" ORDER BY x.id");
+    Ok((total, q.fetch_all(c).await?))
+}
+
+/// Reserve capacity on a host if it has room (atomic); false when it doesn't.
+pub async fn reserve_capacity(c: &mut Conn, host_id: i64, cpu_mhz: i64, memory_bytes: i64) -> Result<bool, Error> {
+    let r = sqlx::query(
+        "UPDATE host SET cpu_allocated = cpu_allocated + $1, memory_allocated = memory_allocated + $2 \
+         WHERE id = $3 AND removed IS NULL AND cpu_allocated + $1 <= cpu_cores * cpu_speed \
+         AND memory_allocated + $2 <= memory_total",
+    )
+    .bind(cpu_mhz)
+    .bind(memory_bytes)
+    .bind(host_id)
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn release_capacity(c: &mut Conn, host_id: i64, cpu_mhz: i64, memory_bytes: i64) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE host SET cpu_allocated = CASE WHEN cpu_allocated >= $1 THEN cpu_allocated - $1 ELSE 0 END, \
+         memory_allocated = CASE WHEN memory_allocated >= $2 THEN memory_allocated - $2 ELSE 0 END WHERE id = $3",
+    )
+    .bind(cpu_mhz)
+    .bind(memory_bytes)
+    .bind(host_id)
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Candidate hosts for placement in a zone: Up, Enabled, with room, least loaded first.
+pub async fn placement_candidates(
+    c: &mut Conn,
+    zone_id: i64,
+    cpu_mhz: i64,
+    memory_bytes: i64,
+) -> Result<Vec<(i64, String)>, Error> {
+    sqlx::query_as(
+        "SELECT h.id, h.uuid FROM host h JOIN cluster cl ON cl.id = h.cluster_id JOIN pod p ON p.id = h.pod_id \
+         WHERE h.zone_id = $1 AND h.removed IS NULL AND h.status = 'Up' AND h.resource_state = 'Enabled' \
+         AND cl.allocation_state = 'Enabled' AND p.allocation_state = 'Enabled' \
+         AND h.cpu_allocated + $2 <= h.cpu_cores * h.cpu_speed AND h.memory_allocated + $3 <= h.memory_total \
+         ORDER BY h.memory_allocated, h.id LIMIT 50",
+    )
+    .bind(zone_id)
+    .bind(cpu_mhz)
+    .bind(memory_bytes)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)
+}
+
+/// Clear a VM's capacity reservation if it is still on `host` (compare-and-set).
+pub async fn clear_capacity_host(c: &mut Conn, vm_id: i64, host: i64) -> Result<bool, Error> {
+    let r = sqlx::query("UPDATE vm_instance SET capacity_host_id = NULL WHERE id = $1 AND capacity_host_id = $2")
+        .bind(vm_id)
+        .bind(host)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(r.rows_affected() == 1)
+}
+
+pub async fn remove_nic(c: &mut Conn, nic_id: i64, now: i64) -> Result<(), Error> {
+    sqlx::query("UPDATE nic SET removed = $1 WHERE id = $2 AND removed IS NULL")
+        .bind(now)
+        .bind(nic_id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+pub async fn volume_id_by_uuid(c: &mut Conn, uuid: &str) -> Result<Option<i64>, Error> {
+    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM volume WHERE uuid = $1 AND removed IS NULL")
+        .bind(uuid)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(r.map(|r| r.0))
+}
