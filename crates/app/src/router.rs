@@ -293,7 +293,7 @@ impl App {
             )));
         }
         self.vm_cas(router, "Stopped", "Starting").await?;
-        let host = match self.vm_place_and_start(router).await {
+        let host = match self.vm_place_and_start(router, None).await {
             Ok(h) => h,
             Err(e) => {
                 let mut c = self.db.conn().await?;

@@ -74,7 +74,7 @@ impl Saga<App> for AccountDelete {
         ACCOUNT_DELETE
     }
     fn steps(&self) -> &'static [&'static str] {
-        &["disable_account", "end_sessions", "remove_account"]
+        &["disable_account", "release_resources", "remove_account"]
     }
     async fn action(&self, app: &App, job: &Job, step: usize, state: &mut Value) -> Result<(), Error> {
         let id = AccountId(param_i64(job, "account_id")?);
@@ -93,6 +93,21 @@ impl Saga<App> for AccountDelete {
             1 => {
                 let mut tx = app.db.begin().await?;
                 session_db::delete_for_account(&mut tx, id.0).await?;
+                tx.commit().await.map_err(db_err)?;
+                // Everything the account owns goes with it: VMs are expunged, then its
+                // networks destroyed. Each call converges and can be repeated.
+                let mut c = app.db.conn().await?;
+                let vms = ferrostack_db::vm::ids_of_account(&mut c, id.0).await?;
+                let nets = ferrostack_db::network::ids_of_account(&mut c, id.0).await?;
+                drop(c);
+                for vm in vms {
+                    app.vm_expunge_flow(vm).await?;
+                }
+                for n in nets {
+                    app.network_destroy(n, true).await?;
+                }
+                let mut tx = app.db.begin().await?;
+                ferrostack_db::sshkey::delete_for_account(&mut tx, id).await?;
                 tx.commit().await.map_err(db_err)
             }
             _ => remove_account(app, id).await,

@@ -21,7 +21,7 @@ impl App {
     /// Start: Stopped → Starting, implement the NICs' networks, prepare the NICs (router
     /// entries), place on a host (config drive, start), → Running. Any failure returns the VM
     /// to Stopped with nothing held.
-    pub async fn vm_start_flow(&self, vm_id: i64) -> Result<(), Error> {
+    pub async fn vm_start_flow(&self, vm_id: i64, preferred_host: Option<i64>) -> Result<(), Error> {
         let vm = self.vm_load(vm_id).await?;
         match vm.state.as_str() {
             "Running" => return Ok(()),
@@ -31,7 +31,7 @@ impl App {
                 vm_event(&mut c, &vm, VmEvent::StartRequested).await?;
             }
         }
-        let r = self.vm_start_steps(vm_id).await;
+        let r = self.vm_start_steps(vm_id, preferred_host).await;
         if let Err(e) = r {
             let mut tx = self.db.begin().await?;
             if let Some(fresh) = vm_db::get(&mut *tx, vm_id).await? {
@@ -50,7 +50,7 @@ impl App {
         Ok(())
     }
 
-    async fn vm_start_steps(&self, vm_id: i64) -> Result<(), Error> {
+    async fn vm_start_steps(&self, vm_id: i64, preferred_host: Option<i64>) -> Result<(), Error> {
         let vm = self.vm_load(vm_id).await?;
         let mut c = self.db.conn().await?;
         let nics = vm_db::nics_of(&mut c, &[vm.id]).await?;
@@ -69,7 +69,7 @@ impl App {
             }
         }
         drop(c);
-        let host = self.vm_place_and_start(&vm).await?;
+        let host = self.vm_place_and_start(&vm, preferred_host).await?;
         let mut tx = self.db.begin().await?;
         let fresh = vm_db::get(&mut *tx, vm_id)
             .await?

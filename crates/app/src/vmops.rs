@@ -181,7 +181,7 @@ impl App {
     /// Place a VM on a host with room and start it there, trying other hosts when one fails.
     /// Idempotent: a reservation left by an interrupted attempt is released first. Returns the
     /// host id. `before_start` runs on the chosen host before the VM starts (config drives).
-    pub async fn vm_place_and_start(&self, vm: &Vm) -> Result<i64, Error> {
+    pub async fn vm_place_and_start(&self, vm: &Vm, preferred: Option<i64>) -> Result<i64, Error> {
         {
             let mut tx = self.db.begin().await?;
             if let Some(fresh) = vm_db::get(&mut *tx, vm.id).await? {
@@ -195,8 +195,17 @@ impl App {
         let mut last_error: Option<String> = None;
         loop {
             let mut c = self.db.conn().await?;
-            let candidates = vm_db::placement_candidates(&mut c, vm.zone_id, cpu_mhz, mem).await?;
+            let mut candidates = vm_db::placement_candidates(&mut c, vm.zone_id, cpu_mhz, mem).await?;
             drop(c);
+            if let Some(h) = preferred {
+                candidates.retain(|(id, _)| *id == h);
+                if candidates.is_empty() && tried.is_empty() {
+                    return Err(Error::InsufficientCapacity(format!(
+                        "The requested host can't take {}: it is not Up and Enabled in zone {} or lacks {} MHz CPU / {} MB RAM",
+                        vm.instance_name, vm.zone_name, cpu_mhz, vm.memory
+                    )));
+                }
+            }
             let Some((host_id, _)) = candidates.into_iter().find(|(h, _)| !tried.contains(h)) else {
                 return Err(Error::InsufficientCapacity(match last_error {
                     Some(e) => format!(
@@ -375,22 +384,25 @@ impl App {
         let vr = |s| ferrostack_net::provider_for(&services, s) == Some(Provider::VirtualRouter);
         let nics = vm_db::nics_on_network(c, n.id).await?;
         let vm_ids: Vec<i64> = nics.iter().map(|x| x.vm_id).filter(|id| *id != router.id).collect();
-        let mut q = ferrostack_db::Sql::new("SELECT id FROM vm_instance");
-        q.and_in_i64("id", &vm_ids)
-            .and("removed IS NULL")
-            .and("vm_type = 'User'");
-        let live: std::collections::HashSet<i64> = {
-            let rows: Vec<(i64,)> = q.fetch_all(c).await?;
-            rows.into_iter().map(|r| r.0).collect()
+        // Two queries for the whole network, however many VMs it has.
+        let vms: std::collections::HashMap<i64, Vm> = vm_db::get_many(c, &vm_ids)
+            .await?
+            .into_iter()
+            .filter(|v| v.vm_type == "User" && v.state != "Destroyed" && v.state != "Expunging")
+            .map(|v| (v.id, v))
+            .collect();
+        let delivery: std::collections::HashMap<i64, (Option<String>, Option<String>)> = if vr(Service::UserData) {
+            vm_db::delivery_data(c, &vm_ids)
+                .await?
+                .into_iter()
+                .map(|(id, pw, keys)| (id, (pw, keys)))
+                .collect()
+        } else {
+            std::collections::HashMap::new()
         };
         let mut entries = Vec::new();
-        for nic in nics.iter().filter(|x| live.contains(&x.vm_id)) {
-            let Some(vm) = vm_db::get(&mut *c, nic.vm_id).await? else {
-                continue;
-            };
-            if vm.state == "Destroyed" || vm.state == "Expunging" {
-                continue;
-            }
+        for nic in &nics {
+            let Some(vm) = vms.get(&nic.vm_id) else { continue };
             let mut metadata = BTreeMap::new();
             metadata.insert("instance-id".to_string(), vm.uuid.clone());
             metadata.insert("local-hostname".to_string(), vm.name.clone());
@@ -398,26 +410,23 @@ impl App {
             if let Some(ip) = &nic.ip {
                 metadata.insert("local-ipv4".to_string(), ip.clone());
             }
-            let (user_data, password, keys) = if vr(Service::UserData) {
-                let pw = if vm.password_pending == 1 {
-                    vm_db::password(&mut *c, vm.id).await?
-                } else {
-                    None
-                };
-                (vm.user_data.clone(), pw, vm_db::ssh_keys(&mut *c, vm.id).await?)
-            } else {
-                (None, None, Vec::new())
-            };
+            let (password, keys) = delivery.get(&vm.id).cloned().unwrap_or((None, None));
             entries.push(RouterVmEntry {
                 vm_name: vm.instance_name.clone(),
                 hostname: vm.name.clone(),
                 mac: nic.mac.clone(),
                 ip: nic.ip.clone().unwrap_or_default(),
                 default_nic: nic.is_default == 1,
-                user_data,
+                user_data: if vr(Service::UserData) {
+                    vm.user_data.clone()
+                } else {
+                    None
+                },
                 metadata,
                 password,
-                ssh_public_keys: keys,
+                ssh_public_keys: keys
+                    .map(|k| k.lines().filter(|l| !l.trim().is_empty()).map(str::to_string).collect())
+                    .unwrap_or_default(),
             });
         }
         Ok(RouterConfig {

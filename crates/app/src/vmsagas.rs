@@ -88,7 +88,10 @@ impl Saga<App> for VmSaga {
     async fn action(&self, app: &App, job: &Job, step: usize, _state: &mut Value) -> Result<(), Error> {
         let vm_id = id(job, "vm_id")?;
         match (self.op, step) {
-            (Op::Start, _) => app.vm_start_flow(vm_id).await,
+            (Op::Start, _) => {
+                app.vm_start_flow(vm_id, params(job).get("host_id").and_then(Value::as_i64))
+                    .await
+            }
             (Op::Stop, _) => app.vm_stop_flow(vm_id, flag(job, "forced")).await,
             (Op::Reboot, _) => app.vm_reboot_flow(vm_id).await,
             (Op::Destroy, 0) => app.vm_destroy_flow(vm_id).await,
@@ -155,7 +158,8 @@ impl Saga<App> for VmDeploy {
             0 => Ok(()),
             _ => {
                 if flag(job, "start") {
-                    app.vm_start_flow(vm_id).await
+                    app.vm_start_flow(vm_id, params(job).get("host_id").and_then(Value::as_i64))
+                        .await
                 } else {
                     Ok(())
                 }

@@ -784,3 +784,15 @@ pub async fn remove_system_networks(c: &mut Conn, zone_id: i64, now: i64) -> Res
         .map_err(db_err)?;
     Ok(())
 }
+
+/// Live guest networks owned by an account.
+pub async fn ids_of_account(c: &mut Conn, account_id: i64) -> Result<Vec<i64>, Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT id FROM network WHERE account_id = $1 AND traffic_type = 'Guest' AND removed IS NULL ORDER BY id",
+    )
+    .bind(account_id)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

@@ -331,6 +331,14 @@ async fn job(
 }
 
 async fn start(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let mut p = json!({});
+    if let Some(h) = a.uuid("hostid") {
+        if !c.caller.is_root_admin() {
+            return Err(Error::denied("Only root administrators can choose the host"));
+        }
+        let mut conn = c.app.db.conn().await?;
+        p["host_id"] = json!(c.app.host_get_for(&mut conn, "hostid", &h).await?.id);
+    }
     job(
         c,
         &a,
@@ -338,7 +346,7 @@ async fn start(c: &Ctx, a: Args) -> Result<Reply, Error> {
         "startVirtualMachine",
         "org.apache.cloudstack.api.command.user.vm.StartVMCmd",
         "VM.START",
-        json!({}),
+        p,
     )
     .await
 }

@@ -11,4 +11,5 @@ mod network;
 mod physnet;
 mod setup;
 mod userdata;
+mod vm;
 mod wire;

@@ -299,3 +299,26 @@ async fn xml_is_answered_when_json_is_not_asked_for() {
     assert!(text.contains("<domain><id>"), "{text}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn refuses_a_public_address_while_the_admin_password_is_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("f.db").display());
+    let mut cfg = crate::common::config(dir.path(), &db, 0);
+    cfg.listen = "0.0.0.0:0".parse().unwrap();
+    let err = match ferrostack_server::start(&cfg).await {
+        Ok(_) => panic!("must refuse a non-loopback address with the default admin password"),
+        Err(e) => e,
+    };
+    assert!(err.contains("refusing") && err.contains("set-password"), "{err}");
+    // Once the password is changed it listens.
+    let database = ferrostack_db::Db::open(&db).await.unwrap();
+    ferrostack_app::bootstrap::set_password(&database, "ROOT", "admin", "a-new-strong-one")
+        .await
+        .unwrap();
+    database.close().await;
+    let s = ferrostack_server::start(&cfg)
+        .await
+        .expect("starts after the password change");
+    s.stop().await;
+}

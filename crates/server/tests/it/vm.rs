@@ -1,0 +1,269 @@
+//! VM lifecycle through the API: placement and capacity, retries on another host, NICs and
+//! addresses, config drives built at start and removed at stop/expunge, user data rebuilds,
+//! account deletion taking the account's VMs and networks with it.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::TestServer;
+use crate::setup::{cloud, configdrive_offering, deploy, shared_network, template};
+
+async fn vm(t: &TestServer, id: &str) -> Value {
+    t.admin
+        .get("listVirtualMachines", &[("id", id)])
+        .await
+        .items("virtualmachine")[0]
+        .clone()
+}
+
+async fn settle(t: &TestServer) {
+    let app = &t.server.as_ref().unwrap().app;
+    for _ in 0..100 {
+        if ferrostack_db::followup::pending_count(app.db.pool()).await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("follow-ups did not finish");
+}
+
+async fn host_alloc(t: &TestServer, host: &str) -> (i64, i64) {
+    let h = t.admin.get("listHosts", &[("id", host)]).await.items("host")[0].clone();
+    let cpu = h["cpuallocated"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('%')
+        .parse::<f64>()
+        .unwrap();
+    (cpu as i64, h["memoryallocated"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn vm_lifecycle_capacity_addresses_and_config_drive() {
+    let t = TestServer::start().await;
+    let c = &t.admin;
+    let edge = cloud(c, "edge", true, 2).await;
+    let guest = template(c, &edge, "guest", true, false, true).await;
+    let sys = template(c, &edge, "sys", true, true, true).await;
+    let _ = sys;
+    c.get(
+        "updateConfiguration",
+        &[
+            ("name", "router.template.simulator"),
+            ("value", "sys"),
+            ("zoneid", &edge.zone.zone),
+        ],
+    )
+    .await
+    .ok();
+    let cd = configdrive_offering(c, "cd").await;
+    let net = shared_network(c, &edge, "cd-net", &cd, "110", 10).await;
+    let sim = t.server.as_ref().unwrap().app.sim.clone();
+
+    // The network's router first, so the failure injected below hits the VM.
+    assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);
+    // A start failure on one host is retried on the other.
+    let first = &edge.zone.hosts[0];
+    c.get(
+        "configureSimulator",
+        &[
+            ("name", "StartCommand"),
+            ("value", "result=fail"),
+            ("hostid", first),
+            ("count", "1"),
+        ],
+    )
+    .await
+    .ok();
+    let (id, job) = deploy(
+        c,
+        &edge,
+        &guest,
+        &net,
+        "app1",
+        &[("userdata", "aGVsbG8K"), ("hostid", first)],
+    )
+    .await;
+    let j = c.wait_job(&job).await;
+    assert_eq!(j["jobstatus"], 2, "hostid pins the VM to the failing host: {j}");
+    assert!(
+        c.get("listVirtualMachines", &[("id", &id)]).await.status == 431,
+        "a failed deploy leaves no VM"
+    );
+    c.get(
+        "configureSimulator",
+        &[
+            ("name", "StartCommand"),
+            ("value", "result=fail"),
+            ("hostid", first),
+            ("count", "1"),
+        ],
+    )
+    .await
+    .ok();
+    let (id, job) = deploy(c, &edge, &guest, &net, "app1", &[("userdata", "aGVsbG8K")]).await;
+    let j = c.wait_job(&job).await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    let v = vm(&t, &id).await;
+    assert_eq!(v["state"], "Running");
+    let nic = &v["nic"][0];
+    assert!(nic["ipaddress"].as_str().unwrap().starts_with("10.10.0."), "{nic}");
+    assert_eq!(nic["isdefault"], true);
+    let host = v["hostid"].as_str().unwrap().to_string();
+    let (cpu, mem) = host_alloc(&t, &host).await;
+    assert!(cpu > 0 && mem == 512 * 1024 * 1024, "capacity accounted: {cpu} {mem}");
+
+    // The config drive is on the host with the user data.
+    let name = v["instancename"].as_str().unwrap().to_string();
+    let iso = sim.config_drive_path(&name).expect("config drive written");
+    let bytes = std::fs::read(&iso).unwrap();
+    assert_eq!(&bytes[0x8001..0x8006], b"CD001", "an ISO 9660 image");
+    assert!(
+        bytes.windows(6).any(|w| w == b"hello\n"),
+        "the user data is in the image"
+    );
+
+    // Stop: capacity released, config drive removed (a follow-up).
+    let j = c.run_async("stopVirtualMachine", &[("id", &id)]).await;
+    assert_eq!(j["jobresult"]["virtualmachine"]["state"], "Stopped");
+    assert_eq!(host_alloc(&t, &host).await, (0, 0));
+    settle(&t).await;
+    assert!(sim.config_drive_path(&name).is_none(), "config drive removed at stop");
+    // New user data, start again: the rebuilt drive carries it.
+    let r = c
+        .post(
+            "resetUserDataForVirtualMachine",
+            &[("id", &id), ("userdata", "d29ybGQK")],
+        )
+        .await;
+    r.ok();
+    let j = c.run_async("startVirtualMachine", &[("id", &id)]).await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    let iso = sim.config_drive_path(&name).expect("config drive rebuilt");
+    assert!(std::fs::read(&iso).unwrap().windows(6).any(|w| w == b"world\n"));
+    let ud = c.get("getVirtualMachineUserData", &[("virtualmachineid", &id)]).await;
+    assert_eq!(ud.ok()["virtualmachineuserdata"]["userdata"], "d29ybGQK");
+    // Reboot, NICs, volumes.
+    assert_eq!(
+        c.run_async("rebootVirtualMachine", &[("id", &id)]).await["jobstatus"],
+        1
+    );
+    assert_eq!(
+        c.get("listNics", &[("virtualmachineid", &id)]).await.items("nic").len(),
+        1
+    );
+    let vols = c.get("listVolumes", &[("virtualmachineid", &id)]).await.items("volume");
+    assert_eq!(vols[0]["type"], "ROOT");
+    // Destroy, recover, destroy with expunge: addresses and capacity return.
+    assert_eq!(
+        c.run_async("destroyVirtualMachine", &[("id", &id)]).await["jobresult"]["virtualmachine"]["state"],
+        "Destroyed"
+    );
+    let r = c.get("recoverVirtualMachine", &[("id", &id)]).await;
+    assert_eq!(r.ok()["virtualmachine"]["state"], "Stopped");
+    let j = c
+        .run_async("destroyVirtualMachine", &[("id", &id), ("expunge", "true")])
+        .await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    settle(&t).await;
+    assert!(sim.config_drive_path(&name).is_none());
+    let app = &t.server.as_ref().unwrap().app;
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM guest_ip WHERE owner_kind = 'UserVm'")
+        .fetch_one(app.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "addresses released at expunge");
+    for h in &edge.zone.hosts {
+        let (cpu, mem) = host_alloc(&t, h).await;
+        let r = c.get("listRouters", &[("hostid", h)]).await.items("router");
+        if r.is_empty() {
+            assert_eq!((cpu, mem), (0, 0));
+        }
+    }
+    // Bad user data.
+    let e = c
+        .post(
+            "deployVirtualMachine",
+            &[
+                ("zoneid", &edge.zone.zone),
+                ("serviceofferingid", &edge.offering),
+                ("templateid", &guest),
+                ("networkids", &net),
+                ("userdata", "!!not base64!!"),
+            ],
+        )
+        .await;
+    assert_eq!(e.status, 431, "{}", e.text);
+    c.get(
+        "updateConfiguration",
+        &[("name", "vm.userdata.max.length"), ("value", "8")],
+    )
+    .await
+    .ok();
+    let e = c
+        .post(
+            "deployVirtualMachine",
+            &[
+                ("zoneid", &edge.zone.zone),
+                ("serviceofferingid", &edge.offering),
+                ("templateid", &guest),
+                ("networkids", &net),
+                ("userdata", "aGVsbG8gd29ybGQK"),
+            ],
+        )
+        .await;
+    assert!(e.err(431).contains("max length"), "{}", e.text);
+    t.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_an_account_takes_its_vms_and_networks() {
+    let t = TestServer::start().await;
+    let c = &t.admin;
+    let edge = cloud(c, "edge", true, 1).await;
+    let guest = template(c, &edge, "guest", true, false, true).await;
+    template(c, &edge, "sys", true, true, true).await;
+    c.get(
+        "updateConfiguration",
+        &[
+            ("name", "router.template.simulator"),
+            ("value", "sys"),
+            ("zoneid", &edge.zone.zone),
+        ],
+    )
+    .await
+    .ok();
+    let l2 = crate::setup::offering_id(c, "DefaultL2NetworkOfferingConfigDrive").await;
+    let root = c.get("listDomains", &[]).await.items("domain")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (acc, user) = t.account_client("tenant", "0", &root).await;
+    let n = user
+        .get(
+            "createNetwork",
+            &[
+                ("name", "mine"),
+                ("displaytext", "mine"),
+                ("zoneid", &edge.zone.zone),
+                ("networkofferingid", &l2),
+            ],
+        )
+        .await;
+    let net = n.ok()["network"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", n.text))
+        .to_string();
+    let (vm_id, job) = deploy(&user, &edge, &guest, &net, "t1", &[]).await;
+    assert_eq!(user.wait_job(&job).await["jobstatus"], 1);
+    let j = c
+        .run_async("deleteAccount", &[("id", acc["id"].as_str().unwrap())])
+        .await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    assert_eq!(c.get("listVirtualMachines", &[("id", &vm_id)]).await.status, 431);
+    assert!(c.get("listNetworks", &[("listall", "true"), ("id", &net)]).await.status == 431);
+    let h = c.get("listHosts", &[("id", &edge.zone.hosts[0])]).await.items("host")[0].clone();
+    assert_eq!(h["memoryallocated"], 0, "{h}");
+    t.stop().await;
+}
