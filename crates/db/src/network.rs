@@ -273,15 +273,7 @@ pub async fn cas_state<'e, E: Executor<'e, Database = Any>>(
 }
 
 pub async fn update(c: &mut Conn, id: i64, cols: &[(&str, Option<String>)]) -> Result<(), Error> {
-    let mut s = Sql::new("UPDATE network SET id = id");
-    for (col, v) in cols {
-        if let Some(v) = v {
-            s.push(", ").push(col).push(" = ").bind_str(v.clone());
-        }
-    }
-    s.push(" WHERE id = ").bind_i64(id);
-    s.query().execute(&mut *c).await.map_err(db_err)?;
-    Ok(())
+    crate::sql::update_columns(c, "network", id, cols, "A network with that name already exists").await
 }
 
 pub async fn mark_removed(c: &mut Conn, id: i64, now: i64) -> Result<(), Error> {

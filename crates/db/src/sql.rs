@@ -132,6 +132,29 @@ impl Sql {
     }
 }
 
+/// `UPDATE <table> SET col = value, … WHERE id = <id>` for the columns given a value (`None`
+/// leaves a column alone). A unique-index violation becomes a 431 with `duplicate_message`.
+pub async fn update_columns(
+    c: &mut crate::Conn,
+    table: &str,
+    id: i64,
+    cols: &[(&str, Option<String>)],
+    duplicate_message: &str,
+) -> Result<(), Error> {
+    let mut s = Sql::new(format!("UPDATE {table} SET id = id"));
+    for (col, v) in cols {
+        if let Some(v) = v {
+            s.push(", ").push(col).push(" = ").bind_str(v.clone());
+        }
+    }
+    s.push(" WHERE id = ").bind_i64(id);
+    match s.query().execute(&mut *c).await {
+        Ok(_) => Ok(()),
+        Err(e) if crate::is_unique_violation(&e) => Err(Error::invalid(duplicate_message)),
+        Err(e) => Err(crate::db_err(e)),
+    }
+}
+
 /// Run an id-page query of the form `SELECT x.id, COUNT(*) OVER () …` and return the total
 /// match count and the ids of this page. Lists page on ids first and hydrate after, so the
 /// wide joins only ever touch one page of rows.

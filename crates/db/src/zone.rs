@@ -154,20 +154,14 @@ pub async fn list(c: &mut Conn, f: &ZoneFilter, page: Page) -> Result<(i64, Vec<
 
 /// Set columns of a zone from (column, value) pairs; `None` values are skipped.
 pub async fn update(c: &mut Conn, id: i64, cols: &[(&str, Option<String>)]) -> Result<(), Error> {
-    let mut s = Sql::new("UPDATE zone SET id = id");
-    for (col, v) in cols {
-        if let Some(v) = v {
-            s.push(", ").push(col).push(" = ").bind_str(v.clone());
-        }
-    }
-    s.push(" WHERE id = ").bind_i64(id);
-    match s.query().execute(&mut *c).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(Error::invalid(
-            "A zone with that name already exists; choose another name",
-        )),
-        Err(e) => Err(db_err(e)),
-    }
+    crate::sql::update_columns(
+        c,
+        "zone",
+        id,
+        cols,
+        "A zone with that name already exists; choose another name",
+    )
+    .await
 }
 
 pub async fn mark_removed(c: &mut Conn, table: &str, id: i64, now: i64) -> Result<(), Error> {
@@ -302,18 +296,7 @@ pub async fn list_pods(c: &mut Conn, f: &PodFilter, page: Page) -> Result<(i64, 
 }
 
 pub async fn update_pod(c: &mut Conn, id: i64, cols: &[(&str, Option<String>)]) -> Result<(), Error> {
-    let mut s = Sql::new("UPDATE pod SET id = id");
-    for (col, v) in cols {
-        if let Some(v) = v {
-            s.push(", ").push(col).push(" = ").bind_str(v.clone());
-        }
-    }
-    s.push(" WHERE id = ").bind_i64(id);
-    match s.query().execute(&mut *c).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(Error::invalid("A pod with that name already exists in this zone")),
-        Err(e) => Err(db_err(e)),
-    }
+    crate::sql::update_columns(c, "pod", id, cols, "A pod with that name already exists in this zone").await
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -460,18 +443,14 @@ pub async fn list_clusters(c: &mut Conn, f: &ClusterFilter, page: Page) -> Resul
 }
 
 pub async fn update_cluster(c: &mut Conn, id: i64, cols: &[(&str, Option<String>)]) -> Result<(), Error> {
-    let mut s = Sql::new("UPDATE cluster SET id = id");
-    for (col, v) in cols {
-        if let Some(v) = v {
-            s.push(", ").push(col).push(" = ").bind_str(v.clone());
-        }
-    }
-    s.push(" WHERE id = ").bind_i64(id);
-    match s.query().execute(&mut *c).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(Error::invalid("A cluster with that name already exists in this pod")),
-        Err(e) => Err(db_err(e)),
-    }
+    crate::sql::update_columns(
+        c,
+        "cluster",
+        id,
+        cols,
+        "A cluster with that name already exists in this pod",
+    )
+    .await
 }
 
 pub async fn set_local_storage(c: &mut Conn, zone_id: i64, on: bool) -> Result<(), Error> {
