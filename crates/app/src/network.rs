@@ -121,11 +121,14 @@ impl App {
     pub async fn check_network_access(&self, c: &mut Conn, caller: &Caller, n: &Network) -> Result<(), Error> {
         if n.acl_type == "Domain" {
             let path = n.domain_path.clone().unwrap_or_else(|| "/".into());
+            // Usable from the network's domain and below; administrators also reach the
+            // shared networks of the domains they administer.
             let ok = match caller.role {
                 RoleType::Admin => true,
-                RoleType::DomainAdmin | RoleType::ResourceAdmin | RoleType::User => {
+                RoleType::DomainAdmin | RoleType::ResourceAdmin => {
                     caller.domain_path.starts_with(&path) || path.starts_with(&caller.domain_path)
                 }
+                RoleType::User => caller.domain_path.starts_with(&path),
             };
             return if ok {
                 Ok(())

@@ -765,3 +765,18 @@ impl App {
         Ok(caller.role != RoleType::User || self.config_bool("allow.user.expunge.recover.vm", None).await?)
     }
 }
+
+impl App {
+    /// The generated password of a password-enabled VM, for its owner right after a deploy or
+    /// a reset. Read from the VM row when asked; never written into job rows or events.
+    pub async fn vm_password_for(&self, caller: &Caller, uuid: &str) -> Result<Option<String>, Error> {
+        let mut c = self.db.conn().await?;
+        let Ok(vm) = self.vm_get_for(&mut c, caller, "id", uuid).await else {
+            return Ok(None);
+        };
+        if vm.password_enabled != Some(1) {
+            return Ok(None);
+        }
+        vm_db::password(&mut *c, vm.id).await
+    }
+}
