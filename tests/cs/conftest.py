@@ -425,3 +425,38 @@ def cs_cli(admin_keys):
         return run_cs_cli(creds or admin_keys, *args, post=post)
 
     return run
+
+
+# --------------------------------------------------------------------------- per-module servers
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory):
+    """A server of its own for one test module, whose tests share the cloud they build on it.
+
+    Its data directory (`module_server.data_dir`) holds the simulator's files, e.g. the
+    config-drive ISOs under `simulator/configdrive/<instancename>.iso`.
+    """
+    srv, db = new_server(tmp_path_factory)
+    try:
+        srv.start()
+        yield srv
+    finally:
+        srv.stop()
+        if db is not None:
+            db.drop()
+
+
+@pytest.fixture(scope="module")
+def module_admin(module_server) -> Creds:
+    """API keys of the seeded admin on `module_server`."""
+    return admin_creds(module_server)
+
+
+@pytest.fixture(autouse=True)
+def _module_server_logs(request, _remember_servers):
+    """A failing test that uses `module_server` shows that server's log too."""
+    if "module_server" in request.fixturenames:
+        srv = request.getfixturevalue("module_server")
+        if srv in _ALL_SERVERS:
+            request.node._ferrostack_before = min(request.node._ferrostack_before, _ALL_SERVERS.index(srv))
