@@ -270,6 +270,28 @@ impl App {
     /// direct-download template), then place it, start it and program it. On failure the
     /// router is left Stopped, cleanly, with what it allocated.
     pub async fn router_start(&self, router: &Vm) -> Result<(), Error> {
+        // The template comes from the zone's setting at each start, so fixing the setting (as
+        // the error below says) takes effect on the next start of an existing router.
+        let name = self
+            .config_value("router.template.simulator", Some(router.zone_id))
+            .await?;
+        if let Some(uuid) = vm_db::template_uuid_by_name(self.db.pool(), &name).await? {
+            if router.template_uuid.as_deref() != Some(uuid.as_str()) {
+                if let Some(t) = ferrostack_db::template::by_uuid(self.db.pool(), &uuid).await? {
+                    let mut c = self.db.conn().await?;
+                    vm_db::set_cols(
+                        &mut c,
+                        router.id,
+                        &[("template_id", ferrostack_db::sql::Arg::I64(t.id))],
+                    )
+                    .await?;
+                }
+            }
+        }
+        let refreshed = vm_db::get(self.db.pool(), router.id)
+            .await?
+            .ok_or_else(|| Error::invalid("The router was removed"))?;
+        let router = &refreshed;
         let fix = format!(
             "register a system VM template with directdownload=true in zone {z} and set the zone setting router.template.simulator to its name \
              (updateConfiguration name=router.template.simulator zoneid=<zone>), then restart the network",

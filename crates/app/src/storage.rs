@@ -170,8 +170,13 @@ pub(crate) async fn zone_for(c: &mut Conn, param: &str, uuid: &str) -> Result<Zo
 /// What uses a storage pool and so prevents its deletion, one phrase per kind ("3 volumes").
 /// Empty while nothing does. Volumes (and later snapshots on primary storage) add their
 /// counts here.
-pub async fn storage_pool_dependents(_c: &mut Conn, _pool: &StoragePool) -> Result<Vec<String>, Error> {
-    Ok(Vec::new())
+pub async fn storage_pool_dependents(c: &mut Conn, pool: &StoragePool) -> Result<Vec<String>, Error> {
+    let n = ferrostack_db::vm::volumes_on_pool(c, pool.id).await?;
+    Ok(if n > 0 {
+        vec![format!("{n} volume(s); destroy and expunge the VMs using them first")]
+    } else {
+        Vec::new()
+    })
 }
 
 /// The host a host-local pool belongs to: the one given, or the only host in reach.

@@ -87,6 +87,7 @@ impl App {
         .await?;
         vm_event(&mut tx, &fresh, VmEvent::OperationSucceeded).await?;
         vm_db::set_volume_state(&mut tx, vm_id, "Ready", None).await?;
+        vm_db::place_volumes(&mut tx, vm_id, host).await?;
         tx.commit().await.map_err(db_err)
     }
 

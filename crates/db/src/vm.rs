@@ -55,6 +55,7 @@ pub struct Vm {
     pub domain_path: Option<String>,
     pub network_uuid: Option<String>,
     pub network_name: Option<String>,
+    pub user_data_uuid: Option<String>,
 }
 
 const SELECT: &str =
@@ -66,11 +67,11 @@ const SELECT: &str =
      t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, \
      t.password_enabled AS password_enabled, o.uuid AS offering_uuid, o.name AS offering_name, \
      a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
-     n.uuid AS network_uuid, n.name AS network_name \
+     n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid \
      FROM vm_instance v JOIN zone z ON z.id = v.zone_id LEFT JOIN host h ON h.id = v.host_id \
      LEFT JOIN vm_template t ON t.id = v.template_id LEFT JOIN service_offering o ON o.id = v.service_offering_id \
      LEFT JOIN account a ON a.id = v.account_id LEFT JOIN domain d ON d.id = v.domain_id \
-     LEFT JOIN network n ON n.id = v.network_id";
+     LEFT JOIN network n ON n.id = v.network_id LEFT JOIN user_data ud ON ud.id = v.user_data_id";
 
 pub struct NewVm<'a> {
     pub uuid: &'a str,
@@ -712,4 +713,39 @@ pub async fn ids_of_account(c: &mut Conn, account_id: i64) -> Result<Vec<i64>, E
     .await
     .map_err(db_err)?;
     Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Live volumes on a storage pool.
+pub async fn volumes_on_pool(c: &mut Conn, pool_id: i64) -> Result<i64, Error> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM volume WHERE pool_id = $1 AND removed IS NULL")
+        .bind(pool_id)
+        .fetch_one(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(n)
+}
+
+/// Put a VM's volumes without a pool on the best pool in reach of `host_id`: the host's own
+/// local pool, then its cluster's, then a zone-wide one. No pool in reach: left unplaced (the
+/// simulator needs none).
+pub async fn place_volumes(c: &mut Conn, vm_id: i64, host_id: i64) -> Result<(), Error> {
+    let pool: Option<(i64,)> = sqlx::query_as(
+        "SELECT p.id FROM storage_pool p JOIN host h ON h.id = $1 WHERE p.removed IS NULL AND p.zone_id = h.zone_id \
+         AND (p.host_id = h.id OR (p.host_id IS NULL AND p.cluster_id = h.cluster_id) \
+              OR (p.host_id IS NULL AND p.cluster_id IS NULL)) \
+         ORDER BY CASE WHEN p.host_id = h.id THEN 0 WHEN p.cluster_id = h.cluster_id THEN 1 ELSE 2 END, p.id LIMIT 1",
+    )
+    .bind(host_id)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db_err)?;
+    if let Some((p,)) = pool {
+        sqlx::query("UPDATE volume SET pool_id = $1 WHERE vm_id = $2 AND pool_id IS NULL AND removed IS NULL")
+            .bind(p)
+            .bind(vm_id)
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
 }

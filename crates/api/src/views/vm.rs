@@ -216,6 +216,9 @@ pub fn vm(v: &Vm, nics: &[&Nic], admin: bool) -> Value {
     if let Some(k) = &v.keypairs {
         m.insert("keypair".into(), json!(k));
     }
+    if let Some(u) = &v.user_data_uuid {
+        m.insert("userdataid".into(), json!(u));
+    }
     m.insert("rootdeviceid".into(), json!(0));
     m.insert("rootdevicetype".into(), json!("ROOT"));
     m.insert("isdynamicallyscalable".into(), json!(false));
