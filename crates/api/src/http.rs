@@ -13,7 +13,7 @@ use ferrostack_app::session::LoginDomain;
 use ferrostack_app::{App, Caller};
 use ferrostack_types::Error;
 use futures::FutureExt;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use crate::args::Args;
 use crate::params::RawParams;
@@ -35,6 +35,8 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/client/api", any(handle))
         .route("/client/api/", any(handle))
+        // User data may be 1 MiB after base64, plus the rest of the form.
+        .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
         .with_state(state)
 }
 
@@ -263,6 +265,5 @@ async fn logout(state: &ApiState, headers: &HeaderMap, format: Format) -> Respon
             }
         }
     }
-    let _ = Value::Null;
     resp
 }

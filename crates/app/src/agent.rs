@@ -140,10 +140,6 @@ impl Agents {
             Some(_) | None => false,
         }
     }
-
-    pub fn health(&self, host_id: i64) -> Option<Health> {
-        lock(&self.health).get(&host_id).copied()
-    }
 }
 
 // Poisoned locks only follow a panic elsewhere; the data (plain maps) stays consistent.

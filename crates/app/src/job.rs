@@ -3,7 +3,7 @@
 
 use ferrostack_db::job::{self as job_db, JobFilter, JobView, NewJob};
 use ferrostack_db::Conn;
-use ferrostack_jobs::{JobOutcome, Lifecycle, Render};
+use ferrostack_jobs::Lifecycle;
 use ferrostack_types::ids::{new_uuid, UserId};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, RoleType};
@@ -203,7 +203,3 @@ impl Lifecycle<App> for JobEvents {
         tx.commit().await.map_err(ferrostack_db::db_err)
     }
 }
-
-/// Marker so that `Render` can be named from this crate's users.
-pub type DynRender = std::sync::Arc<dyn Render<App>>;
-pub type Outcome = JobOutcome;

@@ -180,7 +180,8 @@ impl App {
 
     /// Place a VM on a host with room and start it there, trying other hosts when one fails.
     /// Idempotent: a reservation left by an interrupted attempt is released first. Returns the
-    /// host id. `before_start` runs on the chosen host before the VM starts (config drives).
+    /// host id. The VM's config drive, if any, is put on the chosen host before it starts;
+    /// `preferred` pins the VM to one host (admins' `hostid`).
     pub async fn vm_place_and_start(&self, vm: &Vm, preferred: Option<i64>) -> Result<i64, Error> {
         {
             let mut tx = self.db.begin().await?;

@@ -196,10 +196,6 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
     }
 }
 
-pub fn bool_to_i64(b: bool) -> i64 {
-    i64::from(b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -251,7 +251,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                             tracing::info!(job = %job.uuid, step = steps[step], error = %e, "job step failed");
                         }
                         let stored = error_json(&e, &job.command);
-                        if let Err(db) = sqlx_set_pending_result(&self.db, id, &stored).await {
+                        if let Err(db) = store_pending_failure(&self.db, id, &stored).await {
                             tracing::warn!(error = %db, "could not store job failure before unwinding");
                         }
                         if !self.save(&job, step, true, &state).await {
@@ -392,7 +392,7 @@ fn stored_error(job: &Job) -> Error {
     }
 }
 
-async fn sqlx_set_pending_result(db: &Db, id: JobId, result: &Value) -> Result<(), Error> {
+async fn store_pending_failure(db: &Db, id: JobId, result: &Value) -> Result<(), Error> {
     job_db::set_pending_result(db.pool(), id, &result.to_string()).await
 }
 

@@ -8,7 +8,6 @@ use ferrostack_db::job::JobView;
 use ferrostack_db::role::Role;
 use ferrostack_db::user::User;
 use ferrostack_types::time::format_ms;
-use ferrostack_types::RoleType;
 use serde_json::{json, Map, Value};
 
 use crate::registry::Field;
@@ -346,9 +345,4 @@ pub fn job(j: &JobView) -> Map<String, Value> {
     put(&mut m, "managementserverid", job.owner.as_ref().map(|v| json!(v)));
     m.insert("jobid".into(), json!(job.uuid));
     m
-}
-
-/// Account types admins may see in `accounttype` filters.
-pub fn role_name(t: RoleType) -> &'static str {
-    t.as_str()
 }
