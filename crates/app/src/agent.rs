@@ -18,6 +18,8 @@ pub struct Health {
     pub up: bool,
     /// The generation of the last power report applied (0 = none yet).
     pub last_generation: u64,
+    /// When `last_pinged` was last written to the database for this host.
+    pub last_written: i64,
 }
 
 pub struct Agents {
@@ -78,6 +80,7 @@ impl Agents {
                 last_attempt: now,
                 up,
                 last_generation: 0,
+                last_written: 0,
             },
         );
     }
@@ -102,6 +105,7 @@ impl Agents {
                 last_attempt: 0,
                 up: true,
                 last_generation: 0,
+                last_written: 0,
             });
             if now - h.last_attempt >= interval_ms {
                 h.last_attempt = now;
@@ -126,6 +130,24 @@ impl Agents {
             return Some(false);
         }
         None
+    }
+
+    /// Of the hosts that just answered, those whose `last_pinged` in the database is more than
+    /// a minute old (and remember that it is being written now): at 25k hosts the database
+    /// gets one batched write per host per minute, not one per ping.
+    pub fn due_for_write(&self, answered: &[i64], now: i64) -> Vec<i64> {
+        let mut health = lock(&self.health);
+        answered
+            .iter()
+            .copied()
+            .filter(|id| match health.get_mut(id) {
+                Some(h) if now - h.last_written >= 60_000 => {
+                    h.last_written = now;
+                    true
+                }
+                Some(_) | None => false,
+            })
+            .collect()
     }
 
     /// True (and remembered) when a power report's generation differs from the last one

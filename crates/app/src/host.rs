@@ -325,7 +325,7 @@ impl App {
     }
 
     /// Re-open and connect a host's agent; the host is Up if it answers.
-    pub async fn host_connect(&self, h: &Host) -> Result<(), Error> {
+    pub async fn host_connect(&self, h: &Host, startup: bool) -> Result<(), Error> {
         let location = HostLocation {
             zone: h.zone_uuid.clone(),
             pod: h.pod_uuid.clone(),
@@ -347,9 +347,11 @@ impl App {
                 )
                 .await?;
                 self.agents.insert(h.id, agent, now, true);
-                let mut c = self.db.conn().await?;
-                host_db::reset_power_generations(&mut c, h.id).await?;
-                drop(c);
+                if !startup {
+                    // A reconnected agent counts its power reports afresh.
+                    let mut c = self.db.conn().await?;
+                    host_db::reset_power_generations(&mut c, Some(h.id)).await?;
+                }
                 if h.status != "Up" {
                     self.host_set_status(h, "Up", now).await?;
                 }
@@ -370,8 +372,12 @@ impl App {
 
     /// Connect every host at start-up. Failures leave the host to the monitor.
     pub async fn host_connect_all(&self) -> Result<(), Error> {
+        // Every agent counts its power reports afresh after a restart: forget them all at once.
+        let mut c = self.db.conn().await?;
+        host_db::reset_power_generations(&mut c, None).await?;
+        drop(c);
         for h in host_db::all_live(self.db.pool()).await? {
-            if let Err(e) = self.host_connect(&h).await {
+            if let Err(e) = self.host_connect(&h, true).await {
                 tracing::warn!(host = %h.name, error = %e, "host did not answer at start-up");
             }
         }
@@ -472,8 +478,9 @@ impl App {
                 }
             }
         }
+        let due = self.agents.due_for_write(&pinged, now);
         let mut c = self.db.conn().await?;
-        host_db::touch_pinged(&mut c, &pinged, now).await
+        host_db::touch_pinged(&mut c, &due, now).await
     }
 
     /// `deleteHost`: only in maintenance or when not Up, unless forced.

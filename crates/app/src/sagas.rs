@@ -373,7 +373,7 @@ impl Saga<App> for HostReconnect {
     }
     async fn action(&self, app: &App, job: &Job, _: usize, _: &mut Value) -> Result<(), Error> {
         let h = job_host(app, job).await?;
-        app.host_connect(&h).await
+        app.host_connect(&h, false).await
     }
     async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
         Ok(())

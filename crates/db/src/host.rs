@@ -310,12 +310,13 @@ pub async fn add_allocated(c: &mut Conn, id: i64, cpu: i64, memory: i64) -> Resu
     Ok(())
 }
 
-/// Forget the power generations of a host's VMs (its agent restarted and counts afresh).
-pub async fn reset_power_generations(c: &mut Conn, id: i64) -> Result<(), Error> {
-    sqlx::query("UPDATE vm_instance SET power_generation = 0 WHERE host_id = $1 OR last_host_id = $1")
-        .bind(id)
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
+/// Forget the power generations of a host's VMs, or of every VM (`None`): the agent restarted
+/// and counts afresh.
+pub async fn reset_power_generations(c: &mut Conn, host: Option<i64>) -> Result<(), Error> {
+    let q = match host {
+        Some(id) => sqlx::query("UPDATE vm_instance SET power_generation = 0 WHERE host_id = $1").bind(id),
+        None => sqlx::query("UPDATE vm_instance SET power_generation = 0 WHERE power_generation <> 0"),
+    };
+    q.execute(&mut *c).await.map_err(db_err)?;
     Ok(())
 }

@@ -39,6 +39,8 @@ CREATE TABLE vm_instance (
 CREATE UNIQUE INDEX vm_instance_name ON vm_instance (instance_name);
 CREATE INDEX vm_zone ON vm_instance (zone_id, id);
 CREATE INDEX vm_host ON vm_instance (host_id, id);
+CREATE INDEX vm_last_host ON vm_instance (last_host_id);
+CREATE INDEX vm_capacity_host ON vm_instance (capacity_host_id);
 CREATE INDEX vm_account ON vm_instance (account_id, id);
 CREATE INDEX vm_domain ON vm_instance (domain_id, id);
 CREATE INDEX vm_type_state ON vm_instance (vm_type, state, id);
