@@ -118,7 +118,6 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         ferrostack_sim::Simulator::new(cfg.data_dir.join("simulator")),
     ));
     app.init();
-    app.host_connect_all().await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
@@ -177,8 +176,12 @@ async fn background(app: Arc<App>, msid: String) {
 }
 
 /// The host liveness monitor (a round every 500 ms pings the hosts that are due), the
-/// follow-up worker, and the expunger of destroyed VMs.
+/// follow-up worker, and the expunger of destroyed VMs. Hosts are reconnected first, while the
+/// API already answers (at 25k hosts that takes a while).
 async fn host_monitor(app: Arc<App>) {
+    if let Err(e) = app.host_connect_all().await {
+        tracing::warn!(error = %e, "reconnecting hosts at start-up failed");
+    }
     let mut round: u64 = 0;
     loop {
         if let Err(e) = app.host_monitor_tick().await {
