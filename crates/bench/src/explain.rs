@@ -72,9 +72,40 @@ pub fn statements(zone_id: i64, host_id: i64, last_offset: i64) -> Vec<(String, 
         v.push((format!("{label} page 1"), page(&sql, 0)));
         v.push((format!("{label} last page"), page(&sql, last_offset)));
     }
+    // The same pages split into a plain count and an index-ordered id page (a proposed change).
+    let split = [
+        ("host", "h", "h.removed IS NULL", "h.id"),
+        (
+            "vm_instance",
+            "v",
+            "v.removed IS NULL AND v.vm_type = 'User' AND v.state <> 'Destroyed' AND v.state <> 'Expunging'",
+            "v.id",
+        ),
+        ("event", "e", "e.archived = 0", "e.id DESC"),
+    ];
+    for (table, alias, cond, order) in split {
+        v.push((
+            format!("(proposed) {table}: COUNT(*) alone"),
+            format!("SELECT COUNT(*) FROM {table} {alias} WHERE {cond}"),
+        ));
+        v.push((
+            format!("(proposed) {table}: id page alone, last page"),
+            format!(
+                "SELECT {alias}.id FROM {table} {alias} WHERE {cond} ORDER BY {order} LIMIT 500 OFFSET {last_offset}"
+            ),
+        ));
+    }
     v.push((
-        "host connect: reset_power_generations (per host, at start-up)".into(),
-        format!("UPDATE vm_instance SET power_generation = 0 WHERE host_id = {host_id} OR last_host_id = {host_id}"),
+        "async job: first event of a job (twice per job)".into(),
+        "SELECT id FROM event WHERE job_uuid = 'no-such-job' AND start_id IS NULL ORDER BY id LIMIT 1".into(),
+    ));
+    v.push((
+        "expunge tick: destroyed_before (every ~5 s)".into(),
+        format!(
+            "SELECT id, uuid FROM vm_instance WHERE state = 'Destroyed' AND removed IS NULL AND destroyed_at <= {} \
+             ORDER BY id LIMIT 50",
+            i64::MAX / 2
+        ),
     ));
     v.push((
         "power report: vm on_host (per host, first report after start)".into(),

@@ -17,10 +17,13 @@ pub struct ListRun {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Restart {
-    /// Spawn → listening: migrations, seed check and connecting every host agent.
+    /// Spawn → listening (host agents reconnect before or after, depending on the server).
     pub ready_s: f64,
-    pub connected_hosts: i64,
-    /// Until the power-sync after the first ping round stopped changing VM states.
+    /// Hosts listed as Up right after the restart.
+    pub hosts_up: i64,
+    /// Listening → the first seeded VM changed state (hosts reconnected, first power reports).
+    pub first_change_s: Option<f64>,
+    /// Listening → no Running VM left in the seeded zone (or no change for a minute).
     pub settle_s: f64,
     pub running_vms_before: i64,
     pub running_vms_after: i64,
@@ -145,10 +148,13 @@ pub fn print(r: &Report) {
     if let Some(x) = &r.restart {
         println!();
         println!(
-            "restart with {} hosts connected: listening after {:.1} s; power sync {} after {:.1} s \
-             (Running user VMs {} → {}, Running routers after: {})",
-            x.connected_hosts,
+            "restart ({} hosts Up): listening after {:.1} s; first power-sync change {}; {} after {:.1} s \
+             (Running user VMs in the seeded zone {} → {}, Running routers after: {})",
+            x.hosts_up,
             x.ready_s,
+            x.first_change_s
+                .map(|s| format!("after {s:.1} s"))
+                .unwrap_or_else(|| "never".into()),
             if x.settled { "settled" } else { "still moving" },
             x.settle_s,
             x.running_vms_before,
