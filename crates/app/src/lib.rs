@@ -21,6 +21,7 @@ pub mod password;
 pub mod physnet;
 pub mod role;
 pub mod router;
+pub mod saga;
 pub mod sagas;
 pub mod session;
 pub mod sshkey;

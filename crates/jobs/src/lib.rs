@@ -78,6 +78,9 @@ pub struct Engine<C> {
     render: Arc<dyn Render<C>>,
     lifecycle: Arc<dyn Lifecycle<C>>,
     wake: Notify,
+    /// Test hook: one-shot failures `(kind, step)` injected before step `step` of the next job
+    /// of `kind` runs (`step == steps().len()`: after the last step, before the result).
+    inject: std::sync::Mutex<Vec<(String, usize)>>,
 }
 
 /// The job to submit; identity fields come from the caller.
@@ -99,7 +102,32 @@ impl<C: Send + Sync + 'static> Engine<C> {
             render,
             lifecycle,
             wake: Notify::new(),
+            inject: std::sync::Mutex::new(Vec::new()),
         }
+    }
+
+    /// Test hook: make the next job of `kind` fail just before step `before_step` (or, with
+    /// `before_step == steps().len()`, after its last step), so that every completed step is
+    /// unwound. One-shot. Fault-injection tests use it to check that every undo releases what
+    /// its step allocated.
+    pub fn inject_failure(&self, kind: &str, before_step: usize) {
+        if let Ok(mut v) = self.inject.lock() {
+            v.push((kind.to_string(), before_step));
+        }
+    }
+
+    /// The step names of a job kind (tests iterate over them).
+    pub fn steps_of(&self, kind: &str) -> Option<&'static [&'static str]> {
+        self.sagas.get(kind).map(|s| s.steps())
+    }
+
+    fn injected(&self, kind: &str, step: usize) -> Option<Error> {
+        let mut v = self.inject.lock().ok()?;
+        let i = v.iter().position(|(k, s)| k == kind && *s == step)?;
+        v.remove(i);
+        Some(Error::internal(format!(
+            "injected failure before step {step} of a {kind} job"
+        )))
     }
 
     pub fn owner(&self) -> &str {
@@ -233,10 +261,13 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     }
                 }
                 tracing::debug!(job = %job.uuid, step = steps[step], "running job step");
-                let r = AssertUnwindSafe(saga.action(ctx, &job, step, &mut state))
-                    .catch_unwind()
-                    .await
-                    .unwrap_or_else(|p| Err(Error::internal(panic_message(&p))));
+                let r = match self.injected(&job.kind, step) {
+                    Some(e) => Err(e),
+                    None => AssertUnwindSafe(saga.action(ctx, &job, step, &mut state))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|p| Err(Error::internal(panic_message(&p)))),
+                };
                 match r {
                     Ok(()) => {
                         step += 1;
@@ -261,6 +292,17 @@ impl<C: Send + Sync + 'static> Engine<C> {
                         break;
                     }
                 }
+            }
+        }
+        if failure.is_none() && step == steps.len() {
+            if let Some(e) = self.injected(&job.kind, step) {
+                if let Err(db) = store_pending_failure(&self.db, id, &error_json(&e, &job.command)).await {
+                    tracing::warn!(error = %db, "could not store job failure before unwinding");
+                }
+                if !self.save(&job, step, true, &state).await {
+                    return;
+                }
+                failure = Some(e);
             }
         }
         match failure {

@@ -42,6 +42,9 @@ macro_rules! cloudstack_enum {
             /// Every value, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$var),+];
 
+            /// Every spelling, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($s),+];
+
             /// CloudStack's spelling.
             pub const fn as_str(self) -> &'static str {
                 match self { $($name::$var => $s),+ }
