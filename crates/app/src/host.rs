@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use ferrostack_agent_api::{Agent, HostLocation, PowerReport, PowerState};
+use ferrostack_agent_api::{Agent, HostLocation, PowerReport};
 use ferrostack_db::alert::{self as alert_db, Alert, AlertFilter};
 use ferrostack_db::host::{self as host_db, CapacityRow, Host, HostFilter};
 use ferrostack_db::{db_err, zone as zone_db, Conn};
@@ -514,58 +514,6 @@ impl App {
         .await?;
         tx.commit().await.map_err(db_err)?;
         self.agents.remove(h.id);
-        Ok(())
-    }
-
-    /// Reconcile VM states with a host's power report (newer than what each VM has seen):
-    /// a Running VM the host reports off (or doesn't know) is Stopped; a Stopped VM the host
-    /// reports on is Running there. VMs in a transitional state belong to their jobs.
-    pub async fn power_sync(&self, host_id: i64, report: &PowerReport) -> Result<(), Error> {
-        use ferrostack_db::vm as vm_db;
-        use ferrostack_types::state::VmEvent;
-        let mut c = self.db.conn().await?;
-        let vms = vm_db::on_host(&mut c, host_id).await?;
-        drop(c);
-        for (vm_id, name, state, _power, _gen) in vms {
-            let power = match report.vms.get(&name) {
-                Some(PowerState::PowerOn) => "PowerOn",
-                Some(PowerState::PowerOff) | None => "PowerOff",
-            };
-            let mut tx = self.db.begin().await?;
-            if !vm_db::apply_power(&mut *tx, vm_id, power, report.generation as i64).await? {
-                continue;
-            }
-            let Some(vm) = vm_db::get(&mut *tx, vm_id).await? else {
-                continue;
-            };
-            match (state.as_str(), power) {
-                ("Running", "PowerOff") if vm.host_id == Some(host_id) => {
-                    crate::vm::vm_event(&mut tx, &vm, VmEvent::FollowAgentPowerOffReport).await?;
-                    self.vm_release_capacity(&mut tx, &vm).await?;
-                    vm_db::set_cols(&mut tx, vm_id, &[("host_id", ferrostack_db::sql::Arg::OptI64(None))]).await?;
-                    let nics = vm_db::nics_of(&mut tx, &[vm_id]).await?;
-                    self.enqueue_releases_for(&mut tx, &vm, &nics, &[ferrostack_net::Provider::ConfigDrive])
-                        .await?;
-                }
-                ("Stopped", "PowerOn") => {
-                    crate::vm::vm_event(&mut tx, &vm, VmEvent::FollowAgentPowerOnReport).await?;
-                    let (cpu, mem) = (vm.cpu * vm.cpu_speed, vm.memory * 1024 * 1024);
-                    ferrostack_db::host::add_allocated(&mut tx, host_id, cpu, mem).await?;
-                    vm_db::set_cols(
-                        &mut tx,
-                        vm_id,
-                        &[
-                            ("host_id", ferrostack_db::sql::Arg::I64(host_id)),
-                            ("last_host_id", ferrostack_db::sql::Arg::I64(host_id)),
-                            ("capacity_host_id", ferrostack_db::sql::Arg::I64(host_id)),
-                        ],
-                    )
-                    .await?;
-                }
-                _ => {}
-            }
-            tx.commit().await.map_err(db_err)?;
-        }
         Ok(())
     }
 

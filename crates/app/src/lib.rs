@@ -30,9 +30,12 @@ pub mod template;
 pub mod user;
 pub mod userdata;
 pub mod vm;
+pub mod vm_sagas;
 pub mod vmflow;
 pub mod vmops;
+pub mod vmpower;
 pub mod vmsagas;
+pub mod vmstate;
 pub mod zone;
 
 use std::sync::Arc;

@@ -174,7 +174,7 @@ impl App {
         // User VM NICs left on a force-deleted network are detached from it.
         for nic in vm_db::nics_on_network(&mut tx, n.id).await? {
             if let Some(vm) = vm_db::get(&mut *tx, nic.vm_id).await? {
-                if vm.vm_type == "User" {
+                if vm.vm_type == ferrostack_types::state::VmType::User {
                     self.enqueue_nic_releases(&mut tx, &vm, std::slice::from_ref(&nic))
                         .await?;
                     vm_db::remove_nic(&mut tx, nic.id, now).await?;

@@ -8,6 +8,7 @@ use ferrostack_db::vm::{self as vm_db, Vm};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_net::{Provider, ProviderState, Service};
 use ferrostack_types::ids::new_uuid;
+use ferrostack_types::state::{VmState, VmType};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
 
@@ -93,10 +94,10 @@ impl App {
                     .await?
             }
         };
-        if router.state == "Running" {
+        if router.state == VmState::Running {
             return Ok(Some(router));
         }
-        self.router_start(&router).await?;
+        self.vm_start_flow(router.id, None).await?;
         vm_db::get(self.db.pool(), router.id).await
     }
 
@@ -126,8 +127,8 @@ impl App {
                 uuid: &uuid,
                 name: "router",
                 display_name: "router",
-                vm_type: "DomainRouter",
-                state: "Stopped",
+                vm_type: VmType::DomainRouter,
+                state: VmState::Stopped,
                 zone_id: zone.id,
                 template_id,
                 service_offering_id: offering.id,
@@ -266,12 +267,11 @@ impl App {
             .ok_or_else(|| Error::internal("router vanished"))
     }
 
-    /// Start a stopped router: its template must be usable in the zone (edge zones need a
-    /// direct-download template), then place it, start it and program it. On failure the
-    /// router is left Stopped, cleanly, with what it allocated.
-    pub async fn router_start(&self, router: &Vm) -> Result<(), Error> {
-        // The template comes from the zone's setting at each start, so fixing the setting (as
-        // the error below says) takes effect on the next start of an existing router.
+    /// Start hook of routers ([`App::vm_start_flow`]): the template comes from the zone's
+    /// setting at each start, so fixing the setting (as the error says) takes effect on the
+    /// next start of an existing router; it must be usable in the zone (edge zones need a
+    /// direct-download template). Returns the refreshed row.
+    pub(crate) async fn router_before_start(&self, router: &Vm) -> Result<Vm, Error> {
         let name = self
             .config_value("router.template.simulator", Some(router.zone_id))
             .await?;
@@ -288,19 +288,15 @@ impl App {
                 }
             }
         }
-        let refreshed = vm_db::get(self.db.pool(), router.id)
+        let router = vm_db::get(self.db.pool(), router.id)
             .await?
             .ok_or_else(|| Error::invalid("The router was removed"))?;
-        let router = &refreshed;
         let fix = format!(
             "register a system VM template with directdownload=true in zone {z} and set the zone setting router.template.simulator to its name \
              (updateConfiguration name=router.template.simulator zoneid=<zone>), then restart the network",
             z = router.zone_name
         );
         let Some(template_uuid) = &router.template_uuid else {
-            let name = self
-                .config_value("router.template.simulator", Some(router.zone_id))
-                .await?;
             return Err(Error::ResourceUnavailable(format!(
                 "Cannot start virtual router {}: no template named '{name}' (setting router.template.simulator) exists; {fix}",
                 router.instance_name
@@ -314,137 +310,31 @@ impl App {
                 e.client_message("")
             )));
         }
-        self.vm_cas(router, "Stopped", "Starting").await?;
-        let host = match self.vm_place_and_start(router, None).await {
-            Ok(h) => h,
-            Err(e) => {
-                let mut c = self.db.conn().await?;
-                vm_db::cas_state(&mut *c, router.id, "Starting", "Stopped").await?;
-                return Err(e);
-            }
-        };
-        let mut tx = self.db.begin().await?;
-        vm_db::set_cols(
-            &mut tx,
-            router.id,
-            &[
-                ("host_id", ferrostack_db::sql::Arg::I64(host)),
-                ("last_host_id", ferrostack_db::sql::Arg::I64(host)),
-            ],
-        )
-        .await?;
-        vm_db::cas_state(&mut *tx, router.id, "Starting", "Running").await?;
-        vm_db::set_volume_state(&mut tx, router.id, "Ready", None).await?;
-        tx.commit().await.map_err(db_err)?;
-        if let Some(nid) = router.network_id {
-            self.router_program(nid).await?;
-        }
-        Ok(())
+        Ok(router)
     }
 
-    /// Compare-and-set a VM's state, with an operator-readable error when it moved on.
-    pub async fn vm_cas(&self, vm: &Vm, from: &str, to: &str) -> Result<(), Error> {
-        let mut c = self.db.conn().await?;
-        if vm_db::cas_state(&mut *c, vm.id, from, to).await? {
-            Ok(())
-        } else {
-            let now = vm_db::get(&mut *c, vm.id)
-                .await?
-                .map(|v| v.state)
-                .unwrap_or_else(|| "removed".into());
-            Err(Error::invalid(format!(
-                "{} is {now}, not {from}; it was changed by another operation, retry",
-                vm.instance_name
-            )))
-        }
-    }
-
-    /// Stop a router (forced stops don't need the host to answer).
-    pub async fn router_stop(&self, router: &Vm, forced: bool) -> Result<(), Error> {
-        match router.state.as_str() {
-            "Stopped" => return Ok(()),
-            "Running" | "Starting" | "Stopping" | "Error" | "Unknown" | "Migrating" | "Shutdown" => {}
-            other => {
-                return Err(Error::invalid(format!(
-                    "Router {} is {other}; it can't be stopped",
-                    router.instance_name
-                )))
-            }
-        }
-        {
-            let mut c = self.db.conn().await?;
-            vm_db::cas_state(&mut *c, router.id, &router.state, "Stopping").await?;
-        }
-        if let Err(e) = self.vm_stop_on_host(router, forced).await {
-            let mut c = self.db.conn().await?;
-            vm_db::cas_state(&mut *c, router.id, "Stopping", &router.state).await?;
-            return Err(e);
-        }
-        let mut tx = self.db.begin().await?;
-        let fresh = vm_db::get(&mut *tx, router.id)
-            .await?
-            .ok_or_else(|| Error::internal("router vanished"))?;
-        self.vm_release_capacity(&mut tx, &fresh).await?;
-        vm_db::set_cols(
-            &mut tx,
-            router.id,
-            &[("host_id", ferrostack_db::sql::Arg::OptI64(None))],
-        )
-        .await?;
-        vm_db::cas_state(&mut *tx, router.id, "Stopping", "Stopped").await?;
-        tx.commit().await.map_err(db_err)
-    }
-
-    /// Destroy a router: stop it if it runs (an unreachable or removed host doesn't block),
-    /// release its addresses, NICs and capacity, and expunge it. Converges from any state,
+    /// Destroy a router: the VM expunge flow in its converging mode — a forced stop if it
+    /// runs (a host that does not answer doesn't block), its addresses, NICs, volumes and
+    /// capacity released, the host-side removal recorded as a follow-up. From any state,
     /// whatever is missing around it. Returns the final row (removed).
     pub async fn router_destroy(&self, router_id: i64) -> Result<Option<Vm>, Error> {
-        let Some(router) = vm_db::get(self.db.pool(), router_id).await? else {
-            // Already gone: destroy is idempotent.
-            return vm_db::get_including_removed(self.db.pool(), router_id).await;
-        };
-        if router.host_id.is_some() {
-            if let Err(e) = self.vm_stop_on_host(&router, true).await {
-                // The router will be removed from the database regardless; removing it from a
-                // host that failed to answer is retried as a follow-up.
-                tracing::info!(router = %router.instance_name, error = %e, "stopping the router failed; expunging anyway");
-            }
-        }
-        let mut tx = self.db.begin().await?;
-        let Some(router) = vm_db::get(&mut *tx, router_id).await? else {
-            return vm_db::get_including_removed(self.db.pool(), router_id).await;
-        };
-        self.vm_release_capacity(&mut tx, &router).await?;
-        if let Some(h) = router.host_id.or(router.last_host_id) {
-            let payload = serde_json::json!({"host_id": h, "name": router.instance_name});
-            ferrostack_db::followup::enqueue(
-                &mut tx,
-                crate::vmops::FU_HOST_DESTROY,
-                &router.instance_name,
-                &payload.to_string(),
-                now_ms(),
-            )
-            .await?;
-        }
-        net_db::release_owner(&mut *tx, &router.uuid).await?;
-        let now = now_ms();
-        vm_db::remove_nics(&mut tx, router.id, now).await?;
-        vm_db::set_volume_state(&mut tx, router.id, "Expunged", Some(now)).await?;
-        vm_db::set_cols(
-            &mut tx,
-            router.id,
-            &[("destroyed_at", ferrostack_db::sql::Arg::I64(now))],
-        )
-        .await?;
-        vm_db::mark_removed(&mut tx, router.id, now).await?;
-        tx.commit().await.map_err(db_err)?;
+        self.vm_expunge(router_id, crate::vmflow::ExpungeMode::Converge).await?;
         vm_db::get_including_removed(self.db.pool(), router_id).await
     }
 
     /// Element shutdown: stop the network's router (it is started again on implement).
     pub async fn router_stop_for_network(&self, network_id: i64) -> Result<(), Error> {
         match vm_db::router_of_network(self.db.pool(), network_id).await? {
-            Some(r) => self.router_stop(&r, true).await,
+            Some(r) => match r.state {
+                // Nothing runs: nothing to shut down.
+                VmState::Stopped | VmState::Destroyed | VmState::Expunging | VmState::Error => Ok(()),
+                VmState::Starting
+                | VmState::Running
+                | VmState::Stopping
+                | VmState::Migrating
+                | VmState::Unknown
+                | VmState::Shutdown => self.vm_stop_flow(r.id, true).await,
+            },
             None => Ok(()),
         }
     }
@@ -462,7 +352,7 @@ impl App {
     pub async fn router_get_for(&self, c: &mut Conn, param: &str, uuid: &str) -> Result<Vm, Error> {
         vm_db::by_uuid(&mut *c, uuid)
             .await?
-            .filter(|v| v.vm_type == "DomainRouter")
+            .filter(|v| v.vm_type == VmType::DomainRouter)
             .ok_or_else(|| Error::unknown_entity(param, uuid))
     }
 
@@ -517,7 +407,7 @@ impl App {
         page: ferrostack_types::Page,
     ) -> Result<(i64, Vec<Vm>, Vec<vm_db::Nic>), Error> {
         let mut c = self.db.conn().await?;
-        f.vm_type = Some("DomainRouter".into());
+        f.vm_type = Some(VmType::DomainRouter);
         f.include_destroyed = true;
         if let Some(u) = id {
             f.id = Some(self.router_get_for(&mut c, "id", u).await?.id);
@@ -551,7 +441,7 @@ impl App {
     ) -> Result<Vm, Error> {
         let mut tx = self.db.begin().await?;
         let r = self.router_get_for(&mut tx, "id", uuid).await?;
-        if r.state != "Stopped" {
+        if r.state != VmState::Stopped {
             return Err(Error::invalid(format!(
                 "Router {} is {}; stop it before changing its service offering",
                 r.instance_name, r.state

@@ -7,7 +7,7 @@ use ferrostack_db::account::OwnerScope;
 use ferrostack_db::vm::{self as vm_db, Nic, Vm, VmFilter, Volume, VolumeFilter};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_types::ids::new_uuid;
-use ferrostack_types::state::{transition, VmEvent, VmState};
+use ferrostack_types::state::{VmEvent, VmState, VmType};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page, RoleType};
 use serde_json::json;
@@ -69,10 +69,9 @@ pub struct VmUpdate {
 
 pub fn vm_resource(v: &Vm) -> Resource {
     Resource {
-        kind: if v.vm_type == "DomainRouter" {
-            "DomainRouter"
-        } else {
-            "VirtualMachine"
+        kind: match v.vm_type {
+            VmType::DomainRouter => "DomainRouter",
+            VmType::User => "VirtualMachine",
         },
         uuid: v.uuid.clone(),
         name: v.name.clone(),
@@ -98,26 +97,14 @@ pub fn validate_hostname(name: &str) -> Result<(), Error> {
     }
 }
 
-/// Apply a state-machine event to a stored VM (compare-and-set on the state).
-pub async fn vm_event(c: &mut Conn, vm: &Vm, event: VmEvent) -> Result<VmState, Error> {
-    let from = VmState::parse(&vm.state)
-        .ok_or_else(|| Error::internal(format!("{} has unknown state {}", vm.uuid, vm.state)))?;
-    let to = transition(from, event)?;
-    if !vm_db::cas_state(&mut *c, vm.id, from.as_str(), to.as_str()).await? {
-        return Err(Error::invalid(format!(
-            "{} changed state meanwhile; retry the operation",
-            vm.instance_name
-        )));
-    }
-    Ok(to)
-}
+pub use crate::vmstate::vm_event;
 
 impl App {
     /// A user VM the caller may act on.
     pub async fn vm_get_for(&self, c: &mut Conn, caller: &Caller, param: &str, uuid: &str) -> Result<Vm, Error> {
         let v = vm_db::by_uuid(&mut *c, uuid)
             .await?
-            .filter(|v| v.vm_type == "User")
+            .filter(|v| v.vm_type == VmType::User)
             .ok_or_else(|| Error::unknown_entity(param, uuid))?;
         let a = ferrostack_db::account::get(&mut *c, ferrostack_types::ids::AccountId(v.account_id))
             .await?
@@ -267,8 +254,8 @@ impl App {
                 uuid: &uuid,
                 name: &name,
                 display_name: &display,
-                vm_type: "User",
-                state: "Stopped",
+                vm_type: VmType::User,
+                state: VmState::Stopped,
                 zone_id: zone.id,
                 template_id: Some(template.id),
                 service_offering_id: offering.id,
@@ -407,7 +394,7 @@ impl App {
     ) -> Result<(i64, Vec<Vm>, Vec<Nic>), Error> {
         let (id, zone, host, network) = ids;
         let mut c = self.db.conn().await?;
-        f.vm_type = Some("User".into());
+        f.vm_type = Some(VmType::User);
         if let Some(z) = zone {
             f.zone_id = Some(self.zone_get_for(&mut c, "zoneid", z).await?.id);
         }
@@ -456,7 +443,7 @@ impl App {
             &[("destroyed_at", ferrostack_db::sql::Arg::OptI64(None))],
         )
         .await?;
-        vm_db::set_volume_state(&mut tx, vm.id, "Ready", None).await?;
+        crate::vmstate::volumes_to(&mut tx, vm.id, crate::vmstate::VolumeGoal::Recovered, now_ms()).await?;
         self.event_done(
             &mut tx,
             caller,
@@ -548,7 +535,7 @@ impl App {
     ) -> Result<Vm, Error> {
         let mut c = self.db.conn().await?;
         let vm = self.vm_get_for(&mut c, caller, "id", uuid).await?;
-        if vm.state != "Stopped" {
+        if vm.state != VmState::Stopped {
             return Err(Error::invalid(format!(
                 "VM {} must be stopped to reset its user data; stop it first",
                 vm.name
@@ -649,7 +636,7 @@ impl App {
                 vm.name
             )));
         }
-        if vm.state != "Stopped" && vm.state != "Running" {
+        if !matches!(vm.state, VmState::Stopped | VmState::Running) {
             return Err(Error::invalid(format!(
                 "VM {} is {}; reset its password when it is Stopped or Running",
                 vm.name, vm.state
@@ -682,7 +669,7 @@ impl App {
         }
         let mut c = self.db.conn().await?;
         let vm = self.vm_get_for(&mut c, caller, "id", uuid).await?;
-        if vm.state != "Stopped" {
+        if vm.state != VmState::Stopped {
             return Err(Error::invalid(format!(
                 "VM {} must be stopped to reset its SSH key; stop it first",
                 vm.name

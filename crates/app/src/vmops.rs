@@ -18,7 +18,7 @@ use ferrostack_db::network::{self as net_db, Network};
 use ferrostack_db::vm::{self as vm_db, Nic, Vm};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_net::{GuestType, NetworkCtx, NicCtx, Provider, Service, TrafficType, VmKind, ZoneType};
-use ferrostack_types::state::NetworkState;
+use ferrostack_types::state::{NetworkState, VmState, VmType};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
 use serde_json::{json, Value};
@@ -84,10 +84,9 @@ impl App {
             vm_id: vm.id,
             vm_uuid: vm.uuid.clone(),
             vm_instance_name: vm.instance_name.clone(),
-            vm_kind: if vm.vm_type == "DomainRouter" {
-                VmKind::DomainRouter
-            } else {
-                VmKind::User
+            vm_kind: match vm.vm_type {
+                VmType::DomainRouter => VmKind::DomainRouter,
+                VmType::User => VmKind::User,
             },
             host_id: vm.host_id.or(vm.last_host_id),
             mac: nic.mac.clone(),
@@ -129,6 +128,47 @@ impl App {
         Ok(())
     }
 
+    /// Record `element.release` follow-ups for the NICs' networks, limited to `providers`.
+    pub async fn enqueue_releases_for(
+        &self,
+        c: &mut Conn,
+        vm: &Vm,
+        nics: &[Nic],
+        providers: &[Provider],
+    ) -> Result<(), Error> {
+        let now = now_ms();
+        for nic in nics {
+            let services = self.network_services(c, nic.network_id).await?;
+            for p in providers {
+                if services.values().any(|x| x == p) {
+                    let payload =
+                        json!({"provider": p.as_str(), "network_id": nic.network_id, "nic": Self::nic_ctx(vm, nic)});
+                    fu_db::enqueue(
+                        c,
+                        FU_ELEMENT_RELEASE,
+                        &format!("{}:{}:{}", p.as_str(), nic.network_id, nic.uuid),
+                        &payload.to_string(),
+                        now,
+                    )
+                    .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Record the removal of a VM from a host (after expunge, or a start that could not be
+    /// stopped there): carried out when the host answers.
+    pub async fn followup_host_destroy_enqueue(
+        &self,
+        c: &mut Conn,
+        host_id: i64,
+        instance_name: &str,
+    ) -> Result<(), Error> {
+        let payload = json!({"host_id": host_id, "name": instance_name});
+        fu_db::enqueue(c, FU_HOST_DESTROY, instance_name, &payload.to_string(), now_ms()).await
+    }
+
     /// Release the capacity a VM holds on a host, exactly once (compare-and-set on the VM's
     /// `capacity_host_id`).
     pub async fn vm_release_capacity(&self, c: &mut Conn, vm: &Vm) -> Result<(), Error> {
@@ -144,19 +184,19 @@ impl App {
     pub async fn vm_spec(&self, c: &mut Conn, vm: &Vm, config_drive: Option<String>) -> Result<VmSpec, Error> {
         let nics = vm_db::nics_of(c, &[vm.id]).await?;
         let mut boot_args = BTreeMap::new();
-        if vm.vm_type == "DomainRouter" {
-            boot_args.insert("type".to_string(), "router".to_string());
-            if let Some(n) = &vm.network_uuid {
-                boot_args.insert("network".to_string(), n.clone());
+        let kind = match vm.vm_type {
+            VmType::DomainRouter => {
+                boot_args.insert("type".to_string(), "router".to_string());
+                if let Some(n) = &vm.network_uuid {
+                    boot_args.insert("network".to_string(), n.clone());
+                }
+                AgentVmKind::DomainRouter
             }
-        }
+            VmType::User => AgentVmKind::User,
+        };
         Ok(VmSpec {
             name: vm.instance_name.clone(),
-            kind: if vm.vm_type == "DomainRouter" {
-                AgentVmKind::DomainRouter
-            } else {
-                AgentVmKind::User
-            },
+            kind,
             cpus: vm.cpu as u32,
             cpu_speed_mhz: vm.cpu_speed as u64,
             memory_bytes: (vm.memory * 1024 * 1024) as u64,
@@ -268,6 +308,11 @@ impl App {
     /// Stop a VM on its host. An unreachable or removed host is an error unless `forced`.
     pub async fn vm_stop_on_host(&self, vm: &Vm, forced: bool) -> Result<(), Error> {
         let Some(host_id) = vm.host_id else { return Ok(()) };
+        self.vm_stop_on(vm, host_id, forced).await
+    }
+
+    /// Stop a VM on a given host (an undo may know the host before the row does).
+    pub async fn vm_stop_on(&self, vm: &Vm, host_id: i64, forced: bool) -> Result<(), Error> {
         let Some(agent) = self.agents.get(host_id) else {
             if forced {
                 return Ok(());
@@ -287,8 +332,9 @@ impl App {
     /// Build the VM's config drive and store it on the host, if any of its NICs' networks
     /// uses ConfigDrive. Returns the path the host knows it under.
     pub async fn configdrive_put(&self, vm: &Vm, host_id: i64) -> Result<Option<String>, Error> {
-        if vm.vm_type == "DomainRouter" {
-            return Ok(None);
+        match vm.vm_type {
+            VmType::DomainRouter => return Ok(None),
+            VmType::User => {}
         }
         let mut c = self.db.conn().await?;
         let nics = vm_db::nics_of(&mut c, &[vm.id]).await?;
@@ -389,7 +435,7 @@ impl App {
         let vms: std::collections::HashMap<i64, Vm> = vm_db::get_many(c, &vm_ids)
             .await?
             .into_iter()
-            .filter(|v| v.vm_type == "User" && v.state != "Destroyed" && v.state != "Expunging")
+            .filter(|v| v.vm_type == VmType::User && !matches!(v.state, VmState::Destroyed | VmState::Expunging))
             .map(|v| (v.id, v))
             .collect();
         let delivery: std::collections::HashMap<i64, (Option<String>, Option<String>)> = if vr(Service::UserData) {
@@ -445,17 +491,28 @@ impl App {
     /// network is gone or has no running router.
     pub async fn router_program(&self, network_id: i64) -> Result<(), Error> {
         let mut c = self.db.conn().await?;
-        let Some(n) = net_db::get(&mut *c, network_id).await? else {
-            return Ok(());
-        };
         let Some(router) = vm_db::router_of_network(&mut *c, network_id).await? else {
             return Ok(());
         };
-        if router.state != "Running" {
+        if router.state != VmState::Running {
             return Ok(());
         }
         let Some(host) = router.host_id else { return Ok(()) };
-        let cfg = self.router_config(&mut c, &n, &router).await?;
+        drop(c);
+        self.router_program_on(&router, host).await
+    }
+
+    /// Push a network's full router configuration to its router on `host` (also while the
+    /// router is still Starting there).
+    pub async fn router_program_on(&self, router: &Vm, host: i64) -> Result<(), Error> {
+        let Some(network_id) = router.network_id else {
+            return Ok(());
+        };
+        let mut c = self.db.conn().await?;
+        let Some(n) = net_db::get(&mut *c, network_id).await? else {
+            return Ok(());
+        };
+        let cfg = self.router_config(&mut c, &n, router).await?;
         drop(c);
         let agent = self.agents.get(host).ok_or_else(|| {
             Error::ResourceUnavailable(format!("the host of router {} is not connected", router.instance_name))

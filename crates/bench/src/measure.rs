@@ -230,11 +230,11 @@ pub struct World {
 pub fn cases(w: &World) -> Vec<Case> {
     let all = || vec![("listall", "true".to_string())];
     let vm_filter = || VmFilter {
-        vm_type: Some("User".into()),
+        vm_type: Some(ferrostack_types::state::VmType::User),
         ..Default::default()
     };
     let router_filter = || VmFilter {
-        vm_type: Some("DomainRouter".into()),
+        vm_type: Some(ferrostack_types::state::VmType::DomainRouter),
         include_destroyed: true,
         ..Default::default()
     };
@@ -294,7 +294,7 @@ pub fn cases(w: &World) -> Vec<Case> {
             all_pages: false,
             db: DbCall::Vms(VmFilter {
                 zone_id: Some(w.zone_id),
-                state: Some("Running".into()),
+                state: Some(ferrostack_types::state::VmState::Running),
                 ..vm_filter()
             }),
         },
@@ -353,7 +353,7 @@ pub fn cases(w: &World) -> Vec<Case> {
             expected: None,
             all_pages: false,
             db: DbCall::Routers(VmFilter {
-                state: Some("Running".into()),
+                state: Some(ferrostack_types::state::VmState::Running),
                 ..router_filter()
             }),
         },

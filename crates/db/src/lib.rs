@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod alert;
+mod col;
 pub mod config;
 pub mod domain;
 pub mod event;
@@ -35,6 +36,7 @@ use ferrostack_types::Error;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Transaction};
 
+pub use col::{enum_col, opt_enum_col};
 pub use sql::Sql;
 
 pub type Conn = AnyConnection;

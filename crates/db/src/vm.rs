@@ -1,5 +1,6 @@
 //! Virtual machines (user VMs and virtual routers), NICs, root volumes.
 
+use ferrostack_types::state::{PowerState, VmState, VmType, VolumeState};
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
@@ -13,9 +14,12 @@ pub struct Vm {
     pub name: String,
     pub display_name: String,
     pub instance_name: String,
-    pub vm_type: String,
-    pub state: String,
-    pub power_state: String,
+    #[sqlx(try_from = "String")]
+    pub vm_type: VmType,
+    #[sqlx(try_from = "String")]
+    pub state: VmState,
+    #[sqlx(try_from = "String")]
+    pub power_state: PowerState,
     pub power_generation: i64,
     pub zone_id: i64,
     pub host_id: Option<i64>,
@@ -77,8 +81,8 @@ pub struct NewVm<'a> {
     pub uuid: &'a str,
     pub name: &'a str,
     pub display_name: &'a str,
-    pub vm_type: &'a str,
-    pub state: &'a str,
+    pub vm_type: VmType,
+    pub state: VmState,
     pub zone_id: i64,
     pub template_id: Option<i64>,
     pub service_offering_id: i64,
@@ -111,8 +115,8 @@ pub async fn insert(c: &mut Conn, v: NewVm<'_>) -> Result<i64, Error> {
     .bind(v.name)
     .bind(v.display_name)
     .bind(&placeholder)
-    .bind(v.vm_type)
-    .bind(v.state)
+    .bind(v.vm_type.as_str())
+    .bind(v.state.as_str())
     .bind(v.zone_id)
     .bind(v.template_id)
     .bind(v.service_offering_id)
@@ -133,10 +137,9 @@ pub async fn insert(c: &mut Conn, v: NewVm<'_>) -> Result<i64, Error> {
     .fetch_one(&mut *c)
     .await
     .map_err(db_err)?;
-    let instance = if v.vm_type == "DomainRouter" {
-        format!("r-{id}-VM")
-    } else {
-        format!("i-{}-{id}-VM", v.account_id)
+    let instance = match v.vm_type {
+        VmType::DomainRouter => format!("r-{id}-VM"),
+        VmType::User => format!("i-{}-{id}-VM", v.account_id),
     };
     sqlx::query("UPDATE vm_instance SET instance_name = $1 WHERE id = $2")
         .bind(instance)
@@ -219,8 +222,8 @@ pub async fn ssh_keys<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Res
 #[derive(Debug, Default, Clone)]
 pub struct VmFilter {
     pub id: Option<i64>,
-    pub vm_type: Option<String>,
-    pub state: Option<String>,
+    pub vm_type: Option<VmType>,
+    pub state: Option<VmState>,
     pub zone_id: Option<i64>,
     pub host_id: Option<i64>,
     pub network_id: Option<i64>,
@@ -238,12 +241,12 @@ pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &VmFilter, page: Page) ->
     if let Some(x) = f.id {
         s.and("v.id = ").bind_i64(x);
     }
-    if let Some(x) = &f.vm_type {
-        s.and("v.vm_type = ").bind_str(x.clone());
+    if let Some(x) = f.vm_type {
+        s.and("v.vm_type = ").bind_str(x.as_str().to_string());
     }
-    match &f.state {
+    match f.state {
         Some(x) => {
-            s.and("lower(v.state) = ").bind_str(x.to_lowercase());
+            s.and("v.state = ").bind_str(x.as_str().to_string());
         }
         None if !f.include_destroyed => {
             s.and("v.state <> 'Destroyed' AND v.state <> 'Expunging'");
@@ -280,17 +283,18 @@ pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &VmFilter, page: Page) ->
     Ok((total, q.fetch_all(c).await?))
 }
 
-/// Compare-and-set the state (and optionally other columns); false if the VM moved on.
+/// Compare-and-set the state; false if the VM moved on (or is removed). Callers compute `to`
+/// with the VM machine's transition function.
 pub async fn cas_state<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
-    from: &str,
-    to: &str,
+    from: VmState,
+    to: VmState,
 ) -> Result<bool, Error> {
     let r = sqlx::query("UPDATE vm_instance SET state = $1 WHERE id = $2 AND state = $3 AND removed IS NULL")
-        .bind(to)
+        .bind(to.as_str())
         .bind(id)
-        .bind(from)
+        .bind(from.as_str())
         .execute(e)
         .await
         .map_err(db_err)?;
@@ -307,9 +311,10 @@ pub async fn set_cols(c: &mut Conn, id: i64, cols: &[(&str, crate::sql::Arg)]) -
     Ok(())
 }
 
+/// Finish an expunge: the row, already in `Expunging`, is marked removed.
 pub async fn mark_removed(c: &mut Conn, id: i64, now: i64) -> Result<(), Error> {
     sqlx::query(
-        "UPDATE vm_instance SET removed = $1, state = 'Expunging', host_id = NULL WHERE id = $2 AND removed IS NULL",
+        "UPDATE vm_instance SET removed = $1, host_id = NULL WHERE id = $2 AND state = 'Expunging' AND removed IS NULL",
     )
     .bind(now)
     .bind(id)
@@ -323,13 +328,13 @@ pub async fn mark_removed(c: &mut Conn, id: i64, now: i64) -> Result<(), Error> 
 pub async fn apply_power<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
-    power: &str,
+    power: PowerState,
     generation: i64,
 ) -> Result<bool, Error> {
     let r = sqlx::query(
         "UPDATE vm_instance SET power_state = $1, power_generation = $2 WHERE id = $3 AND power_generation < $2",
     )
-    .bind(power)
+    .bind(power.as_str())
     .bind(generation)
     .bind(id)
     .execute(e)
@@ -351,8 +356,20 @@ pub async fn destroyed_before(c: &mut Conn, cutoff: i64, limit: i64) -> Result<V
     .map_err(db_err)
 }
 
-/// Live VMs placed on a host (instance name → (id, state, generation)), for power sync.
-pub async fn on_host(c: &mut Conn, host_id: i64) -> Result<Vec<(i64, String, String, String, i64)>, Error> {
+/// A live VM placed on (or last run on) a host, for power sync.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OnHost {
+    pub id: i64,
+    pub instance_name: String,
+    #[sqlx(try_from = "String")]
+    pub state: VmState,
+    #[sqlx(try_from = "String")]
+    pub power_state: PowerState,
+    pub power_generation: i64,
+}
+
+/// Live VMs placed on (or last run on) a host, for power sync.
+pub async fn on_host(c: &mut Conn, host_id: i64) -> Result<Vec<OnHost>, Error> {
     sqlx::query_as(
         "SELECT id, instance_name, state, power_state, power_generation FROM vm_instance \
          WHERE removed IS NULL AND (host_id = $1 OR last_host_id = $1)",
@@ -483,7 +500,7 @@ pub async fn remove_nics(c: &mut Conn, vm_id: i64, now: i64) -> Result<(), Error
     Ok(())
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Volume {
     pub id: i64,
     pub uuid: String,
@@ -493,19 +510,48 @@ pub struct Volume {
     pub pool_id: Option<i64>,
     pub volume_type: String,
     pub size: i64,
-    pub state: String,
+    pub state: VolumeState,
     pub account_id: i64,
     pub domain_id: i64,
     pub template_id: Option<i64>,
     pub created: i64,
     pub vm_uuid: Option<String>,
     pub vm_name: Option<String>,
-    pub vm_state: Option<String>,
+    pub vm_state: Option<VmState>,
     pub zone_uuid: String,
     pub zone_name: String,
     pub account_name: Option<String>,
     pub domain_uuid: Option<String>,
     pub domain_name: Option<String>,
+}
+
+impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Volume {
+    fn from_row(r: &'r sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        use sqlx::Row;
+        Ok(Volume {
+            id: r.try_get("id")?,
+            uuid: r.try_get("uuid")?,
+            name: r.try_get("name")?,
+            vm_id: r.try_get("vm_id")?,
+            zone_id: r.try_get("zone_id")?,
+            pool_id: r.try_get("pool_id")?,
+            volume_type: r.try_get("volume_type")?,
+            size: r.try_get("size")?,
+            state: crate::enum_col(r, "state")?,
+            account_id: r.try_get("account_id")?,
+            domain_id: r.try_get("domain_id")?,
+            template_id: r.try_get("template_id")?,
+            created: r.try_get("created")?,
+            vm_uuid: r.try_get("vm_uuid")?,
+            vm_name: r.try_get("vm_name")?,
+            vm_state: crate::opt_enum_col(r, "vm_state")?,
+            zone_uuid: r.try_get("zone_uuid")?,
+            zone_name: r.try_get("zone_name")?,
+            account_name: r.try_get("account_name")?,
+            domain_uuid: r.try_get("domain_uuid")?,
+            domain_name: r.try_get("domain_name")?,
+        })
+    }
 }
 
 const VOLUME_SELECT: &str =
@@ -547,15 +593,45 @@ pub async fn insert_volume(
     Ok(id)
 }
 
-pub async fn set_volume_state(c: &mut Conn, vm_id: i64, state: &str, now: Option<i64>) -> Result<(), Error> {
-    sqlx::query("UPDATE volume SET state = $1, removed = COALESCE($2, removed) WHERE vm_id = $3 AND removed IS NULL")
-        .bind(state)
-        .bind(now)
-        .bind(vm_id)
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+/// The live volumes of a VM and their states.
+pub async fn volumes_of_vm(c: &mut Conn, vm_id: i64) -> Result<Vec<(i64, VolumeState)>, Error> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT id, state FROM volume WHERE vm_id = $1 AND removed IS NULL ORDER BY id")
+            .bind(vm_id)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db_err)?;
+    rows.into_iter()
+        .map(|(id, s)| {
+            Ok((
+                id,
+                s.parse::<VolumeState>()
+                    .map_err(|e| Error::internal(format!("volume {id}: {e}")))?,
+            ))
+        })
+        .collect()
+}
+
+/// Compare-and-set a volume's state; `removed` marks it removed in the same write (expunged).
+/// False if the volume moved on.
+pub async fn volume_cas(
+    c: &mut Conn,
+    id: i64,
+    from: VolumeState,
+    to: VolumeState,
+    removed: Option<i64>,
+) -> Result<bool, Error> {
+    let r = sqlx::query(
+        "UPDATE volume SET state = $1, removed = COALESCE($2, removed) WHERE id = $3 AND state = $4 AND removed IS NULL",
+    )
+    .bind(to.as_str())
+    .bind(removed)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(r.rows_affected() == 1)
 }
 
 #[derive(Debug, Default, Clone)]

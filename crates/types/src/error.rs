@@ -64,6 +64,11 @@ pub enum Error {
     /// fix the request, and clients treat 4xx as "your input".
     #[error("{0}")]
     ResourceInUse(String),
+    /// A compare-and-swap on an entity's state lost: another operation changed it first (431,
+    /// as CloudStack answers "is being operated on"). Callers that can wait or retry match on
+    /// it; otherwise the message tells the operator to retry.
+    #[error("{0}")]
+    Conflict(String),
     /// The server is shutting down or cannot accept work (503).
     #[error("{0}")]
     ServiceUnavailable(String),
@@ -125,7 +130,7 @@ impl Error {
             Error::InsufficientCapacity(_) => 533,
             Error::ResourceUnavailable(_) => 534,
             Error::ResourceAllocation(_) => 535,
-            Error::ResourceInUse(_) => 431,
+            Error::ResourceInUse(_) | Error::Conflict(_) => 431,
             Error::ServiceUnavailable(_) => 503,
             Error::Internal { .. } => 530,
         }
@@ -148,7 +153,7 @@ impl Error {
             Error::InsufficientCapacity(_) => Some(cs_code::INSUFFICIENT_CAPACITY),
             Error::ResourceUnavailable(_) => Some(cs_code::RESOURCE_UNAVAILABLE),
             Error::ResourceAllocation(_) => Some(cs_code::RESOURCE_ALLOCATION),
-            Error::ResourceInUse(_) => Some(cs_code::INVALID_PARAMETER_VALUE),
+            Error::ResourceInUse(_) | Error::Conflict(_) => Some(cs_code::INVALID_PARAMETER_VALUE),
             Error::Internal { .. } => Some(cs_code::CLOUD_RUNTIME),
         }
     }
@@ -183,6 +188,7 @@ impl Error {
             | Error::ResourceUnavailable(m)
             | Error::ResourceAllocation(m)
             | Error::ResourceInUse(m)
+            | Error::Conflict(m)
             | Error::ServiceUnavailable(m) => m.clone(),
         }
     }
@@ -208,6 +214,7 @@ mod tests {
             (Error::ResourceUnavailable("r".into()), 534, Some(4380)),
             (Error::ResourceAllocation("a".into()), 535, Some(4370)),
             (Error::in_use("i"), 431, Some(4350)),
+            (Error::Conflict("c".into()), 431, Some(4350)),
             (Error::ServiceUnavailable("s".into()), 503, Some(9999)),
             (Error::internal("boom"), 530, Some(4250)),
         ];

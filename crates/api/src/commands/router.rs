@@ -88,8 +88,16 @@ pub fn commands() -> Vec<Command> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    // A state no router can be in matches nothing (CloudStack compares the string).
+    let state = match a.str("state") {
+        Some(s) => match ferrostack_types::state::VmState::parse(&s) {
+            Some(st) => Some(st),
+            None => return Ok(Reply::list("router", 0, Vec::new())),
+        },
+        None => None,
+    };
     let f = VmFilter {
-        state: a.str("state"),
+        state,
         name: a.str("name"),
         keyword: a.str("keyword"),
         ..Default::default()

@@ -272,7 +272,15 @@ async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let state = a.str("state").filter(|s| !s.eq_ignore_ascii_case("present"));
+    // `present` is every live state; a state no VM can be in matches nothing (CloudStack
+    // compares the string).
+    let state = match a.str("state").filter(|s| !s.eq_ignore_ascii_case("present")) {
+        Some(s) => match ferrostack_types::state::VmState::parse(&s) {
+            Some(st) => Some(st),
+            None => return Ok(Reply::list("virtualmachine", 0, Vec::new())),
+        },
+        None => None,
+    };
     let f = VmFilter {
         state,
         name: a.str("name"),
@@ -405,7 +413,7 @@ async fn expunge(c: &Ctx, a: Args) -> Result<Reply, Error> {
     }
     let mut conn = c.app.db.conn().await?;
     let vm = c.app.vm_get_for(&mut conn, &c.caller, "id", &a.req_uuid("id")?).await?;
-    if vm.state != "Destroyed" {
+    if vm.state != ferrostack_types::state::VmState::Destroyed {
         return Err(Error::invalid(format!(
             "VM {} is {}; destroy it before expunging",
             vm.name, vm.state

@@ -352,7 +352,7 @@ pub fn volume(v: &Volume) -> Value {
     for (k, val) in [
         ("virtualmachineid", &v.vm_uuid),
         ("vmname", &v.vm_name),
-        ("vmstate", &v.vm_state),
+        ("vmstate", &v.vm_state.map(|s| s.to_string())),
         ("account", &v.account_name),
         ("domainid", &v.domain_uuid),
         ("domain", &v.domain_name),

@@ -209,3 +209,22 @@ pub fn transition(state: VmState, event: VmEvent) -> Result<VmState, Error> {
 pub fn transition_as(noun: &str, state: VmState, event: VmEvent) -> Result<VmState, Error> {
     state.next(event).ok_or_else(|| rejection(noun, state, event))
 }
+
+crate::cloudstack_enum! {
+    /// What a VM row is: CloudStack's `VirtualMachine.Type`, limited to the kinds this server
+    /// runs (no console proxy or secondary-storage VM).
+    pub enum VmType {
+        User => "User",
+        DomainRouter => "DomainRouter",
+    }
+}
+
+crate::cloudstack_enum! {
+    /// What the host last reported about a VM: CloudStack's `VirtualMachine.PowerState`.
+    pub enum PowerState {
+        PowerOn => "PowerOn",
+        PowerOff => "PowerOff",
+        PowerUnknown => "PowerUnknown",
+        PowerReportMissing => "PowerReportMissing",
+    }
+}
