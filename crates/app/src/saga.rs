@@ -74,6 +74,8 @@ pub trait TypedSaga: Send + Sync + 'static {
     /// The steps, run in `ALL` order.
     type Step: Steps;
     const KIND: SagaKind;
+    /// Leading steps the submission completed (see `ferrostack_jobs::Saga::done_at_submission`).
+    const DONE_AT_SUBMISSION: usize = 0;
 
     /// Run one step. Must be idempotent: after a crash it runs again. `data` is the saga's
     /// own scratch state (persisted after every step), for what an undo needs to know.
@@ -121,6 +123,9 @@ impl<S: TypedSaga> Saga<App> for Adapter<S> {
     }
     fn steps(&self) -> &'static [&'static str] {
         S::Step::NAMES
+    }
+    fn done_at_submission(&self) -> usize {
+        S::DONE_AT_SUBMISSION
     }
     async fn action(&self, app: &App, job: &Job, step: usize, state: &mut Value) -> Result<(), Error> {
         let p = params_of::<S>(job)?;

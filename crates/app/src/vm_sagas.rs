@@ -149,10 +149,13 @@ impl TypedSaga for VmDeploy {
     type Params = DeployParams;
     type Step = DeployStep;
     const KIND: SagaKind = SagaKind::VmDeploy;
+    /// The VM, its NICs, addresses and volume are allocated in the API call.
+    const DONE_AT_SUBMISSION: usize = 1;
 
     async fn action(&self, app: &App, p: &DeployParams, step: DeployStep, data: &mut Value) -> Result<(), Error> {
         match step.start_step() {
-            None => app.vm_load(p.vm_id).await.map(|_| ()),
+            // Completed at submission; never run.
+            None => Ok(()),
             Some(_) if !p.start => Ok(()),
             Some(s) => app.vm_start_step(p.vm_id, p.host_id, true, s, data).await,
         }

@@ -210,6 +210,10 @@ impl App {
                 let mut tx = self.db.begin().await?;
                 if let Some(fresh) = vm_db::get(&mut *tx, vm_id).await? {
                     self.vm_release_capacity(&mut tx, &fresh).await?;
+                    if let Some(h) = host {
+                        // The host knows the VM now: an expunge removes it from there.
+                        vm_db::set_cols(&mut tx, vm_id, &[("last_host_id", ferrostack_db::sql::Arg::I64(h))]).await?;
+                    }
                 }
                 tx.commit().await.map_err(db_err)
             }

@@ -35,6 +35,11 @@ pub trait Saga<C>: Send + Sync {
     fn kind(&self) -> &'static str;
     /// Step names, for logs. A job runs steps `0..steps().len()` in order.
     fn steps(&self) -> &'static [&'static str];
+    /// How many leading steps the submission itself completed (e.g. a deploy allocates its
+    /// VM in the API call): they are not run, but they are undone if a later step fails.
+    fn done_at_submission(&self) -> usize {
+        0
+    }
     /// Run step `step`. Must be idempotent: after a crash it may run again.
     async fn action(&self, ctx: &C, job: &Job, step: usize, state: &mut Value) -> Result<(), Error>;
     /// Undo a completed step `step` after a later step failed. Must be idempotent and must
@@ -244,6 +249,9 @@ impl<C: Send + Sync + 'static> Engine<C> {
             }
         }
         let mut step = usize::try_from(job.step).unwrap_or(0);
+        if job.undoing == 0 {
+            step = step.max(saga.done_at_submission().min(steps.len()));
+        }
         let mut failure: Option<Error> = None;
         if job.undoing == 1 {
             failure = Some(stored_error(&job));

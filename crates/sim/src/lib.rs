@@ -166,6 +166,13 @@ impl Simulator {
     }
 
     /// The canonical URL (`http://sim/...`) of the host a VM lives on.
+    /// Every VM some simulated host knows (running or not), sorted.
+    pub fn vm_names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.inner.lock().vm_hosts.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
     pub fn vm_host(&self, vm_name: &str) -> Option<String> {
         self.inner.lock().vm_hosts.get(vm_name).cloned()
     }

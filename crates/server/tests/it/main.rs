@@ -2,6 +2,7 @@
 
 mod catalog;
 mod common;
+mod faults;
 mod founding;
 mod identity;
 mod infra;
