@@ -106,9 +106,13 @@ impl ConfigDriveElement {
         let Some(vm) = ferrostack_db::vm::get(app.db.pool(), vm_id).await? else {
             return Ok(());
         };
-        match (vm.state.as_str(), vm.host_id) {
-            ("Running", Some(h)) => app.configdrive_put(&vm, h).await.map(|_| ()),
-            _ => Ok(()),
+        // A running VM gets its rebuilt drive now; any other picks it up at its next start.
+        match vm
+            .host_id
+            .filter(|_| vm.state == ferrostack_types::state::VmState::Running)
+        {
+            Some(h) => app.configdrive_put(&vm, h).await.map(|_| ()),
+            None => Ok(()),
         }
     }
 }

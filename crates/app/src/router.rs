@@ -14,21 +14,30 @@ use ferrostack_types::Error;
 
 use crate::App;
 
+ferrostack_types::cloudstack_enum! {
+    /// The per-zone system networks routers attach to.
+    pub enum SystemTraffic {
+        Control => "Control",
+        Public => "Public",
+    }
+}
+
 /// Link-local addresses of router control NICs.
 pub const CONTROL_CIDR: &str = "169.254.0.0/16";
 
 impl App {
     /// The per-zone system network of a traffic type (Control, Public), created on first use.
-    pub async fn system_network(&self, c: &mut Conn, zone_id: i64, traffic: &str) -> Result<Network, Error> {
+    pub async fn system_network(&self, c: &mut Conn, zone_id: i64, kind: SystemTraffic) -> Result<Network, Error> {
+        let traffic = kind.as_str();
         if let Some(id) = net_db::system_network_id(&mut *c, zone_id, traffic).await? {
             if let Some(n) = net_db::get(&mut *c, id).await? {
                 return Ok(n);
             }
         }
         let system = self.system_caller().await?;
-        let (cidr, gw, mask) = match traffic {
-            "Control" => (Some(CONTROL_CIDR), Some("169.254.0.1"), Some("255.255.0.0")),
-            _ => (None, None, None),
+        let (cidr, gw, mask) = match kind {
+            SystemTraffic::Control => (Some(CONTROL_CIDR), Some("169.254.0.1"), Some("255.255.0.0")),
+            SystemTraffic::Public => (None, None, None),
         };
         let uuid = new_uuid();
         let name = format!("{traffic}Network");
@@ -190,7 +199,7 @@ impl App {
             },
         )
         .await?;
-        let control = self.system_network(&mut tx, zone.id, "Control").await?;
+        let control = self.system_network(&mut tx, zone.id, SystemTraffic::Control).await?;
         let (cip, cmac) = self.guest_ip_allocate(&mut tx, &control, "Router", owner, None).await?;
         vm_db::insert_nic(
             &mut tx,
@@ -212,7 +221,7 @@ impl App {
         .await?;
         if source_nat {
             if let Some(ip) = net_db::source_nat_ip(&mut tx, n.id).await? {
-                let public = self.system_network(&mut tx, zone.id, "Public").await?;
+                let public = self.system_network(&mut tx, zone.id, SystemTraffic::Public).await?;
                 let ranges = net_db::ranges(&mut tx, zone.id, None).await?;
                 let range = ranges.iter().find(|r| r.id == ip.range_id);
                 let mac = ferrostack_net::ipam::mac_from_sequence(net_db::next_mac_seq(&mut tx).await? as u64)?;

@@ -427,19 +427,12 @@ fn stored_error(job: &Job) -> Error {
         .and_then(Value::as_str)
         .unwrap_or("job failed")
         .to_string();
-    match v.get("errorcode").and_then(Value::as_u64) {
-        Some(431) => Error::InvalidParameterValue(text),
-        Some(531) => Error::PermissionDenied(text),
-        Some(533) => Error::InsufficientCapacity(text),
-        Some(534) => Error::ResourceUnavailable(text),
-        Some(535) => Error::ResourceAllocation(text),
-        Some(536) => Error::ResourceInUse(text),
-        Some(432) => Error::UnsupportedAction(text),
-        _ => Error::Internal {
-            correlation_id: job.uuid.clone(),
-            detail: text,
-        },
-    }
+    let code = v
+        .get("errorcode")
+        .and_then(Value::as_u64)
+        .and_then(|c| u16::try_from(c).ok())
+        .unwrap_or(530);
+    Error::from_wire(code, text, &job.uuid)
 }
 
 async fn store_pending_failure(db: &Db, id: JobId, result: &Value) -> Result<(), Error> {

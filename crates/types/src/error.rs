@@ -115,6 +115,29 @@ impl Error {
         }
     }
 
+    /// Rebuild an error from its wire form (`errorcode`, `errortext`), e.g. a job's stored
+    /// failure that an unwinding resumed after a restart must report again. 530 and codes this
+    /// server never answers come back as internal errors under `correlation_id`.
+    pub fn from_wire(code: u16, text: String, correlation_id: &str) -> Error {
+        match code {
+            430 => Error::MalformedParameter(text),
+            431 => Error::InvalidParameterValue(text),
+            401 => Error::Unauthorized(text),
+            531 => Error::PermissionDenied(text),
+            432 => Error::UnsupportedAction(text),
+            532 => Error::AccountLimit(text),
+            533 => Error::InsufficientCapacity(text),
+            534 => Error::ResourceUnavailable(text),
+            535 => Error::ResourceAllocation(text),
+            536 => Error::ResourceInUse(text),
+            503 => Error::ServiceUnavailable(text),
+            internal_or_unknown => Error::Internal {
+                correlation_id: correlation_id.to_string(),
+                detail: format!("{text} (code {internal_or_unknown})"),
+            },
+        }
+    }
+
     /// HTTP status, equal to CloudStack's `errorcode`.
     pub fn http_status(&self) -> u16 {
         match self {
