@@ -1,5 +1,5 @@
 use ferrostack_app::account::{AccountCreate, AccountRef};
-use ferrostack_db::account::AccountFilter;
+use ferrostack_app::model::AccountFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;

@@ -1,5 +1,5 @@
 use ferrostack_app::domain::{DomainCreate, DomainListParams};
-use ferrostack_db::domain::DomainFilter;
+use ferrostack_app::model::DomainFilter;
 
 use crate::args::Args;
 use crate::commands::items;

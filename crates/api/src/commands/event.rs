@@ -1,5 +1,5 @@
 use ferrostack_app::event::event_types;
-use ferrostack_db::event::EventFilter;
+use ferrostack_app::model::EventFilter;
 use ferrostack_types::time::parse_date;
 use ferrostack_types::Error;
 use serde_json::json;

@@ -1,4 +1,4 @@
-use ferrostack_db::job::JobFilter;
+use ferrostack_app::model::JobFilter;
 use ferrostack_types::time::parse_tz;
 use ferrostack_types::Error;
 

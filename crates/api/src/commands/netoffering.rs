@@ -1,7 +1,7 @@
 //! Network offerings: create/update/delete (admin), list (everyone).
 
+use ferrostack_app::model::OfferingFilter;
 use ferrostack_app::netoffering::{OfferingCreate, OfferingUpdate};
-use ferrostack_db::netoffering::OfferingFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;

@@ -3,8 +3,8 @@
 //! empty until those services exist.
 
 use ferrostack_app::access::ListScope;
+use ferrostack_app::model::{Network, NetworkFilter, PublicIp, PublicIpFilter, RangeFilter};
 use ferrostack_app::network::{broadcast_uri, NetworkCreate, RangeCreate};
-use ferrostack_db::network::{Network, NetworkFilter, PublicIp, PublicIpFilter, RangeFilter};
 use ferrostack_types::{Error, Page};
 
 use crate::args::Args;
@@ -364,8 +364,7 @@ async fn network_items(c: &Ctx, rows: &[Network]) -> Result<Vec<serde_json::Valu
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = rows.iter().map(|n| n.id).collect();
-    let mut conn = c.app.db.conn().await?;
-    let services = v::services_by_network(ferrostack_db::network::services_of(&mut conn, &ids).await?);
+    let services = c.app.network_services_page(&ids).await?;
     let full = c.caller.is_root_admin();
     Ok(rows
         .iter()
@@ -415,14 +414,11 @@ async fn network_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         keyword: a.str("keyword"),
         ..Default::default()
     };
-    {
-        let mut conn = c.app.db.conn().await?;
-        if let Some(u) = a.uuid("networkofferingid") {
-            f.offering_id = Some(c.app.netoffering_get(&mut conn, "networkofferingid", &u).await?.id);
-        }
-        if let Some(u) = a.uuid("physicalnetworkid") {
-            f.physical_network_id = Some(c.app.physnet_get_for(&mut conn, "physicalnetworkid", &u).await?.id);
-        }
+    if let Some(u) = a.uuid("networkofferingid") {
+        f.offering_id = Some(c.app.netoffering_id_find("networkofferingid", &u).await?);
+    }
+    if let Some(u) = a.uuid("physicalnetworkid") {
+        f.physical_network_id = Some(c.app.physnet_id_find("physicalnetworkid", &u).await?);
     }
     // Every ferrostack network is a non-system, non-VPC guest network usable for deployment.
     let impossible = a.opt_bool("issystem") == Some(true)
@@ -449,8 +445,7 @@ async fn network_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn network_update(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let id = a.req_uuid("id")?;
     if let Some(o) = a.uuid("networkofferingid") {
-        let mut conn = c.app.db.conn().await?;
-        let current = c.app.network_get_for(&mut conn, &c.caller, "id", &id).await?;
+        let current = c.app.network_find(&c.caller, "id", &id).await?;
         if current.offering_uuid.as_deref() != Some(o.as_str()) {
             return Err(Error::unsupported(
                 "Changing a network's offering is not supported yet; create a new network with the offering instead",
@@ -510,8 +505,7 @@ async fn range_create(c: &Ctx, a: Args) -> Result<Reply, Error> {
         ));
     }
     if let Some(p) = a.uuid("podid") {
-        let mut conn = c.app.db.conn().await?;
-        c.app.pod_get_for(&mut conn, "podid", &p).await?;
+        c.app.pod_id_find("podid", &p).await?;
     }
     let network = a.uuid("networkid");
     let r = c
@@ -541,17 +535,11 @@ async fn range_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         vlan: a.str("vlan").map(|v| broadcast_uri(&v)).transpose()?,
         ..Default::default()
     };
-    {
-        let mut conn = c.app.db.conn().await?;
-        if let Some(u) = a.uuid("id") {
-            let r = ferrostack_db::network::range_by_uuid(&mut conn, &u)
-                .await?
-                .ok_or_else(|| Error::unknown_entity("id", &u))?;
-            f.id = Some(r.id);
-        }
-        if let Some(u) = a.uuid("physicalnetworkid") {
-            f.physical_network_id = Some(c.app.physnet_get_for(&mut conn, "physicalnetworkid", &u).await?.id);
-        }
+    if let Some(u) = a.uuid("id") {
+        f.id = Some(c.app.range_id_find("id", &u).await?);
+    }
+    if let Some(u) = a.uuid("physicalnetworkid") {
+        f.physical_network_id = Some(c.app.physnet_id_find("physicalnetworkid", &u).await?);
     }
     let (total, rows) = c
         .app
@@ -634,15 +622,12 @@ async fn public_ip_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn rules_empty(c: &Ctx, a: Args) -> Result<Reply, Error> {
     a.page()?;
     refuse_absent(&a, &["projectid"])?;
-    {
-        let mut conn = c.app.db.conn().await?;
-        c.app.owner_scope(&mut conn, &c.caller, &a.scope()).await?;
-        if let Some(n) = a.uuid("networkid") {
-            c.app.network_get_for(&mut conn, &c.caller, "networkid", &n).await?;
-        }
-        if let Some(z) = a.uuid("zoneid") {
-            c.app.zone_get_for(&mut conn, "zoneid", &z).await?;
-        }
+    c.app.owner_scope_check(&c.caller, &a.scope()).await?;
+    if let Some(n) = a.uuid("networkid") {
+        c.app.network_find(&c.caller, "networkid", &n).await?;
+    }
+    if let Some(z) = a.uuid("zoneid") {
+        c.app.zone_find("zoneid", &z).await?;
     }
     for p in ["ipaddressid", "publicipid"] {
         if let Some(u) = a.uuid(p) {

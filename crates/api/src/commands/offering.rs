@@ -1,5 +1,5 @@
+use ferrostack_app::model::{DiskFilter, ServiceFilter};
 use ferrostack_app::offering::{DiskOfferingCreate, ServiceOfferingCreate};
-use ferrostack_db::offering::{DiskFilter, ServiceFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;

@@ -2,8 +2,8 @@
 //! (admin; every change is async, as in CloudStack).
 
 use ferrostack_app::job::Submitted;
+use ferrostack_app::model::{Labels, NspFilter, PhysnetFilter, VrFilter};
 use ferrostack_app::physnet::{NspAdd, PhysnetCreate, PhysnetUpdate, TrafficAdd};
-use ferrostack_db::physnet::{Labels, NspFilter, PhysnetFilter, VrFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;

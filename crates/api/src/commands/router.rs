@@ -1,5 +1,5 @@
+use ferrostack_app::model::VmFilter;
 use ferrostack_app::vmsagas;
-use ferrostack_db::vm::VmFilter;
 use ferrostack_types::Error;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! SSH key pairs: createSSHKeyPair, registerSSHKeyPair, listSSHKeyPairs, deleteSSHKeyPair.
 
+use ferrostack_app::model::KeyPairFilter;
 use ferrostack_app::userdata::OwnerRef;
-use ferrostack_db::sshkey::KeyPairFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;

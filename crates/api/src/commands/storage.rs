@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
+use ferrostack_app::model::{PoolFilter, PoolUpdate, StoreFilter};
 use ferrostack_app::storage::PoolCreate;
-use ferrostack_db::storage::{PoolFilter, PoolUpdate, StoreFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;

@@ -1,5 +1,5 @@
+use ferrostack_app::model::{CategoryFilter, OsFilter, TemplateUpdate};
 use ferrostack_app::template::{TemplateDeleted, TemplateList, TemplateRegister};
-use ferrostack_db::template::{CategoryFilter, OsFilter, TemplateUpdate};
 use ferrostack_types::Error;
 
 use crate::args::Args;

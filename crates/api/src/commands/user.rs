@@ -1,6 +1,6 @@
+use ferrostack_app::model::RoleFilter;
+use ferrostack_app::model::UserFilter;
 use ferrostack_app::user::{UserChange, UserCreate};
-use ferrostack_db::role::RoleFilter;
-use ferrostack_db::user::UserFilter;
 use ferrostack_types::{Error, RoleType};
 use serde_json::json;
 

@@ -1,8 +1,8 @@
 //! The user data registry: registerUserData, listUserData, deleteUserData,
 //! linkUserDataToTemplate.
 
+use ferrostack_app::model::UserDataFilter;
 use ferrostack_app::userdata::UserDataRegister;
-use ferrostack_db::userdata::UserDataFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;

@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
 
+use ferrostack_app::model::{VmFilter, VolumeFilter};
 use ferrostack_app::vm::VmDeploy;
 use ferrostack_app::vmsagas;
-use ferrostack_db::vm::{VmFilter, VolumeFilter};
 use ferrostack_types::Error;
 use serde_json::json;
 
@@ -333,11 +333,7 @@ async fn job(
 async fn start(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let mut p = json!({});
     if let Some(h) = a.uuid("hostid") {
-        if !c.caller.is_root_admin() {
-            return Err(Error::denied("Only root administrators can choose the host"));
-        }
-        let mut conn = c.app.db.conn().await?;
-        p["host_id"] = json!(c.app.host_get_for(&mut conn, "hostid", &h).await?.id);
+        p["host_id"] = json!(c.app.vm_start_host_pick(&c.caller, &h).await?);
     }
     job(
         c,
@@ -398,20 +394,7 @@ async fn destroy(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn expunge(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    if !c.app.may_expunge(&c.caller).await? {
-        return Err(Error::denied(
-            "Expunging is not allowed for users (setting allow.user.expunge.recover.vm)",
-        ));
-    }
-    let mut conn = c.app.db.conn().await?;
-    let vm = c.app.vm_get_for(&mut conn, &c.caller, "id", &a.req_uuid("id")?).await?;
-    if vm.state != "Destroyed" {
-        return Err(Error::invalid(format!(
-            "VM {} is {}; destroy it before expunging",
-            vm.name, vm.state
-        )));
-    }
-    drop(conn);
+    c.app.vm_expunge_check(&c.caller, &a.req_uuid("id")?).await?;
     job(
         c,
         &a,
@@ -536,11 +519,7 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
     };
     let mut f = f;
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = ferrostack_db::vm::volume_id_by_uuid(&mut conn, &id).await?;
-        if f.id.is_none() {
-            return Err(Error::unknown_entity("id", id));
-        }
+        f.id = Some(c.app.volume_id_find("id", &id).await?);
     }
     let (vm, zone) = (a.uuid("virtualmachineid"), a.uuid("zoneid"));
     let (total, rows) = c

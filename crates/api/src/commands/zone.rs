@@ -1,5 +1,5 @@
+use ferrostack_app::model::{ClusterFilter, PodFilter, ZoneFilter};
 use ferrostack_app::zone::{ClusterAdd, PodCreate, ZoneCreate, ZoneUpdate};
-use ferrostack_db::zone::{ClusterFilter, PodFilter, ZoneFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -317,8 +317,7 @@ async fn zone_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         enabled_only: !c.caller.is_root_admin(),
     };
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = Some(c.app.zone_get_for(&mut conn, "id", &id).await?.id);
+        f.id = Some(c.app.zone_find("id", &id).await?.id);
     }
     let (total, rows) = c.app.zone_list(&f, a.page()?).await?;
     Ok(Reply::list("zone", total, items(&rows, v::zone)))
@@ -379,8 +378,7 @@ async fn pod_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         ..Default::default()
     };
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = Some(c.app.pod_get_for(&mut conn, "id", &id).await?.id);
+        f.id = Some(c.app.pod_id_find("id", &id).await?);
     }
     let (total, rows) = c.app.pod_list(f, a.uuid("zoneid").as_deref(), a.page()?).await?;
     Ok(Reply::list("pod", total, items(&rows, v::pod)))
@@ -429,8 +427,7 @@ async fn cluster_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         ..Default::default()
     };
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = Some(c.app.cluster_get_for(&mut conn, "id", &id).await?.id);
+        f.id = Some(c.app.cluster_id_find("id", &id).await?);
     }
     let (total, rows) = c
         .app
