@@ -133,6 +133,7 @@ async fn dispatch(
         app: state.app.clone(),
         caller,
         registry: state.registry.clone(),
+        job: cmd.job_meta(),
     };
     let result = AssertUnwindSafe((cmd.handler)(&ctx, args))
         .catch_unwind()

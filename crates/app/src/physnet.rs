@@ -16,26 +16,13 @@ use ferrostack_net::{
 };
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
 use serde_json::{json, Value};
 
 use crate::event::Resource;
 use crate::job::{JobRequest, Submitted};
 use crate::{App, Caller};
-
-/// Event types this module records (CloudStack's names).
-pub const EVENT_TYPES: &[&str] = &[
-    "PHYSICAL.NETWORK.CREATE",
-    "PHYSICAL.NETWORK.UPDATE",
-    "PHYSICAL.NETWORK.DELETE",
-    "TRAFFIC.TYPE.CREATE",
-    "TRAFFIC.TYPE.UPDATE",
-    "TRAFFIC.TYPE.DELETE",
-    "SERVICE.PROVIDER.CREATE",
-    "SERVICE.PROVIDER.UPDATE",
-    "SERVICE.PROVIDER.DELETE",
-    "NETWORK.ELEMENT.CONFIGURE",
-];
 
 /// The job kind of every physical network command; the step dispatches on the job's command.
 pub const PHYSNET_JOB: &str = "physnet_job";
@@ -212,7 +199,7 @@ struct NewNsp<'a> {
 struct Change {
     command: &'static str,
     cmd_class: &'static str,
-    event_type: &'static str,
+    event_type: EventType,
     instance: (&'static str, String),
     physnet_uuid: String,
     params: Value,
@@ -363,7 +350,7 @@ impl App {
                 Change {
                     command: "createPhysicalNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.CreatePhysicalNetworkCmd",
-                    event_type: "PHYSICAL.NETWORK.CREATE",
+                    event_type: EventType::PhysicalNetworkCreate,
                     instance: ("PhysicalNetwork", uuid.clone()),
                     physnet_uuid: uuid.clone(),
                     params: json!({"id": id}),
@@ -457,7 +444,7 @@ impl App {
                 Change {
                     command: "updatePhysicalNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.UpdatePhysicalNetworkCmd",
-                    event_type: "PHYSICAL.NETWORK.UPDATE",
+                    event_type: EventType::PhysicalNetworkUpdate,
                     instance: ("PhysicalNetwork", p.uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: json!({"id": p.id, "state": u.state, "vlan": u.vlan, "tags": u.tags, "speed": u.network_speed}),
@@ -494,7 +481,7 @@ impl App {
                 Change {
                     command: "deletePhysicalNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.DeletePhysicalNetworkCmd",
-                    event_type: "PHYSICAL.NETWORK.DELETE",
+                    event_type: EventType::PhysicalNetworkDelete,
                     instance: ("PhysicalNetwork", p.uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: json!({"id": p.id}),
@@ -588,7 +575,7 @@ impl App {
                 Change {
                     command: "addTrafficType",
                     cmd_class: "org.apache.cloudstack.api.command.admin.usage.AddTrafficTypeCmd",
-                    event_type: "TRAFFIC.TYPE.CREATE",
+                    event_type: EventType::TrafficTypeCreate,
                     instance: ("TrafficType", uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: json!({"id": id}),
@@ -620,7 +607,7 @@ impl App {
                 Change {
                     command: "updateTrafficType",
                     cmd_class: "org.apache.cloudstack.api.command.admin.usage.UpdateTrafficTypeCmd",
-                    event_type: "TRAFFIC.TYPE.UPDATE",
+                    event_type: EventType::TrafficTypeUpdate,
                     instance: ("TrafficType", t.uuid.clone()),
                     physnet_uuid: t.physical_network_uuid.clone(),
                     params: json!({"id": t.id, "kvm": labels.kvm, "xen": labels.xen, "vmware": labels.vmware,
@@ -663,7 +650,7 @@ impl App {
                 Change {
                     command: "deleteTrafficType",
                     cmd_class: "org.apache.cloudstack.api.command.admin.usage.DeleteTrafficTypeCmd",
-                    event_type: "TRAFFIC.TYPE.DELETE",
+                    event_type: EventType::TrafficTypeDelete,
                     instance: ("TrafficType", t.uuid.clone()),
                     physnet_uuid: t.physical_network_uuid.clone(),
                     params: json!({"id": t.id}),

@@ -6,10 +6,12 @@ use serde_json::json;
 
 use crate::args::Args;
 use crate::commands::items;
-use crate::registry::{list_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::infra::{self as v, ALERT_FIELDS, HOST_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn host_id(desc: &'static str) -> Param {
     Param::new("id", PType::Uuid, desc).required().related("listHosts")
@@ -37,6 +39,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::List("host"),
             response: HOST_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(add(c, a)),
         },
         Command {
@@ -64,6 +67,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("host"),
             response: HOST_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -79,6 +83,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("host"),
             response: HOST_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -90,6 +95,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![host_id("the host ID")],
             shape: Shape::Job(Some("host")),
             response: HOST_FIELDS,
+            job: Some(JobDecl::new(SagaKind::HostMaintenance, EventType::MaintPrepare, "org.apache.cloudstack.api.command.admin.host.PrepareForMaintenanceCmd")),
             handler: |c, a| Box::pin(maintenance(c, a)),
         },
         Command {
@@ -101,6 +107,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![host_id("the host ID")],
             shape: Shape::Job(Some("host")),
             response: HOST_FIELDS,
+            job: Some(JobDecl::new(SagaKind::HostCancelMaintenance, EventType::MaintCancel, "org.apache.cloudstack.api.command.admin.host.CancelMaintenanceCmd")),
             handler: |c, a| Box::pin(cancel_maintenance(c, a)),
         },
         Command {
@@ -112,6 +119,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![host_id("the host ID")],
             shape: Shape::Job(Some("host")),
             response: HOST_FIELDS,
+            job: Some(JobDecl::new(SagaKind::HostReconnect, EventType::HostReconnect, "org.apache.cloudstack.api.command.admin.host.ReconnectHostCmd")),
             handler: |c, a| Box::pin(reconnect(c, a)),
         },
         Command {
@@ -127,6 +135,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete(c, a)),
         },
         Command {
@@ -138,6 +147,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("zoneid", PType::Uuid, "the zone id for listing hypervisors.").related("listZones")],
             shape: Shape::List("hypervisor"),
             response: &[("name", "string", "Hypervisor name")],
+            job: None,
             handler: |c, a| Box::pin(hypervisors(c, a)),
         },
         Command {
@@ -173,6 +183,7 @@ pub fn commands() -> Vec<Command> {
                 ("capacityallocated", "long", "the capacity currently in allocated"),
                 ("percentused", "string", "the percentage of capacity currently in use"),
             ],
+            job: None,
             handler: |c, a| Box::pin(capacity(c, a)),
         },
         Command {
@@ -192,6 +203,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("alert"),
             response: ALERT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(alerts(c, a)),
         },
     ]

@@ -27,6 +27,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Flat("asyncjobs"),
             response: JOB_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(query(c, a)),
         },
         Command {
@@ -56,6 +57,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("asyncjobs"),
             response: JOB_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
     ]

@@ -9,10 +9,12 @@ use ferrostack_types::{Error, Page};
 
 use crate::args::Args;
 use crate::commands::items;
-use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::network::{self as v, NETWORK_FIELDS, PUBLIC_IP_FIELDS, VLAN_RANGE_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn network_id(desc: &'static str) -> Param {
     Param::new("id", PType::Uuid, desc).required().related("listNetworks")
@@ -86,6 +88,7 @@ fn rule_list(
         params: rule_list_params(tagged, extra),
         shape: Shape::List(key),
         response: &[("id", "string", "the ID of the rule")],
+        job: None,
         handler: |c, a| Box::pin(rules_empty(c, a)),
     }
 }
@@ -122,6 +125,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Object("network"),
             response: NETWORK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(network_create(c, a)),
         },
         Command {
@@ -150,6 +154,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("network"),
             response: NETWORK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(network_list(c, a)),
         },
         Command {
@@ -172,6 +177,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("network"),
             response: NETWORK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(network_update(c, a)),
         },
         Command {
@@ -188,6 +194,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,
+            job: Some(JobDecl::new(SagaKind::NetworkRestart, EventType::NetworkRestart, "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd")),
             handler: |c, a| Box::pin(network_restart(c, a)),
         },
         Command {
@@ -202,6 +209,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,
+            job: Some(JobDecl::new(SagaKind::NetworkDelete, EventType::NetworkDelete, "org.apache.cloudstack.api.command.user.network.DeleteNetworkCmd")),
             handler: |c, a| Box::pin(network_delete(c, a)),
         },
         Command {
@@ -228,6 +236,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("vlan"),
             response: VLAN_RANGE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(range_create(c, a)),
         },
         Command {
@@ -250,6 +259,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("vlaniprange"),
             response: VLAN_RANGE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(range_list(c, a)),
         },
         Command {
@@ -261,6 +271,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the id of the VLAN IP range").required().related("listVlanIpRanges")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(range_delete(c, a)),
         },
         Command {
@@ -288,6 +299,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("publicipaddress"),
             response: PUBLIC_IP_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(public_ip_list(c, a)),
         },
         rule_list(

@@ -42,6 +42,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("simulatormock"),
             response: MOCK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(configure(c, a)),
         },
         Command {
@@ -53,6 +54,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Long, "id of the configured mock").required()],
             shape: Shape::Object("simulatormock"),
             response: MOCK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(query(c, a)),
         },
         Command {
@@ -64,6 +66,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Long, "id of the configured mock").required()],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cleanup(c, a)),
         },
         Command {
@@ -79,6 +82,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update_host(c, a)),
         },
     ]

@@ -88,6 +88,7 @@ pub fn commands() -> Vec<Command> {
             params: create_params,
             shape: Shape::Object("zone"),
             response: ZONE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_create(c, a)),
         },
         Command {
@@ -112,6 +113,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("zone"),
             response: ZONE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_list(c, a)),
         },
         Command {
@@ -123,6 +125,7 @@ pub fn commands() -> Vec<Command> {
             params: update_params,
             shape: Shape::Object("zone"),
             response: ZONE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_update(c, a)),
         },
         Command {
@@ -134,6 +137,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the ID of the Zone").required().related("listZones")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_delete(c, a)),
         },
         Command {
@@ -153,6 +157,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("pod"),
             response: POD_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_create(c, a)),
         },
         Command {
@@ -174,6 +179,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("pod"),
             response: POD_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_list(c, a)),
         },
         Command {
@@ -189,6 +195,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("pod"),
             response: POD_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_update(c, a)),
         },
         Command {
@@ -200,6 +207,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the ID of the Pod").required().related("listPods")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_delete(c, a)),
         },
         Command {
@@ -222,6 +230,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::List("cluster"),
             response: CLUSTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_add(c, a)),
         },
         Command {
@@ -247,6 +256,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("cluster"),
             response: CLUSTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_list(c, a)),
         },
         Command {
@@ -263,6 +273,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("cluster"),
             response: CLUSTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_update(c, a)),
         },
         Command {
@@ -274,6 +285,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the cluster ID").required().related("listClusters")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_delete(c, a)),
         },
     ]

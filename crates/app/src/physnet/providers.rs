@@ -4,6 +4,7 @@
 use ferrostack_db::physnet::{self as pn_db, NspFilter, ServiceProvider, VrElement, VrFilter};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_net::{Provider, ProviderState};
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
 use serde_json::json;
 
@@ -73,7 +74,7 @@ impl App {
                 Change {
                     command: "addNetworkServiceProvider",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.AddNetworkServiceProviderCmd",
-                    event_type: "SERVICE.PROVIDER.CREATE",
+                    event_type: EventType::ServiceProviderCreate,
                     instance: ("PhysicalNetworkServiceProvider", uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: json!({"id": id}),
@@ -156,7 +157,7 @@ impl App {
                 Change {
                     command: "updateNetworkServiceProvider",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.UpdateNetworkServiceProviderCmd",
-                    event_type: "SERVICE.PROVIDER.UPDATE",
+                    event_type: EventType::ServiceProviderUpdate,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
                     params: json!({"id": n.id, "state": state, "services": services}),
@@ -184,7 +185,7 @@ impl App {
                 Change {
                     command: "deleteNetworkServiceProvider",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.DeleteNetworkServiceProviderCmd",
-                    event_type: "SERVICE.PROVIDER.DELETE",
+                    event_type: EventType::ServiceProviderDelete,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
                     params: json!({"id": n.id}),
@@ -242,7 +243,7 @@ impl App {
                 Change {
                     command: "configureVirtualRouterElement",
                     cmd_class: "org.apache.cloudstack.api.command.admin.router.ConfigureVirtualRouterElementCmd",
-                    event_type: "NETWORK.ELEMENT.CONFIGURE",
+                    event_type: EventType::NetworkElementConfigure,
                     instance: ("VirtualRouterElement", e.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
                     params: json!({"id": e.id, "enabled": enabled}),
