@@ -6,9 +6,8 @@ use ferrostack_db::{db_err, Conn};
 use ferrostack_net::{Provider, ProviderState};
 use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
-use serde_json::json;
 
-use super::{resource, router_element_type, Change, NewNsp, NspAdd};
+use super::{resource, router_element_type, Change, NewNsp, NspAdd, PhysnetOp, PhysnetParams};
 use crate::job::Submitted;
 use crate::{App, Caller};
 
@@ -77,7 +76,7 @@ impl App {
                     event_type: EventType::ServiceProviderCreate,
                     instance: ("PhysicalNetworkServiceProvider", uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
-                    params: json!({"id": id}),
+                    params: PhysnetParams::job(id, PhysnetOp::NspAdd)?,
                     description: format!("Adding provider {provider} to physical network {}", p.name),
                     resource: resource("NetworkServiceProvider", &uuid, provider.as_str()),
                 },
@@ -160,7 +159,13 @@ impl App {
                     event_type: EventType::ServiceProviderUpdate,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
-                    params: json!({"id": n.id, "state": state, "services": services}),
+                    params: PhysnetParams::job(
+                        n.id,
+                        PhysnetOp::NspUpdate {
+                            state: state.clone(),
+                            services: services.clone(),
+                        },
+                    )?,
                     description: format!(
                         "Updating provider {} of physical network {}",
                         n.provider, n.physical_network_name
@@ -188,7 +193,7 @@ impl App {
                     event_type: EventType::ServiceProviderDelete,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
-                    params: json!({"id": n.id}),
+                    params: PhysnetParams::job(n.id, PhysnetOp::NspDelete)?,
                     description: format!(
                         "Deleting provider {} of physical network {}",
                         n.provider, n.physical_network_name
@@ -246,7 +251,7 @@ impl App {
                     event_type: EventType::NetworkElementConfigure,
                     instance: ("VirtualRouterElement", e.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
-                    params: json!({"id": e.id, "enabled": enabled}),
+                    params: PhysnetParams::job(e.id, PhysnetOp::VrConfigure { enabled })?,
                     description: format!(
                         "Configuring the {} element of physical network {}",
                         n.provider, n.physical_network_name
