@@ -211,3 +211,21 @@ impl Lifecycle<App> for JobEvents {
 pub fn registered_kinds() -> Vec<&'static str> {
     crate::sagas::all().iter().map(|s| s.kind()).collect()
 }
+
+impl App {
+    /// The password a finished job answers its VM's owner with: CloudStack returns it for a
+    /// password-enabled deploy and for a password reset. It is read from the VM row, never
+    /// from the job row.
+    pub async fn job_password(&self, caller: &Caller, j: &JobView) -> Result<Option<String>, Error> {
+        let kind = crate::saga::SagaKind::parse(&j.job.kind)
+            .ok_or_else(|| Error::internal(format!("job {} has an unknown kind {}", j.job.uuid, j.job.kind)))?;
+        let answers_password = matches!(
+            kind,
+            crate::saga::SagaKind::VmDeploy | crate::saga::SagaKind::VmResetPassword
+        );
+        match (j.job.status, j.job.instance_uuid.as_deref()) {
+            (1, Some(uuid)) if answers_password => self.vm_password_for(caller, uuid).await,
+            (_, _) => Ok(None),
+        }
+    }
+}
