@@ -8,6 +8,8 @@
 //! the last call safely. Power-state reports carry a generation so that late or repeated
 //! reports can be recognised and ignored.
 
+pub mod control;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

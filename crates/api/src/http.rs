@@ -102,10 +102,11 @@ async fn dispatch(
         let e = Error::unsupported("Invalid request, no command sent; give command=<API name>");
         return render_error(format, None, &e);
     };
-    match command {
-        "login" => return login(state, method, &raw, format).await,
-        "logout" => return logout(state, headers, format).await,
-        _ => {}
+    if command == "login" {
+        return login(state, method, &raw, format).await;
+    }
+    if command == "logout" {
+        return logout(state, headers, format).await;
     }
     let caller = match authenticate(state, headers, &raw).await {
         Ok(c) => c,
@@ -133,6 +134,7 @@ async fn dispatch(
         app: state.app.clone(),
         caller,
         registry: state.registry.clone(),
+        job: cmd.job_meta(),
     };
     let result = AssertUnwindSafe((cmd.handler)(&ctx, args))
         .catch_unwind()

@@ -25,6 +25,16 @@ pub struct Ctx {
     pub app: Arc<App>,
     pub caller: Caller,
     pub registry: Arc<registry::Registry>,
+    /// The job the command runs, from its declaration (async commands).
+    pub job: Option<ferrostack_app::job::JobMeta>,
+}
+
+impl Ctx {
+    /// The declared job of the running async command.
+    pub fn job_meta(&self) -> Result<ferrostack_app::job::JobMeta, ferrostack_types::Error> {
+        self.job
+            .ok_or_else(|| ferrostack_types::Error::internal("command declares no job"))
+    }
 }
 
 /// The registry of every command ferrostack implements.

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use ferrostack_types::{Error, RoleType};
+use ferrostack_app::job::JobMeta;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::{Error, EventType, RoleType};
 use futures::future::BoxFuture;
 
 use crate::args::Args;
@@ -137,7 +139,44 @@ pub struct Command {
     pub params: Vec<Param>,
     pub shape: Shape,
     pub response: &'static [Field],
+    /// For async commands: the job it runs (saga kind, event type, Java command class).
+    pub job: Option<JobDecl>,
     pub handler: Handler,
+}
+
+/// What an async command's job is: its saga kind, the event type its events carry, and the
+/// Java command class CloudStack reports (`cmd` of `queryAsyncJobResult`).
+#[derive(Debug, Clone, Copy)]
+pub struct JobDecl {
+    pub kind: SagaKind,
+    pub event: EventType,
+    pub class: &'static str,
+}
+
+impl JobDecl {
+    pub const fn new(kind: SagaKind, event: EventType, class: &'static str) -> JobDecl {
+        JobDecl { kind, event, class }
+    }
+}
+
+impl Command {
+    /// Declare the job of an async command.
+    pub fn job(self, kind: SagaKind, event: EventType, class: &'static str) -> Command {
+        Command {
+            job: Some(JobDecl::new(kind, event, class)),
+            ..self
+        }
+    }
+
+    /// The job identity app records for this command.
+    pub fn job_meta(&self) -> Option<JobMeta> {
+        self.job.map(|j| JobMeta {
+            kind: j.kind,
+            command: self.name,
+            cmd_class: j.class,
+            event_type: j.event,
+        })
+    }
 }
 
 /// The common paging parameters of every list command.
@@ -231,5 +270,44 @@ impl Registry {
             .map(|o| o.name)
             .collect();
         Some(names.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Shape;
+    use ferrostack_types::EventType;
+
+    #[test]
+    fn every_async_command_declares_a_registered_saga_kind_and_event_type() {
+        let reg = crate::registry();
+        let kinds = ferrostack_app::job::registered_kinds();
+        for c in reg.all() {
+            let job_shaped = matches!(c.shape, Shape::Job(_));
+            assert_eq!(c.is_async, job_shaped, "{}: async flag and shape disagree", c.name);
+            assert_eq!(
+                c.is_async,
+                c.job.is_some(),
+                "{}: async commands (only) declare a job",
+                c.name
+            );
+            if let Some(j) = c.job {
+                assert!(
+                    kinds.contains(&j.kind.as_str()),
+                    "{}: saga kind {} is not registered with the engine",
+                    c.name,
+                    j.kind
+                );
+                assert_eq!(EventType::parse(j.event.as_str()), Some(j.event), "{}", c.name);
+                assert!(
+                    j.class.starts_with("org.apache.cloudstack.api.command.") && j.class.ends_with("Cmd"),
+                    "{}: {} is not a CloudStack command class",
+                    c.name,
+                    j.class
+                );
+                let meta = c.job_meta().expect("declared");
+                assert_eq!(meta.command, c.name);
+            }
+        }
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use ferrostack_app::App;
-use ferrostack_jobs::{JobOutcome, Render};
+use ferrostack_app::{JobOutcome, Render};
 use ferrostack_types::Error;
 use serde_json::{json, Value};
 

@@ -5,6 +5,7 @@ use ferrostack_db::user::{self as user_db, User};
 use ferrostack_db::{db_err, domain as domain_db, role as role_db, session as session_db, Conn};
 use ferrostack_types::ids::{new_uuid, parse_uuid};
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{AccountType, Error, Page, RoleType};
 use serde_json::json;
 
@@ -158,7 +159,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "ACCOUNT.CREATE",
+            EventType::AccountCreate,
             format!("Account {} created in domain {}", a.name, domain.display_path()),
             Some(&resource(&a)),
         )
@@ -166,7 +167,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "USER.CREATE",
+            EventType::UserCreate,
             format!("User {} created in account {}", p.username, a.name),
             Some(&Resource {
                 kind: "User",
@@ -258,7 +259,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "ACCOUNT.UPDATE",
+            EventType::AccountUpdate,
             format!("Account {} updated", a.name),
             Some(&resource(&a)),
         )
@@ -293,8 +294,8 @@ impl App {
         let mut tx = self.db.begin().await?;
         let a = self.account_resolve(&mut tx, caller, r).await?;
         let (verb, event) = match state {
-            "locked" => ("lock", "ACCOUNT.LOCK"),
-            _ => ("enable", "ACCOUNT.ENABLE"),
+            "locked" => ("lock", EventType::AccountLock),
+            _ => ("enable", EventType::AccountEnable),
         };
         Self::check_not_self_or_default(caller, &a, verb)?;
         account_db::set_state(&mut tx, a.id(), state).await?;
@@ -333,7 +334,11 @@ impl App {
                     instance: Some(("Account", a.uuid.clone())),
                     sync_key: format!("account:{}", a.uuid),
                     params: json!({"account_id": a.id, "lock": lock}),
-                    event_type: if lock { "ACCOUNT.LOCK" } else { "ACCOUNT.DISABLE" },
+                    event_type: if lock {
+                        EventType::AccountLock
+                    } else {
+                        EventType::AccountDisable
+                    },
                     description: format!("{} account {}", if lock { "Locking" } else { "Disabling" }, a.name),
                     resource: Some(resource(&a)),
                 },
@@ -360,7 +365,7 @@ impl App {
                     instance: Some(("Account", a.uuid.clone())),
                     sync_key: format!("account:{}", a.uuid),
                     params: json!({"account_id": a.id}),
-                    event_type: "ACCOUNT.DELETE",
+                    event_type: EventType::AccountDelete,
                     description: format!("Deleting account {}", a.name),
                     resource: Some(resource(&a)),
                 },

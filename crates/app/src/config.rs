@@ -4,6 +4,7 @@
 use ferrostack_db::{config as config_db, db_err, zone as zone_db};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
+use ferrostack_types::EventType;
 
 use crate::event::Resource;
 use crate::{App, Caller};
@@ -321,7 +322,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "CONFIGURATION.VALUE.EDIT",
+            EventType::ConfigurationValueEdit,
             format!(
                 "Value of {name} set to {value}{}",
                 zone.as_ref()

@@ -4,6 +4,7 @@ use ferrostack_db::domain::{self as domain_db, Domain, DomainFilter, DomainScope
 use ferrostack_db::{account as account_db, db_err};
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
 use serde_json::json;
 
@@ -72,7 +73,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DOMAIN.CREATE",
+            EventType::DomainCreate,
             format!("Domain {} created under {}", d.name, parent.display_path()),
             Some(&resource(&d)),
         )
@@ -141,7 +142,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DOMAIN.UPDATE",
+            EventType::DomainUpdate,
             format!("Domain {} updated", d.name),
             Some(&resource(&d)),
         )
@@ -187,7 +188,7 @@ impl App {
                     instance: Some(("Domain", d.uuid.clone())),
                     sync_key: format!("domain:{}", d.uuid),
                     params: json!({"domain_id": d.id, "cleanup": cleanup}),
-                    event_type: "DOMAIN.DELETE",
+                    event_type: EventType::DomainDelete,
                     description: format!("Deleting domain {}", d.display_path()),
                     resource: Some(resource(&d)),
                 },

@@ -7,7 +7,7 @@ use ferrostack_db::event::{self as event_db, Event, EventFilter, NewEvent};
 use ferrostack_db::Conn;
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
-use ferrostack_types::{Error, Page};
+use ferrostack_types::{Error, EventType, Page};
 
 use crate::access::ListScope;
 use crate::{App, Caller};
@@ -56,47 +56,9 @@ pub struct Resource {
     pub name: String,
 }
 
-/// Identity event types (CloudStack's names).
-pub const EVENT_TYPES: &[&str] = &[
-    "USER.LOGIN",
-    "USER.LOGOUT",
-    "USER.CREATE",
-    "USER.DELETE",
-    "USER.DISABLE",
-    "USER.ENABLE",
-    "USER.LOCK",
-    "USER.UPDATE",
-    "REGISTER.USER.KEY",
-    "ACCOUNT.CREATE",
-    "ACCOUNT.DELETE",
-    "ACCOUNT.DISABLE",
-    "ACCOUNT.ENABLE",
-    "ACCOUNT.LOCK",
-    "ACCOUNT.UPDATE",
-    "DOMAIN.CREATE",
-    "DOMAIN.DELETE",
-    "DOMAIN.UPDATE",
-];
-
 /// Every event type ferrostack records, for `listEventTypes`.
-pub fn event_types() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = Vec::new();
-    for list in [
-        EVENT_TYPES,
-        crate::infra::EVENT_TYPES,
-        crate::network::EVENT_TYPES,
-        crate::vm::EVENT_TYPES,
-        crate::physnet::EVENT_TYPES,
-        crate::netoffering::EVENT_TYPES,
-        crate::storage::EVENT_TYPES,
-        crate::template::EVENT_TYPES,
-        crate::offering::EVENT_TYPES,
-        crate::sshkey::EVENT_TYPES,
-        crate::userdata::EVENT_TYPES,
-    ] {
-        v.extend_from_slice(list);
-    }
-    v
+pub fn event_types() -> &'static [&'static str] {
+    EventType::NAMES
 }
 
 impl App {
@@ -106,7 +68,7 @@ impl App {
         &self,
         c: &mut Conn,
         caller: &Caller,
-        event_type: &str,
+        event_type: EventType,
         level: Level,
         state: State,
         description: impl Into<String>,
@@ -121,7 +83,7 @@ impl App {
             c,
             &NewEvent {
                 uuid: new_uuid(),
-                event_type: event_type.to_string(),
+                event_type: event_type.as_str().to_string(),
                 level: level.as_str().to_string(),
                 state: state.as_str().to_string(),
                 description: description.into(),
@@ -145,7 +107,7 @@ impl App {
         &self,
         c: &mut Conn,
         caller: &Caller,
-        event_type: &str,
+        event_type: EventType,
         description: impl Into<String>,
         resource: Option<&Resource>,
     ) -> Result<(), Error> {

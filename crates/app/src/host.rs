@@ -1,6 +1,7 @@
 //! Hosts: add (connect through the hypervisor's agent), list, update, maintenance,
 //! reconnect, delete; the liveness monitor; alerts and capacity.
 
+use ferrostack_types::EventType;
 use std::sync::Arc;
 
 use ferrostack_agent_api::{Agent, HostLocation, PowerReport};
@@ -140,7 +141,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "HOST.ADD",
+            EventType::HostAdd,
             format!("Added host {} ({})", h.name, p.url),
             Some(&host_resource(&h)),
         )
@@ -207,7 +208,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "HOST.UPDATE",
+            EventType::HostUpdate,
             format!("Updated host {}", h.name),
             Some(&host_resource(&h)),
         )
@@ -234,7 +235,7 @@ impl App {
                 crate::sagas::HOST_MAINTENANCE,
                 "prepareHostForMaintenance",
                 "org.apache.cloudstack.api.command.admin.host.PrepareForMaintenanceCmd",
-                "MAINT.PREPARE",
+                EventType::MaintPrepare,
                 format!("Preparing host {} for maintenance", h.name),
             )
             .await?;
@@ -264,7 +265,7 @@ impl App {
                 crate::sagas::HOST_CANCEL_MAINTENANCE,
                 "cancelHostMaintenance",
                 "org.apache.cloudstack.api.command.admin.host.CancelMaintenanceCmd",
-                "MAINT.CANCEL",
+                EventType::MaintCancel,
                 format!("Cancelling maintenance of host {}", h.name),
             )
             .await?;
@@ -285,7 +286,7 @@ impl App {
                 crate::sagas::HOST_RECONNECT,
                 "reconnectHost",
                 "org.apache.cloudstack.api.command.admin.host.ReconnectHostCmd",
-                "HOST.RECONNECT",
+                EventType::HostReconnect,
                 format!("Reconnecting host {}", h.name),
             )
             .await?;
@@ -303,7 +304,7 @@ impl App {
         kind: &'static str,
         command: &'static str,
         cmd_class: &'static str,
-        event_type: &'static str,
+        event_type: EventType,
         description: String,
     ) -> Result<Submitted, Error> {
         self.job_submit(
@@ -414,7 +415,7 @@ impl App {
         self.event_record(
             &mut tx,
             &system,
-            "HOST.STATUS",
+            EventType::HostStatus,
             level,
             State::Completed,
             subject,
@@ -507,7 +508,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "HOST.DELETE",
+            EventType::HostDelete,
             format!("Deleted host {}", h.name),
             Some(&host_resource(&h)),
         )

@@ -6,7 +6,7 @@ use ferrostack_db::Conn;
 use ferrostack_jobs::Lifecycle;
 use ferrostack_types::ids::{new_uuid, UserId};
 use ferrostack_types::time::now_ms;
-use ferrostack_types::{Error, RoleType};
+use ferrostack_types::{Error, EventType, RoleType};
 use serde_json::Value;
 
 use crate::access::{in_subtree, ListScope};
@@ -22,7 +22,7 @@ pub struct JobRequest {
     /// Jobs with the same key run one at a time.
     pub sync_key: String,
     pub params: Value,
-    pub event_type: &'static str,
+    pub event_type: EventType,
     pub description: String,
     pub resource: Option<Resource>,
 }
@@ -31,10 +31,10 @@ pub struct JobRequest {
 /// and event type.
 #[derive(Debug, Clone, Copy)]
 pub struct JobMeta {
-    pub kind: &'static str,
+    pub kind: crate::saga::SagaKind,
     pub command: &'static str,
     pub cmd_class: &'static str,
-    pub event_type: &'static str,
+    pub event_type: EventType,
 }
 
 /// The answer to an async submission: `jobid`, and `id` for async creates.
@@ -50,7 +50,7 @@ impl App {
         let uuid = new_uuid();
         let mut params = r.params;
         if let Value::Object(m) = &mut params {
-            m.insert("event_type".into(), Value::String(r.event_type.into()));
+            m.insert("event_type".into(), Value::String(r.event_type.as_str().into()));
             m.insert("event_description".into(), Value::String(r.description.clone()));
             if let Some(res) = &r.resource {
                 m.insert(
@@ -142,7 +142,7 @@ impl App {
 /// Records the `Started` and `Completed` events of every job.
 pub struct JobEvents;
 
-fn event_meta(job: &ferrostack_db::job::Job) -> (String, String, Option<Resource>) {
+fn event_meta(job: &ferrostack_db::job::Job) -> Result<(EventType, String, Option<Resource>), Error> {
     let p: Value = serde_json::from_str(&job.params).unwrap_or(Value::Null);
     let s = |k: &str| p.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
     let resource = p.get("event_resource").map(|r| Resource {
@@ -155,19 +155,22 @@ fn event_meta(job: &ferrostack_db::job::Job) -> (String, String, Option<Resource
         uuid: r.get("uuid").and_then(Value::as_str).unwrap_or_default().to_string(),
         name: r.get("name").and_then(Value::as_str).unwrap_or_default().to_string(),
     });
-    (s("event_type"), s("event_description"), resource)
+    let stored = s("event_type");
+    let event_type = EventType::parse(&stored)
+        .ok_or_else(|| Error::internal(format!("job {} has an unknown event type {stored:?}", job.uuid)))?;
+    Ok((event_type, s("event_description"), resource))
 }
 
 #[async_trait::async_trait]
 impl Lifecycle<App> for JobEvents {
     async fn started(&self, app: &App, job: &ferrostack_db::job::Job) -> Result<(), Error> {
         let caller = Caller::load(&app.db, UserId(job.user_id)).await?;
-        let (t, d, r) = event_meta(job);
+        let (t, d, r) = event_meta(job)?;
         let mut tx = app.db.begin().await?;
         app.event_record(
             &mut tx,
             &caller,
-            &t,
+            t,
             Level::Info,
             State::Started,
             d,
@@ -180,7 +183,7 @@ impl Lifecycle<App> for JobEvents {
 
     async fn finished(&self, app: &App, job: &ferrostack_db::job::Job, error: Option<&Error>) -> Result<(), Error> {
         let caller = Caller::load(&app.db, UserId(job.user_id)).await?;
-        let (t, d, r) = event_meta(job);
+        let (t, d, r) = event_meta(job)?;
         let (level, text) = match error {
             None => (Level::Info, format!("Successfully completed: {d}")),
             Some(e) => (
@@ -192,7 +195,7 @@ impl Lifecycle<App> for JobEvents {
         app.event_record(
             &mut tx,
             &caller,
-            &t,
+            t,
             level,
             State::Completed,
             text,
@@ -201,5 +204,28 @@ impl Lifecycle<App> for JobEvents {
         )
         .await?;
         tx.commit().await.map_err(ferrostack_db::db_err)
+    }
+}
+
+/// The kinds of every saga the engine is given (`sagas::all`), for declaration checks.
+pub fn registered_kinds() -> Vec<&'static str> {
+    crate::sagas::all().iter().map(|s| s.kind()).collect()
+}
+
+impl App {
+    /// The password a finished job answers its VM's owner with: CloudStack returns it for a
+    /// password-enabled deploy and for a password reset. It is read from the VM row, never
+    /// from the job row.
+    pub async fn job_password(&self, caller: &Caller, j: &JobView) -> Result<Option<String>, Error> {
+        let kind = crate::saga::SagaKind::parse(&j.job.kind)
+            .ok_or_else(|| Error::internal(format!("job {} has an unknown kind {}", j.job.uuid, j.job.kind)))?;
+        let answers_password = matches!(
+            kind,
+            crate::saga::SagaKind::VmDeploy | crate::saga::SagaKind::VmResetPassword
+        );
+        match (j.job.status, j.job.instance_uuid.as_deref()) {
+            (1, Some(uuid)) if answers_password => self.vm_password_for(caller, uuid).await,
+            (_, _) => Ok(None),
+        }
     }
 }

@@ -13,17 +13,20 @@ pub mod event;
 pub mod host;
 pub mod infra;
 pub mod job;
+pub mod model;
 pub mod netoffering;
 pub mod netops;
 pub mod network;
 pub mod offering;
 pub mod password;
 pub mod physnet;
+pub mod query;
 pub mod role;
 pub mod router;
 pub mod saga;
 pub mod sagas;
 pub mod session;
+pub mod simulator;
 pub mod sshkey;
 pub mod storage;
 pub mod template;
@@ -40,13 +43,15 @@ pub mod zone;
 
 use std::sync::Arc;
 
+use ferrostack_agent_api::control::SimulatorControl;
+use ferrostack_agent_api::Connector;
 use ferrostack_db::user::User;
 use ferrostack_db::Db;
 use ferrostack_jobs::Engine;
 use ferrostack_types::ids::{AccountId, DomainId, UserId};
 use ferrostack_types::{AccountType, Error, RoleType};
 
-pub use ferrostack_jobs::JobOutcome;
+pub use ferrostack_jobs::{JobOutcome, Render};
 
 /// Settings the services read.
 #[derive(Debug, Clone)]
@@ -59,26 +64,34 @@ pub struct AppConfig {
     pub session_timeout_secs: i64,
 }
 
-/// The application: the database, the job engine, host agents, the simulator, settings.
+/// The application: the database, the job engine, host agents, settings.
 pub struct App {
     pub db: Db,
     pub jobs: Arc<Engine<App>>,
     pub config: AppConfig,
     pub agents: agent::Agents,
-    /// The built-in simulator hypervisor (failure injection and inspection for tests).
-    pub sim: Arc<ferrostack_sim::Simulator>,
+    /// Control of a simulated hypervisor (`configureSimulator` & co.), when `server`
+    /// injected one; the commands answer 432 without it.
+    simulator: Option<Arc<dyn SimulatorControl>>,
     elements: std::sync::OnceLock<ferrostack_net::ProviderRegistry>,
 }
 
 impl App {
-    pub fn new(db: Db, jobs: Arc<Engine<App>>, config: AppConfig, sim: Arc<ferrostack_sim::Simulator>) -> Self {
-        let connectors: Vec<Arc<dyn ferrostack_agent_api::Connector>> = vec![sim.clone()];
+    /// `connectors` reach the hypervisor hosts (the agent contract); `simulator` is the
+    /// control handle of a simulated hypervisor, if one of the connectors is one.
+    pub fn new(
+        db: Db,
+        jobs: Arc<Engine<App>>,
+        config: AppConfig,
+        connectors: Vec<Arc<dyn Connector>>,
+        simulator: Option<Arc<dyn SimulatorControl>>,
+    ) -> Self {
         App {
             db,
             jobs,
             config,
             agents: agent::Agents::new(connectors),
-            sim,
+            simulator,
             elements: std::sync::OnceLock::new(),
         }
     }

@@ -3,6 +3,7 @@
 //! CloudStack validates them: every provider supports the services it is given, each guest
 //! type has only the services it can have.
 
+use ferrostack_types::EventType;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ferrostack_db::netoffering::{self as no_db, NetworkOffering, OfferingFilter, Scope};
@@ -16,13 +17,6 @@ use ferrostack_types::{Error, Page};
 
 use crate::event::Resource;
 use crate::{App, Caller};
-
-/// Event types this module records (CloudStack's names).
-pub const EVENT_TYPES: &[&str] = &[
-    "NETWORK.OFFERING.CREATE",
-    "NETWORK.OFFERING.EDIT",
-    "NETWORK.OFFERING.DELETE",
-];
 
 /// An offering with what its answer shows: services (each with its providers), zones, domains.
 #[derive(Debug, Clone)]
@@ -473,7 +467,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "NETWORK.OFFERING.CREATE",
+            EventType::NetworkOfferingCreate,
             format!("Created {guest} network offering {}", o.name),
             Some(&offering_resource(&o)),
         )
@@ -550,7 +544,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "NETWORK.OFFERING.EDIT",
+            EventType::NetworkOfferingEdit,
             format!("Updated network offering {}", o.name),
             Some(&offering_resource(&o)),
         )
@@ -581,7 +575,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "NETWORK.OFFERING.DELETE",
+            EventType::NetworkOfferingDelete,
             format!("Deleted network offering {}", o.name),
             Some(&offering_resource(&o)),
         )

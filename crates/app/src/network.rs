@@ -2,6 +2,7 @@
 //! network's own service→provider map (copied from its offering at creation and always read
 //! from the network afterwards); guest IP/MAC allocation; IP ranges and public addresses.
 
+use ferrostack_types::EventType;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -22,18 +23,6 @@ use crate::access::{check_account, ListScope};
 use crate::event::Resource;
 use crate::job::{JobRequest, Submitted};
 use crate::{App, Caller};
-
-/// Event types of guest networks and addresses.
-pub const EVENT_TYPES: &[&str] = &[
-    "NETWORK.CREATE",
-    "NETWORK.UPDATE",
-    "NETWORK.DELETE",
-    "NETWORK.RESTART",
-    "VLAN.IP.RANGE.CREATE",
-    "VLAN.IP.RANGE.DELETE",
-    "NET.IPASSIGN",
-    "NET.IPRELEASE",
-];
 
 /// Default CIDR of an isolated network created without gateway/netmask.
 pub const DEFAULT_GUEST_CIDR: &str = "10.1.1.0/24";
@@ -382,7 +371,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "NETWORK.CREATE",
+            EventType::NetworkCreate,
             format!(
                 "Created {} network {} in zone {}",
                 guest_type.as_str(),
@@ -477,7 +466,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "NETWORK.UPDATE",
+            EventType::NetworkUpdate,
             format!("Updated network {}", n.name),
             Some(&network_resource(&n)),
         )
@@ -501,7 +490,7 @@ impl App {
                     instance: Some(("Network", n.uuid.clone())),
                     sync_key: format!("network:{}", n.uuid),
                     params: json!({"network_id": n.id, "cleanup": cleanup}),
-                    event_type: "NETWORK.RESTART",
+                    event_type: EventType::NetworkRestart,
                     description: format!(
                         "Restarting network {}{}",
                         n.name,
@@ -541,7 +530,7 @@ impl App {
                     instance: Some(("Network", n.uuid.clone())),
                     sync_key: format!("network:{}", n.uuid),
                     params: json!({"network_id": n.id, "forced": forced}),
-                    event_type: "NETWORK.DELETE",
+                    event_type: EventType::NetworkDelete,
                     description: format!("Deleting network {}", n.name),
                     resource: Some(network_resource(&n)),
                 },
@@ -767,7 +756,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "VLAN.IP.RANGE.CREATE",
+            EventType::VlanIpRangeCreate,
             format!("Created IP range {}-{} in zone {}", r.start_ip, r.end_ip, zone.name),
             Some(&Resource {
                 kind: "Vlan",
@@ -833,7 +822,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "VLAN.IP.RANGE.DELETE",
+            EventType::VlanIpRangeDelete,
             format!("Deleted IP range {}-{}", r.start_ip, r.end_ip),
             Some(&Resource {
                 kind: "Vlan",

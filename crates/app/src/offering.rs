@@ -8,20 +8,11 @@ use ferrostack_db::offering::{
 use ferrostack_db::{db_err, Conn};
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
 
 use crate::event::Resource;
 use crate::{App, Caller};
-
-/// Event types this module records (for listEventTypes), CloudStack's names.
-pub const EVENT_TYPES: &[&str] = &[
-    "SERVICE.OFFERING.CREATE",
-    "SERVICE.OFFERING.EDIT",
-    "SERVICE.OFFERING.DELETE",
-    "DISK.OFFERING.CREATE",
-    "DISK.OFFERING.EDIT",
-    "DISK.OFFERING.DELETE",
-];
 
 /// Unique names of the seeded system offerings.
 pub const ROUTER_OFFERING: &str = "Cloud.com-SoftwareRouter";
@@ -382,7 +373,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "SERVICE.OFFERING.CREATE",
+            EventType::ServiceOfferingCreate,
             format!("Created service offering {}", o.name),
             Some(&service_resource(&o)),
         )
@@ -476,7 +467,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "SERVICE.OFFERING.EDIT",
+            EventType::ServiceOfferingEdit,
             format!("Updated service offering {}", o.name),
             Some(&service_resource(&o)),
         )
@@ -510,7 +501,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "SERVICE.OFFERING.DELETE",
+            EventType::ServiceOfferingDelete,
             format!("Deleted service offering {}", o.name),
             Some(&service_resource(&o)),
         )
@@ -578,7 +569,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DISK.OFFERING.CREATE",
+            EventType::DiskOfferingCreate,
             format!("Created disk offering {}", o.name),
             Some(&disk_resource(&o)),
         )
@@ -637,7 +628,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DISK.OFFERING.EDIT",
+            EventType::DiskOfferingEdit,
             format!("Updated disk offering {}", o.name),
             Some(&disk_resource(&o)),
         )
@@ -663,7 +654,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DISK.OFFERING.DELETE",
+            EventType::DiskOfferingDelete,
             format!("Deleted disk offering {}", o.name),
             Some(&disk_resource(&o)),
         )

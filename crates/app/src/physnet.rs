@@ -7,7 +7,7 @@
 mod job;
 mod providers;
 
-pub use job::PhysnetSaga;
+pub use job::{PhysnetOp, PhysnetParams, PhysnetSaga};
 
 use ferrostack_db::physnet::{self as pn_db, Labels, PhysicalNetwork, PhysnetFilter, TrafficType};
 use ferrostack_db::{db_err, Conn};
@@ -16,29 +16,13 @@ use ferrostack_net::{
 };
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::event::Resource;
 use crate::job::{JobRequest, Submitted};
 use crate::{App, Caller};
-
-/// Event types this module records (CloudStack's names).
-pub const EVENT_TYPES: &[&str] = &[
-    "PHYSICAL.NETWORK.CREATE",
-    "PHYSICAL.NETWORK.UPDATE",
-    "PHYSICAL.NETWORK.DELETE",
-    "TRAFFIC.TYPE.CREATE",
-    "TRAFFIC.TYPE.UPDATE",
-    "TRAFFIC.TYPE.DELETE",
-    "SERVICE.PROVIDER.CREATE",
-    "SERVICE.PROVIDER.UPDATE",
-    "SERVICE.PROVIDER.DELETE",
-    "NETWORK.ELEMENT.CONFIGURE",
-];
-
-/// The job kind of every physical network command; the step dispatches on the job's command.
-pub const PHYSNET_JOB: &str = "physnet_job";
 
 /// CloudStack's `PhysicalNetwork.IsolationMethod` names this server accepts.
 const ISOLATION_METHODS: &[&str] = &[
@@ -212,7 +196,7 @@ struct NewNsp<'a> {
 struct Change {
     command: &'static str,
     cmd_class: &'static str,
-    event_type: &'static str,
+    event_type: EventType,
     instance: (&'static str, String),
     physnet_uuid: String,
     params: Value,
@@ -249,7 +233,7 @@ impl App {
             c,
             caller,
             JobRequest {
-                kind: PHYSNET_JOB,
+                kind: crate::saga::SagaKind::Physnet.as_str(),
                 command: ch.command,
                 cmd_class: ch.cmd_class,
                 instance: Some(ch.instance),
@@ -363,10 +347,10 @@ impl App {
                 Change {
                     command: "createPhysicalNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.CreatePhysicalNetworkCmd",
-                    event_type: "PHYSICAL.NETWORK.CREATE",
+                    event_type: EventType::PhysicalNetworkCreate,
                     instance: ("PhysicalNetwork", uuid.clone()),
                     physnet_uuid: uuid.clone(),
-                    params: json!({"id": id}),
+                    params: PhysnetParams::job(id, PhysnetOp::PhysnetCreate)?,
                     description: format!("Creating physical network {name} in zone {}", z.name),
                     resource: resource("PhysicalNetwork", &uuid, name),
                 },
@@ -457,10 +441,18 @@ impl App {
                 Change {
                     command: "updatePhysicalNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.UpdatePhysicalNetworkCmd",
-                    event_type: "PHYSICAL.NETWORK.UPDATE",
+                    event_type: EventType::PhysicalNetworkUpdate,
                     instance: ("PhysicalNetwork", p.uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
-                    params: json!({"id": p.id, "state": u.state, "vlan": u.vlan, "tags": u.tags, "speed": u.network_speed}),
+                    params: PhysnetParams::job(
+                        p.id,
+                        PhysnetOp::PhysnetUpdate {
+                            state: u.state.clone(),
+                            vlan: u.vlan.clone(),
+                            tags: u.tags.clone(),
+                            speed: u.network_speed.clone(),
+                        },
+                    )?,
                     description: format!("Updating physical network {}", p.name),
                     resource: resource("PhysicalNetwork", &p.uuid, &p.name),
                 },
@@ -494,10 +486,10 @@ impl App {
                 Change {
                     command: "deletePhysicalNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.DeletePhysicalNetworkCmd",
-                    event_type: "PHYSICAL.NETWORK.DELETE",
+                    event_type: EventType::PhysicalNetworkDelete,
                     instance: ("PhysicalNetwork", p.uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
-                    params: json!({"id": p.id}),
+                    params: PhysnetParams::job(p.id, PhysnetOp::PhysnetDelete)?,
                     description: format!("Deleting physical network {}", p.name),
                     resource: resource("PhysicalNetwork", &p.uuid, &p.name),
                 },
@@ -588,10 +580,10 @@ impl App {
                 Change {
                     command: "addTrafficType",
                     cmd_class: "org.apache.cloudstack.api.command.admin.usage.AddTrafficTypeCmd",
-                    event_type: "TRAFFIC.TYPE.CREATE",
+                    event_type: EventType::TrafficTypeCreate,
                     instance: ("TrafficType", uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
-                    params: json!({"id": id}),
+                    params: PhysnetParams::job(id, PhysnetOp::TrafficAdd)?,
                     description: format!("Adding {ty} traffic to physical network {}", p.name),
                     resource: resource("TrafficType", &uuid, ty.as_str()),
                 },
@@ -620,11 +612,20 @@ impl App {
                 Change {
                     command: "updateTrafficType",
                     cmd_class: "org.apache.cloudstack.api.command.admin.usage.UpdateTrafficTypeCmd",
-                    event_type: "TRAFFIC.TYPE.UPDATE",
+                    event_type: EventType::TrafficTypeUpdate,
                     instance: ("TrafficType", t.uuid.clone()),
                     physnet_uuid: t.physical_network_uuid.clone(),
-                    params: json!({"id": t.id, "kvm": labels.kvm, "xen": labels.xen, "vmware": labels.vmware,
-                        "hyperv": labels.hyperv, "ovm3": labels.ovm3, "simulator": labels.simulator}),
+                    params: PhysnetParams::job(
+                        t.id,
+                        PhysnetOp::TrafficUpdate {
+                            kvm: labels.kvm.clone(),
+                            xen: labels.xen.clone(),
+                            vmware: labels.vmware.clone(),
+                            hyperv: labels.hyperv.clone(),
+                            ovm3: labels.ovm3.clone(),
+                            simulator: labels.simulator.clone(),
+                        },
+                    )?,
                     description: format!(
                         "Updating {} traffic of physical network {}",
                         t.traffic_type, t.physical_network_name
@@ -663,10 +664,10 @@ impl App {
                 Change {
                     command: "deleteTrafficType",
                     cmd_class: "org.apache.cloudstack.api.command.admin.usage.DeleteTrafficTypeCmd",
-                    event_type: "TRAFFIC.TYPE.DELETE",
+                    event_type: EventType::TrafficTypeDelete,
                     instance: ("TrafficType", t.uuid.clone()),
                     physnet_uuid: t.physical_network_uuid.clone(),
-                    params: json!({"id": t.id}),
+                    params: PhysnetParams::job(t.id, PhysnetOp::TrafficDelete)?,
                     description: format!(
                         "Deleting {} traffic of physical network {}",
                         t.traffic_type, t.physical_network_name

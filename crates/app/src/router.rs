@@ -11,6 +11,7 @@ use ferrostack_types::ids::new_uuid;
 use ferrostack_types::state::{VmState, VmType};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
+use ferrostack_types::EventType;
 
 use crate::App;
 
@@ -261,7 +262,7 @@ impl App {
         self.event_done(
             &mut tx,
             &system,
-            "ROUTER.CREATE",
+            EventType::RouterCreate,
             format!("Allocated router {} for network {}", vm.instance_name, n.name),
             Some(&crate::event::Resource {
                 kind: "DomainRouter",
@@ -383,13 +384,13 @@ impl App {
         let mut tx = self.db.begin().await?;
         let r = self.router_get_for(&mut tx, "id", uuid).await?;
         params["vm_id"] = serde_json::json!(r.id);
-        let verb = event_type.trim_start_matches("ROUTER.").to_lowercase();
+        let verb = event_type.verb();
         let sub = self
             .job_submit(
                 &mut tx,
                 caller,
                 crate::job::JobRequest {
-                    kind,
+                    kind: kind.as_str(),
                     command,
                     cmd_class,
                     instance: Some(("DomainRouter", r.uuid.clone())),
@@ -477,7 +478,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "ROUTER.UPGRADE",
+            EventType::RouterUpgrade,
             format!("Changed the offering of router {} to {}", r.instance_name, o.name),
             Some(&crate::vm::vm_resource(&r)),
         )

@@ -32,7 +32,7 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         Arc::new(HostMaintenance),
         Arc::new(HostCancelMaintenance),
         Arc::new(HostReconnect),
-        Arc::new(crate::physnet::PhysnetSaga),
+        crate::saga::adapt(crate::physnet::PhysnetSaga),
         Arc::new(crate::template::TemplateDeleteSaga),
     ];
     v.extend(crate::vmsagas::all());

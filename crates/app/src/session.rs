@@ -5,6 +5,7 @@ use ferrostack_db::{db_err, domain as domain_db, session as session_db, user as 
 use ferrostack_types::ids::UserId;
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
+use ferrostack_types::EventType;
 
 use crate::{password, App, Caller};
 
@@ -61,7 +62,7 @@ impl App {
         self.event_done(
             &mut tx,
             &caller,
-            "USER.LOGIN",
+            EventType::UserLogin,
             format!("user has logged in from domain {}", d.display_path()),
             None,
         )
@@ -108,7 +109,7 @@ impl App {
             self.event_done(
                 &mut tx,
                 &Caller::from_user(&u),
-                "USER.LOGOUT",
+                EventType::UserLogout,
                 "user has logged out",
                 None,
             )

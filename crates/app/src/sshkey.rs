@@ -8,6 +8,7 @@ use ferrostack_db::sshkey::{self as sshkey_db, KeyPairFilter, SshKeyPair};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
 use md5::{Digest, Md5};
 
@@ -16,10 +17,9 @@ use crate::event::Resource;
 use crate::userdata::OwnerRef;
 use crate::{App, Caller};
 
-/// Event types this module records. CloudStack's EventTypes has only `REGISTER.SSH.KEYPAIR`
-/// (used for both create and register); deletion has no CloudStack type and is recorded
-/// under `DELETE.SSH.KEYPAIR`.
-pub const EVENT_TYPES: &[&str] = &["REGISTER.SSH.KEYPAIR", "DELETE.SSH.KEYPAIR"];
+// Event types this module records. CloudStack's EventTypes has only `REGISTER.SSH.KEYPAIR`
+// (used for both create and register); deletion has no CloudStack type and is recorded
+// under `DELETE.SSH.KEYPAIR`.
 
 /// RSA modulus size of generated pairs (CloudStack's `ssh.key.length` default).
 pub const RSA_BITS: usize = 2048;
@@ -192,7 +192,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "REGISTER.SSH.KEYPAIR",
+            EventType::RegisterSshKeypair,
             format!("{verb} SSH key pair {} for account {}", k.name, k.account_name),
             Some(&resource(&k)),
         )
@@ -232,7 +232,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DELETE.SSH.KEYPAIR",
+            EventType::DeleteSshKeypair,
             format!("Deleted SSH key pair {} of account {}", k.name, k.account_name),
             Some(&resource(&k)),
         )

@@ -3,6 +3,7 @@
 //! host-local (`local:///path`, the usual storage of an edge zone). Image stores are NFS
 //! secondary storage, which edge zones do not have.
 
+use ferrostack_types::EventType;
 use std::collections::BTreeMap;
 
 use ferrostack_db::host::{self as host_db, Host, HostFilter};
@@ -15,19 +16,6 @@ use ferrostack_types::{Error, Page};
 
 use crate::event::Resource;
 use crate::{App, Caller};
-
-/// Event types this module records (for listEventTypes). `UPDATE.PS`, `ENABLE.PS` and
-/// `DISABLE.PS` are CloudStack's; CloudStack records no event for creating or deleting a pool
-/// or an image store, so ferrostack names those in the same style.
-pub const EVENT_TYPES: &[&str] = &[
-    "CREATE.PS",
-    "UPDATE.PS",
-    "ENABLE.PS",
-    "DISABLE.PS",
-    "DELETE.PS",
-    "IMAGE.STORE.CREATE",
-    "IMAGE.STORE.DELETE",
-];
 
 /// Capacity reported for shared pools and image stores when the operator gives none (the
 /// simulator has no real export to measure): 2 TiB.
@@ -383,7 +371,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "CREATE.PS",
+            EventType::CreatePs,
             format!(
                 "Created {} storage pool {} in zone {}",
                 scope.as_str().to_lowercase(),
@@ -472,9 +460,9 @@ impl App {
             .await?
             .ok_or_else(|| Error::internal("storage pool vanished"))?;
         let event = match enabled {
-            Some(true) => "ENABLE.PS",
-            Some(false) => "DISABLE.PS",
-            None => "UPDATE.PS",
+            Some(true) => EventType::EnablePs,
+            Some(false) => EventType::DisablePs,
+            None => EventType::UpdatePs,
         };
         self.event_done(
             &mut tx,
@@ -506,7 +494,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DELETE.PS",
+            EventType::DeletePs,
             format!("Deleted storage pool {} from zone {}", pool.name, pool.zone_name),
             Some(&pool_resource(&pool)),
         )
@@ -580,7 +568,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "IMAGE.STORE.CREATE",
+            EventType::ImageStoreCreate,
             format!("Added image store {} to zone {}", store.name, zone.name),
             Some(&store_resource(&store)),
         )
@@ -627,7 +615,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "IMAGE.STORE.DELETE",
+            EventType::ImageStoreDelete,
             format!("Deleted image store {} from zone {}", store.name, store.zone_name),
             Some(&store_resource(&store)),
         )

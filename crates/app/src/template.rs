@@ -5,6 +5,7 @@
 //! storage and are ready at once anywhere. In an edge zone — no secondary storage — a
 //! template that is not direct download is registered but can never be used there.
 
+use ferrostack_types::EventType;
 use std::collections::BTreeMap;
 
 use ferrostack_db::account::{self as account_db, OwnerScope};
@@ -20,15 +21,6 @@ use ferrostack_types::{Error, Page, RoleType};
 use crate::access::{check_account, in_subtree, ListScope};
 use crate::event::Resource;
 use crate::{App, Caller};
-
-/// Event types this module records (for listEventTypes).
-pub const EVENT_TYPES: &[&str] = &[
-    "TEMPLATE.CREATE",
-    "TEMPLATE.UPDATE",
-    "TEMPLATE.DELETE",
-    "TEMPLATE.DOWNLOAD.START",
-    "TEMPLATE.DOWNLOAD.SUCCESS",
-];
 
 /// Hypervisors templates may be registered for. The simulator stands in for KVM, so both
 /// allow direct download.
@@ -445,7 +437,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "TEMPLATE.CREATE",
+            EventType::TemplateCreate,
             format!("Registered template {} ({hypervisor}, {format}) in {targets}", t.name),
             Some(&resource(t)),
         )
@@ -454,7 +446,7 @@ impl App {
             self.event_done(
                 &mut tx,
                 caller,
-                "TEMPLATE.DOWNLOAD.START",
+                EventType::TemplateDownloadStart,
                 format!(
                     "Downloading template {} to the image store of zone {}",
                     t.name, r.zone.zone_name
@@ -614,7 +606,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "TEMPLATE.UPDATE",
+            EventType::TemplateUpdate,
             format!("Updated template {}", t.name),
             Some(&resource(&t)),
         )
@@ -677,7 +669,7 @@ impl App {
                     self.event_done(
                         &mut tx,
                         caller,
-                        "TEMPLATE.DOWNLOAD.SUCCESS",
+                        EventType::TemplateDownloadSuccess,
                         format!("Template {} downloaded to the image store of zone {zone}", t.name),
                         Some(&resource(&t)),
                     )

@@ -5,6 +5,7 @@ use ferrostack_db::user::{self as user_db, User, UserFilter, UserUpdate};
 use ferrostack_db::{db_err, domain as domain_db, session as session_db, Conn};
 use ferrostack_types::ids::{new_uuid, parse_uuid};
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
 use serde_json::json;
 
@@ -115,7 +116,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "USER.CREATE",
+            EventType::UserCreate,
             format!("User {} created in account {}", u.username, a.name),
             Some(&resource(&u)),
         )
@@ -208,7 +209,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "USER.UPDATE",
+            EventType::UserUpdate,
             format!("User {} updated", u.username),
             Some(&resource(&u)),
         )
@@ -238,8 +239,8 @@ impl App {
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
         let (verb, event) = match state {
-            "locked" => ("lock", "USER.LOCK"),
-            _ => ("enable", "USER.ENABLE"),
+            "locked" => ("lock", EventType::UserLock),
+            _ => ("enable", EventType::UserEnable),
         };
         Self::check_user_state_change(caller, &u, verb)?;
         user_db::set_state(&mut tx, u.id(), state).await?;
@@ -277,7 +278,7 @@ impl App {
                     instance: Some(("User", u.uuid.clone())),
                     sync_key: format!("user:{}", u.uuid),
                     params: json!({"user_id": u.id}),
-                    event_type: "USER.DISABLE",
+                    event_type: EventType::UserDisable,
                     description: format!("Disabling user {}", u.username),
                     resource: Some(resource(&u)),
                 },
@@ -297,7 +298,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "USER.DELETE",
+            EventType::UserDelete,
             format!("User {} deleted", u.username),
             Some(&resource(&u)),
         )
@@ -316,7 +317,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "REGISTER.USER.KEY",
+            EventType::RegisterUserKey,
             format!("Generated API keys for user {}", u.username),
             Some(&resource(&u)),
         )

@@ -9,6 +9,7 @@ use ferrostack_db::userdata::{self as userdata_db, UserData, UserDataFilter};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
 
 use crate::access::{check_account, check_domain, in_subtree, ListScope};
@@ -19,10 +20,9 @@ pub mod content;
 
 pub use content::{append, apply_policy, encode, normalize_params, render_variables, validate_userdata, Policy};
 
-/// Event types this module records. CloudStack's EventTypes has `REGISTER.USER.DATA`;
-/// deletion has no CloudStack type and is recorded as `DELETE.USER.DATA`. Linking to a
-/// template records CloudStack's `TEMPLATE.UPDATE` (declared by the template module).
-pub const EVENT_TYPES: &[&str] = &["REGISTER.USER.DATA", "DELETE.USER.DATA"];
+// Event types this module records. CloudStack's EventTypes has `REGISTER.USER.DATA`;
+// deletion has no CloudStack type and is recorded as `DELETE.USER.DATA`. Linking to a
+// template records CloudStack's `TEMPLATE.UPDATE` (declared by the template module).
 
 /// Tables whose live rows (`removed IS NULL`) refer to user data by id in a column: while
 /// any does, `deleteUserData` is refused. The VM work adds e.g. `("vm_instance", "user_data_id")`.
@@ -184,7 +184,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "REGISTER.USER.DATA",
+            EventType::RegisterUserData,
             format!("Registered userdata {} for account {}", u.name, u.account_name),
             Some(&resource(&u)),
         )
@@ -263,7 +263,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "DELETE.USER.DATA",
+            EventType::DeleteUserData,
             format!("Deleted userdata {} of account {}", u.name, u.account_name),
             Some(&resource(&u)),
         )
@@ -327,7 +327,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "TEMPLATE.UPDATE",
+            EventType::TemplateUpdate,
             description,
             Some(&crate::template::resource(&t)),
         )

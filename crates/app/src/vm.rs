@@ -1,6 +1,7 @@
 //! User VMs: deploy (async create), list, start/stop/reboot/destroy/recover/expunge, update,
 //! user data, passwords and SSH keys, NICs and volumes.
 
+use ferrostack_types::EventType;
 use std::collections::BTreeMap;
 
 use ferrostack_db::account::OwnerScope;
@@ -17,28 +18,6 @@ use crate::event::Resource;
 use crate::job::{JobMeta, JobRequest, Submitted};
 use crate::userdata::{apply_policy, encode, render_variables, validate_userdata, Policy};
 use crate::{password, App, Caller};
-
-/// Event types of VMs and routers.
-pub const EVENT_TYPES: &[&str] = &[
-    "VM.CREATE",
-    "VM.START",
-    "VM.STOP",
-    "VM.REBOOT",
-    "VM.DESTROY",
-    "VM.EXPUNGE",
-    "VM.RESTORE",
-    "VM.UPDATE",
-    "VM.RESETPASSWORD",
-    "VM.RESETSSHKEY",
-    "VM.RESETUSERDATA",
-    "ROUTER.CREATE",
-    "ROUTER.START",
-    "ROUTER.STOP",
-    "ROUTER.REBOOT",
-    "ROUTER.DESTROY",
-    "ROUTER.UPGRADE",
-    "FOLLOWUP.RETRY",
-];
 
 pub struct VmDeploy {
     pub zone_uuid: String,
@@ -329,7 +308,7 @@ impl App {
                     instance: Some(("VirtualMachine", uuid.clone())),
                     sync_key: format!("vm:{uuid}"),
                     params: json!({"vm_id": id, "start": p.start, "host_id": host}),
-                    event_type: "VM.CREATE",
+                    event_type: EventType::VmCreate,
                     description: format!("Deploying VM {} ({})", vm.name, vm.instance_name),
                     resource: Some(vm_resource(&vm)),
                 },
@@ -359,7 +338,7 @@ impl App {
         } = meta;
         let mut tx = self.db.begin().await?;
         let vm = self.vm_get_for(&mut tx, caller, "id", uuid).await?;
-        let verb = event_type.trim_start_matches("VM.").to_lowercase();
+        let verb = event_type.verb();
         let mut params = params;
         params["vm_id"] = json!(vm.id);
         let sub = self
@@ -367,7 +346,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind,
+                    kind: kind.as_str(),
                     command,
                     cmd_class,
                     instance: Some(("VirtualMachine", vm.uuid.clone())),
@@ -447,7 +426,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "VM.RESTORE",
+            EventType::VmRestore,
             format!("Recovered VM {}", vm.name),
             Some(&vm_resource(&vm)),
         )
@@ -510,7 +489,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "VM.UPDATE",
+            EventType::VmUpdate,
             format!("Updated VM {}", vm.name),
             Some(&vm_resource(&vm)),
         )
@@ -574,7 +553,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "VM.RESETUSERDATA",
+            EventType::VmResetUserData,
             format!("Reset user data of VM {}", vm.name),
             Some(&vm_resource(&vm)),
         )
@@ -647,10 +626,10 @@ impl App {
             caller,
             uuid,
             JobMeta {
-                kind: crate::vmsagas::VM_RESET_PASSWORD,
+                kind: crate::saga::SagaKind::VmResetPassword,
                 command: "resetPasswordForVirtualMachine",
                 cmd_class: "org.apache.cloudstack.api.command.user.vm.ResetVMPasswordCmd",
-                event_type: "VM.RESETPASSWORD",
+                event_type: EventType::VmResetPassword,
             },
             json!({}),
         )
@@ -695,10 +674,10 @@ impl App {
             caller,
             uuid,
             JobMeta {
-                kind: crate::vmsagas::VM_PUSH_KEYS,
+                kind: crate::saga::SagaKind::VmPushKeys,
                 command: "resetSSHKeyForVirtualMachine",
                 cmd_class: "org.apache.cloudstack.api.command.user.vm.ResetVMSSHKeyCmd",
-                event_type: "VM.RESETSSHKEY",
+                event_type: EventType::VmResetSshKey,
             },
             json!({}),
         )

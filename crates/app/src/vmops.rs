@@ -7,6 +7,7 @@
 //! the same transaction and done afterwards by [`App::followup_tick`], idempotently, with
 //! retries and an event on failure — never as part of the change itself.
 
+use ferrostack_types::EventType;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
@@ -547,7 +548,7 @@ impl App {
                         self.event_record(
                             &mut tx,
                             &system,
-                            "FOLLOWUP.RETRY",
+                            EventType::FollowupRetry,
                             Level::Warn,
                             State::Completed,
                             format!(

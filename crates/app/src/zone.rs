@@ -1,5 +1,6 @@
 //! Zones (core and edge), pods and clusters.
 
+use ferrostack_types::EventType;
 use std::net::Ipv4Addr;
 
 use ferrostack_db::zone::{self as zone_db, Cluster, ClusterFilter, Pod, PodFilter, Zone, ZoneFilter};
@@ -186,7 +187,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "ZONE.CREATE",
+            EventType::ZoneCreate,
             format!("Created {kind} zone {}", z.name),
             Some(&zone_resource(&z)),
         )
@@ -250,7 +251,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "ZONE.EDIT",
+            EventType::ZoneEdit,
             format!("Updated zone {}", z.name),
             Some(&zone_resource(&z)),
         )
@@ -284,7 +285,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "ZONE.DELETE",
+            EventType::ZoneDelete,
             format!("Deleted zone {}", z.name),
             Some(&zone_resource(&z)),
         )
@@ -360,7 +361,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "POD.CREATE",
+            EventType::PodCreate,
             format!("Created pod {} in zone {}", p.name, z.name),
             Some(&Resource {
                 kind: "Pod",
@@ -412,7 +413,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "POD.EDIT",
+            EventType::PodEdit,
             format!("Updated pod {}", p.name),
             Some(&Resource {
                 kind: "Pod",
@@ -444,7 +445,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "POD.DELETE",
+            EventType::PodDelete,
             format!("Deleted pod {}", p.name),
             Some(&Resource {
                 kind: "Pod",
@@ -515,7 +516,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "CLUSTER.CREATE",
+            EventType::ClusterCreate,
             format!("Added cluster {} to pod {}", c.name, p.name),
             Some(&Resource {
                 kind: "Cluster",
@@ -587,7 +588,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "CLUSTER.UPDATE",
+            EventType::ClusterUpdate,
             format!("Updated cluster {}", c.name),
             Some(&Resource {
                 kind: "Cluster",
@@ -619,7 +620,7 @@ impl App {
         self.event_done(
             &mut tx,
             caller,
-            "CLUSTER.DELETE",
+            EventType::ClusterDelete,
             format!("Deleted cluster {}", c.name),
             Some(&Resource {
                 kind: "Cluster",

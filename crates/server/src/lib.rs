@@ -22,6 +22,8 @@ pub use config::Config;
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub app: Arc<App>,
+    /// The simulator hypervisor injected into the application (tests inspect it).
+    pub sim: Arc<ferrostack_sim::Simulator>,
     shutdown: watch::Sender<bool>,
     http: JoinHandle<()>,
     jobs: JoinHandle<()>,
@@ -107,6 +109,9 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         Arc::new(ferrostack_api::JobRenderer),
         Arc::new(JobEvents),
     ));
+    let sim = ferrostack_sim::Simulator::new(cfg.data_dir.join("simulator"));
+    let connectors: Vec<Arc<dyn ferrostack_agent_api::Connector>> = vec![sim.clone()];
+    let control: Arc<dyn ferrostack_agent_api::control::SimulatorControl> = sim.clone();
     let app = Arc::new(App::new(
         db.clone(),
         engine.clone(),
@@ -115,7 +120,8 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
             version: VERSION.to_string(),
             session_timeout_secs: cfg.session_timeout_secs,
         },
-        ferrostack_sim::Simulator::new(cfg.data_dir.join("simulator")),
+        connectors,
+        Some(control),
     ));
     app.init();
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -141,6 +147,7 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
     Ok(RunningServer {
         addr,
         app,
+        sim,
         shutdown: tx,
         http,
         jobs,

@@ -228,3 +228,27 @@ impl Connector for Simulator {
         }))
     }
 }
+
+impl ferrostack_agent_api::control::SimulatorControl for Simulator {
+    fn hypervisor(&self) -> &'static str {
+        HYPERVISOR
+    }
+    fn commands(&self) -> &'static [&'static str] {
+        COMMANDS
+    }
+    fn configure(&self, rule: MockRule) -> MockId {
+        Simulator::configure(self, rule)
+    }
+    fn query(&self, id: MockId) -> Option<MockInfo> {
+        Simulator::query(self, id)
+    }
+    fn cleanup(&self, id: MockId) -> bool {
+        Simulator::cleanup(self, id)
+    }
+    fn set_host_up(&self, url_or_host_uuid: &str, up: bool) -> bool {
+        Simulator::set_host_up(self, url_or_host_uuid, up)
+    }
+    fn power_off_all(&self, url_or_host_uuid: &str) -> usize {
+        Simulator::power_off_all(self, url_or_host_uuid)
+    }
+}

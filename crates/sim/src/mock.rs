@@ -9,11 +9,8 @@
 
 use std::collections::BTreeMap;
 
+pub use ferrostack_agent_api::control::{MockId, MockInfo, MockResult, MockRule};
 use ferrostack_agent_api::HostLocation;
-use serde::{Deserialize, Serialize};
-
-/// Identifies a configured mock rule.
-pub type MockId = u64;
 
 /// The agent command names the simulator consults mock rules for (CloudStack's agent
 /// command class names). Rules naming other commands are accepted but never match.
@@ -28,116 +25,27 @@ pub const COMMANDS: &[&str] = &[
     "HandleConfigDriveIsoCommand",
 ];
 
-/// What a matching rule makes the command answer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum MockResult {
-    /// Answer normally (after the rule's wait).
-    #[default]
-    Ok,
-    /// Answer `AgentError::Failed("Simulated failure")` (CloudStack `result=fail`).
-    Fail,
-    /// Answer `AgentError::Failed("Simulated fault: …")` (CloudStack `result=fault`).
-    Fault,
-}
-
-/// A rule to configure. All scope fields `None` makes a global rule; otherwise every given
-/// field must equal the host's location (`host` is the host uuid).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MockRule {
-    pub zone: Option<String>,
-    pub pod: Option<String>,
-    pub cluster: Option<String>,
-    pub host: Option<String>,
-    /// CloudStack agent command class name, e.g. `StartCommand` (compared ignoring ASCII case).
-    pub command: String,
-    pub result: MockResult,
-    /// Milliseconds to wait before answering.
-    pub wait_ms: u64,
-    /// How many times the rule applies; `None` is unlimited.
-    pub count: Option<u32>,
-}
-
-impl MockRule {
-    /// A global, unlimited rule without delay.
-    pub fn new(command: impl Into<String>, result: MockResult) -> Self {
-        MockRule {
-            command: command.into(),
-            result,
-            ..MockRule::default()
-        }
-    }
-    /// Scope the rule to a zone.
-    pub fn zone(mut self, zone: impl Into<String>) -> Self {
-        self.zone = Some(zone.into());
-        self
-    }
-    /// Scope the rule to a pod.
-    pub fn pod(mut self, pod: impl Into<String>) -> Self {
-        self.pod = Some(pod.into());
-        self
-    }
-    /// Scope the rule to a cluster.
-    pub fn cluster(mut self, cluster: impl Into<String>) -> Self {
-        self.cluster = Some(cluster.into());
-        self
-    }
-    /// Scope the rule to a host (by host uuid).
-    pub fn host(mut self, host: impl Into<String>) -> Self {
-        self.host = Some(host.into());
-        self
-    }
-    /// Wait this long before answering.
-    pub fn wait_ms(mut self, wait_ms: u64) -> Self {
-        self.wait_ms = wait_ms;
-        self
-    }
-    /// Apply only `count` times.
-    pub fn count(mut self, count: u32) -> Self {
-        self.count = Some(count);
-        self
+/// How specific the rule's scope is; higher wins.
+fn scope_rank(r: &MockInfo) -> u8 {
+    match (&r.host, &r.cluster, &r.pod, &r.zone) {
+        (Some(_), _, _, _) => 4,
+        (None, Some(_), _, _) => 3,
+        (None, None, Some(_), _) => 2,
+        (None, None, None, Some(_)) => 1,
+        (None, None, None, None) => 0,
     }
 }
 
-/// A configured rule as `querySimulatorMock` shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MockInfo {
-    pub id: MockId,
-    pub zone: Option<String>,
-    pub pod: Option<String>,
-    pub cluster: Option<String>,
-    pub host: Option<String>,
-    pub command: String,
-    pub result: MockResult,
-    pub wait_ms: u64,
-    /// Remaining uses; `None` is unlimited, `Some(0)` is exhausted.
-    pub count: Option<u32>,
-    /// Set by `cleanup`; a removed rule never matches.
-    pub removed: bool,
-}
-
-impl MockInfo {
-    /// How specific the rule's scope is; higher wins.
-    fn scope_rank(&self) -> u8 {
-        match (&self.host, &self.cluster, &self.pod, &self.zone) {
-            (Some(_), _, _, _) => 4,
-            (None, Some(_), _, _) => 3,
-            (None, None, Some(_), _) => 2,
-            (None, None, None, Some(_)) => 1,
-            (None, None, None, None) => 0,
-        }
-    }
-
-    /// Whether the rule is live and applies to `command` on a host at `location`.
-    fn matches(&self, command: &str, location: &HostLocation) -> bool {
-        let field = |rule: &Option<String>, actual: &str| rule.as_deref().is_none_or(|r| r == actual);
-        !self.removed
-            && self.count != Some(0)
-            && self.command.eq_ignore_ascii_case(command)
-            && field(&self.zone, &location.zone)
-            && field(&self.pod, &location.pod)
-            && field(&self.cluster, &location.cluster)
-            && field(&self.host, &location.host)
-    }
+/// Whether the rule is live and applies to `command` on a host at `location`.
+fn matches(r: &MockInfo, command: &str, location: &HostLocation) -> bool {
+    let field = |rule: &Option<String>, actual: &str| rule.as_deref().is_none_or(|r| r == actual);
+    !r.removed
+        && r.count != Some(0)
+        && r.command.eq_ignore_ascii_case(command)
+        && field(&r.zone, &location.zone)
+        && field(&r.pod, &location.pod)
+        && field(&r.cluster, &location.cluster)
+        && field(&r.host, &location.host)
 }
 
 /// The rule chosen for one command execution.
@@ -210,8 +118,8 @@ impl MockTable {
         let rule = self
             .rules
             .values_mut()
-            .filter(|r| r.matches(command, location))
-            .max_by_key(|r| (r.scope_rank(), r.id))?;
+            .filter(|r| matches(r, command, location))
+            .max_by_key(|r| (scope_rank(r), r.id))?;
         if let Some(n) = rule.count.as_mut() {
             *n -= 1;
         }

@@ -2,6 +2,7 @@
 //! typed ids, roles, time formatting and paging. No I/O lives here.
 
 pub mod error;
+pub mod event;
 pub mod ids;
 pub mod paging;
 pub mod role;
@@ -9,5 +10,6 @@ pub mod state;
 pub mod time;
 
 pub use error::{Error, Result};
+pub use event::EventType;
 pub use paging::Page;
 pub use role::{AccountType, RoleType};

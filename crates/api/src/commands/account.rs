@@ -1,12 +1,14 @@
 use ferrostack_app::account::{AccountCreate, AccountRef};
-use ferrostack_db::account::AccountFilter;
+use ferrostack_app::model::AccountFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;
-use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::{self, ACCOUNT_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn account_ref_params(required_id: bool) -> Vec<Param> {
     let id = Param::new("id", PType::Uuid, "Account id").related("listAccounts");
@@ -56,6 +58,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("account"),
             response: ACCOUNT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create(c, a)),
         },
         Command {
@@ -79,6 +82,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("account"),
             response: ACCOUNT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -99,6 +103,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Object("account"),
             response: ACCOUNT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -110,6 +115,7 @@ pub fn commands() -> Vec<Command> {
             params: account_ref_params(false),
             shape: Shape::Object("account"),
             response: ACCOUNT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(enable(c, a)),
         },
         Command {
@@ -124,6 +130,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("account"),
             response: ACCOUNT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(lock(c, a)),
         },
         Command {
@@ -139,6 +146,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Job(Some("account")),
             response: ACCOUNT_FIELDS,
+            job: Some(JobDecl::new(SagaKind::AccountDisable, EventType::AccountDisable, "org.apache.cloudstack.api.command.admin.account.DisableAccountCmd")),
             handler: |c, a| Box::pin(disable(c, a)),
         },
         Command {
@@ -150,6 +158,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "Account id").required().related("listAccounts")],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,
+            job: Some(JobDecl::new(SagaKind::AccountDelete, EventType::AccountDelete, "org.apache.cloudstack.api.command.admin.account.DeleteAccountCmd")),
             handler: |c, a| Box::pin(delete(c, a)),
         },
     ]

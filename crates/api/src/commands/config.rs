@@ -31,6 +31,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("configuration"),
             response: CONFIG_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -51,6 +52,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("configuration"),
             response: CONFIG_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
     ]

@@ -36,6 +36,7 @@ pub fn commands() -> Vec<Command> {
                 ("registered", "string", "Is user registered"),
                 ("sessionkey", "string", "Session key that can be passed in subsequent Query command calls"),
             ],
+            job: None,
             handler: |_, _| Box::pin(async { Err(answered_by_http("login")) }),
         },
         Command {
@@ -47,6 +48,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![],
             shape: Shape::Flat("logout"),
             response: &[("description", "string", "Response description")],
+            job: None,
             handler: |_, _| Box::pin(async { Err(answered_by_http("logout")) }),
         },
         Command {
@@ -67,6 +69,7 @@ pub fn commands() -> Vec<Command> {
                 ("response", "set", "api response fields"),
                 ("type", "string", "response field type"),
             ],
+            job: None,
             handler: |c, a| Box::pin(list_apis(c, a)),
         },
         Command {
@@ -99,6 +102,7 @@ pub fn commands() -> Vec<Command> {
                 ("defaultuipagesize", "long", "default page size in the UI for various views, value set in the configurations"),
                 ("dynamicscalingenabled", "boolean", "true if dynamically scaling for instances is enabled"),
             ],
+            job: None,
             handler: |c, a| Box::pin(capabilities(c, a)),
         },
     ]

@@ -1,13 +1,15 @@
 use ferrostack_app::domain::{DomainCreate, DomainListParams};
-use ferrostack_db::domain::DomainFilter;
+use ferrostack_app::model::DomainFilter;
 
 use crate::args::Args;
 use crate::commands::items;
-use crate::registry::{list_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::{self, DOMAIN_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
 use ferrostack_types::Error;
+use ferrostack_types::EventType;
 
 pub fn commands() -> Vec<Command> {
     vec![
@@ -25,6 +27,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("domain"),
             response: DOMAIN_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create(c, a)),
         },
         Command {
@@ -47,6 +50,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("domain"),
             response: DOMAIN_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -62,6 +66,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("domain"),
             response: DOMAIN_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -76,6 +81,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,
+            job: Some(JobDecl::new(SagaKind::DomainDelete, EventType::DomainDelete, "org.apache.cloudstack.api.command.admin.domain.DeleteDomainCmd")),
             handler: |c, a| Box::pin(delete(c, a)),
         },
     ]

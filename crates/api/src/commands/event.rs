@@ -1,5 +1,5 @@
 use ferrostack_app::event::event_types;
-use ferrostack_db::event::EventFilter;
+use ferrostack_app::model::EventFilter;
 use ferrostack_types::time::parse_date;
 use ferrostack_types::Error;
 use serde_json::json;
@@ -41,6 +41,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("event"),
             response: EVENT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -52,6 +53,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![],
             shape: Shape::List("eventtype"),
             response: &[("name", "string", "Event Type")],
+            job: None,
             handler: |c, a| Box::pin(types(c, a)),
         },
     ]

@@ -1,17 +1,17 @@
-use std::collections::BTreeMap;
-
 use ferrostack_app::host::HostAdd;
-use ferrostack_db::alert::AlertFilter;
-use ferrostack_db::host::HostFilter;
+use ferrostack_app::model::AlertFilter;
+use ferrostack_app::model::HostFilter;
 use ferrostack_types::Error;
 use serde_json::json;
 
 use crate::args::Args;
 use crate::commands::items;
-use crate::registry::{list_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::infra::{self as v, ALERT_FIELDS, HOST_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn host_id(desc: &'static str) -> Param {
     Param::new("id", PType::Uuid, desc).required().related("listHosts")
@@ -39,6 +39,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::List("host"),
             response: HOST_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(add(c, a)),
         },
         Command {
@@ -66,6 +67,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("host"),
             response: HOST_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -81,6 +83,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("host"),
             response: HOST_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -92,6 +95,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![host_id("the host ID")],
             shape: Shape::Job(Some("host")),
             response: HOST_FIELDS,
+            job: Some(JobDecl::new(SagaKind::HostMaintenance, EventType::MaintPrepare, "org.apache.cloudstack.api.command.admin.host.PrepareForMaintenanceCmd")),
             handler: |c, a| Box::pin(maintenance(c, a)),
         },
         Command {
@@ -103,6 +107,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![host_id("the host ID")],
             shape: Shape::Job(Some("host")),
             response: HOST_FIELDS,
+            job: Some(JobDecl::new(SagaKind::HostCancelMaintenance, EventType::MaintCancel, "org.apache.cloudstack.api.command.admin.host.CancelMaintenanceCmd")),
             handler: |c, a| Box::pin(cancel_maintenance(c, a)),
         },
         Command {
@@ -114,6 +119,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![host_id("the host ID")],
             shape: Shape::Job(Some("host")),
             response: HOST_FIELDS,
+            job: Some(JobDecl::new(SagaKind::HostReconnect, EventType::HostReconnect, "org.apache.cloudstack.api.command.admin.host.ReconnectHostCmd")),
             handler: |c, a| Box::pin(reconnect(c, a)),
         },
         Command {
@@ -129,6 +135,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete(c, a)),
         },
         Command {
@@ -140,6 +147,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("zoneid", PType::Uuid, "the zone id for listing hypervisors.").related("listZones")],
             shape: Shape::List("hypervisor"),
             response: &[("name", "string", "Hypervisor name")],
+            job: None,
             handler: |c, a| Box::pin(hypervisors(c, a)),
         },
         Command {
@@ -175,6 +183,7 @@ pub fn commands() -> Vec<Command> {
                 ("capacityallocated", "long", "the capacity currently in allocated"),
                 ("percentused", "string", "the percentage of capacity currently in use"),
             ],
+            job: None,
             handler: |c, a| Box::pin(capacity(c, a)),
         },
         Command {
@@ -194,6 +203,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("alert"),
             response: ALERT_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(alerts(c, a)),
         },
     ]
@@ -230,8 +240,7 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         ..Default::default()
     };
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = Some(c.app.host_get_for(&mut conn, "id", &id).await?.id);
+        f.id = Some(c.app.host_id_find("id", &id).await?);
     }
     let (total, rows) = c
         .app
@@ -292,8 +301,7 @@ async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
 
 async fn hypervisors(c: &Ctx, a: Args) -> Result<Reply, Error> {
     if let Some(z) = a.uuid("zoneid") {
-        let mut conn = c.app.db.conn().await?;
-        c.app.zone_get_for(&mut conn, "zoneid", &z).await?;
+        c.app.zone_find("zoneid", &z).await?;
     }
     let v: Vec<_> = c
         .app
@@ -311,47 +319,19 @@ const CAPACITY_CPU: i64 = 1;
 const CAPACITY_LOCAL_STORAGE: i64 = 9;
 
 async fn capacity(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let rows = c.app.capacity_rows().await?;
-    let mut conn = c.app.db.conn().await?;
-    let zone = match a.uuid("zoneid") {
-        Some(u) => Some(c.app.zone_get_for(&mut conn, "zoneid", &u).await?),
-        None => None,
-    };
-    let pod = match a.uuid("podid") {
-        Some(u) => Some(c.app.pod_get_for(&mut conn, "podid", &u).await?.id),
-        None => None,
-    };
-    let cluster = match a.uuid("clusterid") {
-        Some(u) => Some(c.app.cluster_get_for(&mut conn, "clusterid", &u).await?.id),
-        None => None,
-    };
-    drop(conn);
-    // Aggregate per zone (CloudStack's listCapacity answers zone-level rows by default).
-    let mut per_zone: BTreeMap<i64, [i64; 5]> = BTreeMap::new();
-    for r in rows {
-        if zone.as_ref().is_some_and(|z| z.id != r.zone_id)
-            || pod.is_some_and(|p| p != r.pod_id)
-            || cluster.is_some_and(|cl| cl != r.cluster_id)
-        {
-            continue;
-        }
-        let e = per_zone.entry(r.zone_id).or_insert([0; 5]);
-        e[0] += r.memory_total;
-        e[1] += r.memory_allocated;
-        e[2] += r.cpu_total;
-        e[3] += r.cpu_allocated;
-        e[4] += r.local_total;
-    }
+    let (zone, pod, cluster) = (a.uuid("zoneid"), a.uuid("podid"), a.uuid("clusterid"));
+    let per_zone = c
+        .app
+        .capacity_list(zone.as_deref(), pod.as_deref(), cluster.as_deref())
+        .await?;
     let want = a.i64("type");
     let mut out = Vec::new();
-    for (zone_id, t) in per_zone {
-        let Some(z) = ferrostack_db::zone::get(c.app.db.pool(), zone_id).await? else {
-            continue;
-        };
+    for t in per_zone {
+        let z = &t.zone;
         for (ty, name, total, used) in [
-            (CAPACITY_MEMORY, "MEMORY", t[0], t[1]),
-            (CAPACITY_CPU, "CPU", t[2], t[3]),
-            (CAPACITY_LOCAL_STORAGE, "LOCAL_STORAGE", t[4], 0),
+            (CAPACITY_MEMORY, "MEMORY", t.memory_total, t.memory_allocated),
+            (CAPACITY_CPU, "CPU", t.cpu_total, t.cpu_allocated),
+            (CAPACITY_LOCAL_STORAGE, "LOCAL_STORAGE", t.local_total, 0),
         ] {
             if want.is_some_and(|w| w != ty) {
                 continue;

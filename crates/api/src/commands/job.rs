@@ -1,4 +1,4 @@
-use ferrostack_db::job::JobFilter;
+use ferrostack_app::model::JobFilter;
 use ferrostack_types::time::parse_tz;
 use ferrostack_types::Error;
 
@@ -27,6 +27,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Flat("asyncjobs"),
             response: JOB_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(query(c, a)),
         },
         Command {
@@ -56,6 +57,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("asyncjobs"),
             response: JOB_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
     ]
@@ -68,24 +70,14 @@ async fn query(c: &Ctx, a: Args) -> Result<Reply, Error> {
         (None, None) => return Err(Error::missing("jobid")),
     };
     let mut m = views::job(&j);
-    // CloudStack answers a password-enabled deploy (or password reset) with the password. It
-    // is added here, for the VM's owner, from the VM row: job rows never hold it.
-    if j.job.status == 1
-        && matches!(
-            j.job.command.as_str(),
-            "deployVirtualMachine" | "resetPasswordForVirtualMachine"
-        )
-    {
-        if let Some(uuid) = j.job.instance_uuid.as_deref() {
-            if let Some(pw) = c.app.vm_password_for(&c.caller, uuid).await? {
-                if let Some(vm) = m
-                    .get_mut("jobresult")
-                    .and_then(|r| r.get_mut("virtualmachine"))
-                    .and_then(|v| v.as_object_mut())
-                {
-                    vm.insert("password".into(), serde_json::Value::String(pw));
-                }
-            }
+    // CloudStack answers a password-enabled deploy (or password reset) with the password.
+    if let Some(pw) = c.app.job_password(&c.caller, &j).await? {
+        if let Some(vm) = m
+            .get_mut("jobresult")
+            .and_then(|r| r.get_mut("virtualmachine"))
+            .and_then(|v| v.as_object_mut())
+        {
+            vm.insert("password".into(), serde_json::Value::String(pw));
         }
     }
     Ok(Reply::Flat(m))

@@ -1,7 +1,7 @@
 //! Network offerings: create/update/delete (admin), list (everyone).
 
+use ferrostack_app::model::OfferingFilter;
 use ferrostack_app::netoffering::{OfferingCreate, OfferingUpdate};
-use ferrostack_db::netoffering::OfferingFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -44,6 +44,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("networkoffering"),
             response: NETWORK_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create(c, a)),
         },
         Command {
@@ -65,6 +66,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("networkoffering"),
             response: NETWORK_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -76,6 +78,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the ID of the network offering").required().related("listNetworkOfferings")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete(c, a)),
         },
         Command {
@@ -110,6 +113,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("networkoffering"),
             response: NETWORK_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
     ]

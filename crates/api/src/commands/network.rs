@@ -3,16 +3,18 @@
 //! empty until those services exist.
 
 use ferrostack_app::access::ListScope;
+use ferrostack_app::model::{Network, NetworkFilter, PublicIp, PublicIpFilter, RangeFilter};
 use ferrostack_app::network::{broadcast_uri, NetworkCreate, RangeCreate};
-use ferrostack_db::network::{Network, NetworkFilter, PublicIp, PublicIpFilter, RangeFilter};
 use ferrostack_types::{Error, Page};
 
 use crate::args::Args;
 use crate::commands::items;
-use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::network::{self as v, NETWORK_FIELDS, PUBLIC_IP_FIELDS, VLAN_RANGE_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn network_id(desc: &'static str) -> Param {
     Param::new("id", PType::Uuid, desc).required().related("listNetworks")
@@ -86,6 +88,7 @@ fn rule_list(
         params: rule_list_params(tagged, extra),
         shape: Shape::List(key),
         response: &[("id", "string", "the ID of the rule")],
+        job: None,
         handler: |c, a| Box::pin(rules_empty(c, a)),
     }
 }
@@ -122,6 +125,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Object("network"),
             response: NETWORK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(network_create(c, a)),
         },
         Command {
@@ -150,6 +154,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("network"),
             response: NETWORK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(network_list(c, a)),
         },
         Command {
@@ -172,6 +177,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("network"),
             response: NETWORK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(network_update(c, a)),
         },
         Command {
@@ -188,6 +194,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,
+            job: Some(JobDecl::new(SagaKind::NetworkRestart, EventType::NetworkRestart, "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd")),
             handler: |c, a| Box::pin(network_restart(c, a)),
         },
         Command {
@@ -202,6 +209,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,
+            job: Some(JobDecl::new(SagaKind::NetworkDelete, EventType::NetworkDelete, "org.apache.cloudstack.api.command.user.network.DeleteNetworkCmd")),
             handler: |c, a| Box::pin(network_delete(c, a)),
         },
         Command {
@@ -228,6 +236,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("vlan"),
             response: VLAN_RANGE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(range_create(c, a)),
         },
         Command {
@@ -250,6 +259,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("vlaniprange"),
             response: VLAN_RANGE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(range_list(c, a)),
         },
         Command {
@@ -261,6 +271,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the id of the VLAN IP range").required().related("listVlanIpRanges")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(range_delete(c, a)),
         },
         Command {
@@ -288,6 +299,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("publicipaddress"),
             response: PUBLIC_IP_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(public_ip_list(c, a)),
         },
         rule_list(
@@ -364,8 +376,7 @@ async fn network_items(c: &Ctx, rows: &[Network]) -> Result<Vec<serde_json::Valu
         return Ok(Vec::new());
     }
     let ids: Vec<i64> = rows.iter().map(|n| n.id).collect();
-    let mut conn = c.app.db.conn().await?;
-    let services = v::services_by_network(ferrostack_db::network::services_of(&mut conn, &ids).await?);
+    let services = c.app.network_services_page(&ids).await?;
     let full = c.caller.is_root_admin();
     Ok(rows
         .iter()
@@ -415,14 +426,11 @@ async fn network_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         keyword: a.str("keyword"),
         ..Default::default()
     };
-    {
-        let mut conn = c.app.db.conn().await?;
-        if let Some(u) = a.uuid("networkofferingid") {
-            f.offering_id = Some(c.app.netoffering_get(&mut conn, "networkofferingid", &u).await?.id);
-        }
-        if let Some(u) = a.uuid("physicalnetworkid") {
-            f.physical_network_id = Some(c.app.physnet_get_for(&mut conn, "physicalnetworkid", &u).await?.id);
-        }
+    if let Some(u) = a.uuid("networkofferingid") {
+        f.offering_id = Some(c.app.netoffering_id_find("networkofferingid", &u).await?);
+    }
+    if let Some(u) = a.uuid("physicalnetworkid") {
+        f.physical_network_id = Some(c.app.physnet_id_find("physicalnetworkid", &u).await?);
     }
     // Every ferrostack network is a non-system, non-VPC guest network usable for deployment.
     let impossible = a.opt_bool("issystem") == Some(true)
@@ -449,8 +457,7 @@ async fn network_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn network_update(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let id = a.req_uuid("id")?;
     if let Some(o) = a.uuid("networkofferingid") {
-        let mut conn = c.app.db.conn().await?;
-        let current = c.app.network_get_for(&mut conn, &c.caller, "id", &id).await?;
+        let current = c.app.network_find(&c.caller, "id", &id).await?;
         if current.offering_uuid.as_deref() != Some(o.as_str()) {
             return Err(Error::unsupported(
                 "Changing a network's offering is not supported yet; create a new network with the offering instead",
@@ -510,8 +517,7 @@ async fn range_create(c: &Ctx, a: Args) -> Result<Reply, Error> {
         ));
     }
     if let Some(p) = a.uuid("podid") {
-        let mut conn = c.app.db.conn().await?;
-        c.app.pod_get_for(&mut conn, "podid", &p).await?;
+        c.app.pod_id_find("podid", &p).await?;
     }
     let network = a.uuid("networkid");
     let r = c
@@ -541,17 +547,11 @@ async fn range_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         vlan: a.str("vlan").map(|v| broadcast_uri(&v)).transpose()?,
         ..Default::default()
     };
-    {
-        let mut conn = c.app.db.conn().await?;
-        if let Some(u) = a.uuid("id") {
-            let r = ferrostack_db::network::range_by_uuid(&mut conn, &u)
-                .await?
-                .ok_or_else(|| Error::unknown_entity("id", &u))?;
-            f.id = Some(r.id);
-        }
-        if let Some(u) = a.uuid("physicalnetworkid") {
-            f.physical_network_id = Some(c.app.physnet_get_for(&mut conn, "physicalnetworkid", &u).await?.id);
-        }
+    if let Some(u) = a.uuid("id") {
+        f.id = Some(c.app.range_id_find("id", &u).await?);
+    }
+    if let Some(u) = a.uuid("physicalnetworkid") {
+        f.physical_network_id = Some(c.app.physnet_id_find("physicalnetworkid", &u).await?);
     }
     let (total, rows) = c
         .app
@@ -634,15 +634,12 @@ async fn public_ip_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn rules_empty(c: &Ctx, a: Args) -> Result<Reply, Error> {
     a.page()?;
     refuse_absent(&a, &["projectid"])?;
-    {
-        let mut conn = c.app.db.conn().await?;
-        c.app.owner_scope(&mut conn, &c.caller, &a.scope()).await?;
-        if let Some(n) = a.uuid("networkid") {
-            c.app.network_get_for(&mut conn, &c.caller, "networkid", &n).await?;
-        }
-        if let Some(z) = a.uuid("zoneid") {
-            c.app.zone_get_for(&mut conn, "zoneid", &z).await?;
-        }
+    c.app.owner_scope_check(&c.caller, &a.scope()).await?;
+    if let Some(n) = a.uuid("networkid") {
+        c.app.network_find(&c.caller, "networkid", &n).await?;
+    }
+    if let Some(z) = a.uuid("zoneid") {
+        c.app.zone_find("zoneid", &z).await?;
     }
     for p in ["ipaddressid", "publicipid"] {
         if let Some(u) = a.uuid(p) {

@@ -1,5 +1,5 @@
+use ferrostack_app::model::{DiskFilter, ServiceFilter};
 use ferrostack_app::offering::{DiskOfferingCreate, ServiceOfferingCreate};
-use ferrostack_db::offering::{DiskFilter, ServiceFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -56,6 +56,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("serviceoffering"),
             response: SERVICE_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create_service(c, a)),
         },
         Command {
@@ -84,6 +85,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("serviceoffering"),
             response: SERVICE_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list_service(c, a)),
         },
         Command {
@@ -95,6 +97,7 @@ pub fn commands() -> Vec<Command> {
             params: update_params("the ID of the service offering to be updated", "listServiceOfferings"),
             shape: Shape::Object("serviceoffering"),
             response: SERVICE_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update_service(c, a)),
         },
         Command {
@@ -106,6 +109,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the ID of the service offering").required().related("listServiceOfferings")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete_service(c, a)),
         },
         Command {
@@ -132,6 +136,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("diskoffering"),
             response: DISK_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create_disk(c, a)),
         },
         Command {
@@ -154,6 +159,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("diskoffering"),
             response: DISK_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list_disk(c, a)),
         },
         Command {
@@ -165,6 +171,7 @@ pub fn commands() -> Vec<Command> {
             params: update_params("ID of the disk offering", "listDiskOfferings"),
             shape: Shape::Object("diskoffering"),
             response: DISK_OFFERING_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update_disk(c, a)),
         },
         Command {
@@ -176,6 +183,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "ID of the disk offering").required().related("listDiskOfferings")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete_disk(c, a)),
         },
     ]

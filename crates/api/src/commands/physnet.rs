@@ -2,8 +2,8 @@
 //! (admin; every change is async, as in CloudStack).
 
 use ferrostack_app::job::Submitted;
+use ferrostack_app::model::{Labels, NspFilter, PhysnetFilter, VrFilter};
 use ferrostack_app::physnet::{NspAdd, PhysnetCreate, PhysnetUpdate, TrafficAdd};
-use ferrostack_db::physnet::{Labels, NspFilter, PhysnetFilter, VrFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -12,6 +12,8 @@ use crate::registry::{list_params, Access, Command, PType, Param, Shape, SUCCESS
 use crate::reply::Reply;
 use crate::views::physnet::{self as v, NSP_FIELDS, PHYSNET_FIELDS, TRAFFIC_FIELDS, VR_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn job(s: Submitted) -> Reply {
     Reply::Job {
@@ -87,6 +89,7 @@ fn async_cmd(
         params,
         shape,
         response,
+        job: None,
         handler,
     }
 }
@@ -108,6 +111,7 @@ fn list_cmd(
         params: [list_params(), params].concat(),
         shape: Shape::List(key),
         response,
+        job: None,
         handler,
     }
 }
@@ -130,7 +134,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(Some("physicalnetwork")),
             PHYSNET_FIELDS,
             |c, a| Box::pin(physnet_create(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::PhysicalNetworkCreate, "org.apache.cloudstack.api.command.admin.network.CreatePhysicalNetworkCmd"),
         list_cmd(
             "listPhysicalNetworks",
             "Lists physical networks",
@@ -156,7 +161,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(Some("physicalnetwork")),
             PHYSNET_FIELDS,
             |c, a| Box::pin(physnet_update(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::PhysicalNetworkUpdate, "org.apache.cloudstack.api.command.admin.network.UpdatePhysicalNetworkCmd"),
         async_cmd(
             "deletePhysicalNetwork",
             "Deletes a Physical Network.",
@@ -164,7 +170,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(None),
             SUCCESS_FIELDS,
             |c, a| Box::pin(physnet_delete(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::PhysicalNetworkDelete, "org.apache.cloudstack.api.command.admin.network.DeletePhysicalNetworkCmd"),
         async_cmd(
             "addTrafficType",
             "Adds traffic type to a physical network",
@@ -181,7 +188,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(Some("traffictype")),
             TRAFFIC_FIELDS,
             |c, a| Box::pin(traffic_add(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::TrafficTypeCreate, "org.apache.cloudstack.api.command.admin.usage.AddTrafficTypeCmd"),
         list_cmd(
             "listTrafficTypes",
             "Lists traffic types of a given physical network.",
@@ -197,7 +205,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(Some("traffictype")),
             TRAFFIC_FIELDS,
             |c, a| Box::pin(traffic_update(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::TrafficTypeUpdate, "org.apache.cloudstack.api.command.admin.usage.UpdateTrafficTypeCmd"),
         async_cmd(
             "deleteTrafficType",
             "Deletes traffic type of a physical network",
@@ -205,7 +214,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(None),
             SUCCESS_FIELDS,
             |c, a| Box::pin(traffic_delete(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::TrafficTypeDelete, "org.apache.cloudstack.api.command.admin.usage.DeleteTrafficTypeCmd"),
         list_cmd(
             "listNetworkServiceProviders",
             "Lists network serviceproviders for a given physical network.",
@@ -230,7 +240,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(Some("networkserviceprovider")),
             NSP_FIELDS,
             |c, a| Box::pin(nsp_add(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::ServiceProviderCreate, "org.apache.cloudstack.api.command.admin.network.AddNetworkServiceProviderCmd"),
         async_cmd(
             "updateNetworkServiceProvider",
             "Updates a network serviceProvider of a physical network",
@@ -242,7 +253,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(Some("networkserviceprovider")),
             NSP_FIELDS,
             |c, a| Box::pin(nsp_update(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::ServiceProviderUpdate, "org.apache.cloudstack.api.command.admin.network.UpdateNetworkServiceProviderCmd"),
         async_cmd(
             "deleteNetworkServiceProvider",
             "Deletes a Network Service Provider.",
@@ -250,7 +262,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(None),
             SUCCESS_FIELDS,
             |c, a| Box::pin(nsp_delete(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::ServiceProviderDelete, "org.apache.cloudstack.api.command.admin.network.DeleteNetworkServiceProviderCmd"),
         list_cmd(
             "listVirtualRouterElements",
             "Lists all available virtual router elements.",
@@ -273,7 +286,8 @@ pub fn commands() -> Vec<Command> {
             Shape::Job(Some("virtualrouterelement")),
             VR_FIELDS,
             |c, a| Box::pin(vr_configure(c, a)),
-        ),
+        )
+        .job(SagaKind::Physnet, EventType::NetworkElementConfigure, "org.apache.cloudstack.api.command.admin.router.ConfigureVirtualRouterElementCmd"),
     ]
 }
 

@@ -1,5 +1,4 @@
-use ferrostack_app::vmsagas;
-use ferrostack_db::vm::VmFilter;
+use ferrostack_app::model::VmFilter;
 use ferrostack_types::Error;
 use serde_json::json;
 
@@ -8,6 +7,8 @@ use crate::registry::{list_params, scope_params, Access, Command, PType, Param, 
 use crate::reply::Reply;
 use crate::views::vm::{self as v, ROUTER_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn router_id() -> Param {
     Param::new("id", PType::Uuid, "the ID of the router")
@@ -31,6 +32,7 @@ fn router_async(
         params,
         shape: Shape::Job(Some("router")),
         response: ROUTER_FIELDS,
+        job: None,
         handler,
     }
 }
@@ -64,12 +66,17 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("router"),
             response: ROUTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
-        router_async("startRouter", "Starts a router.", vec![], |c, a| Box::pin(start(c, a))),
-        router_async("stopRouter", "Stops a router.", vec![Param::new("forced", PType::Boolean, "Force stop the VM. The caller knows the VM is stopped.")], |c, a| Box::pin(stop(c, a))),
-        router_async("rebootRouter", "Starts a router.", vec![Param::new("forced", PType::Boolean, "Force reboot the router (Router is force Stopped and then Started)")], |c, a| Box::pin(reboot(c, a))),
-        router_async("destroyRouter", "Destroys a router.", vec![], |c, a| Box::pin(destroy(c, a))),
+        router_async("startRouter", "Starts a router.", vec![], |c, a| Box::pin(start(c, a)))
+        .job(SagaKind::RouterStart, EventType::RouterStart, "org.apache.cloudstack.api.command.admin.router.StartRouterCmd"),
+        router_async("stopRouter", "Stops a router.", vec![Param::new("forced", PType::Boolean, "Force stop the VM. The caller knows the VM is stopped.")], |c, a| Box::pin(stop(c, a)))
+        .job(SagaKind::RouterStop, EventType::RouterStop, "org.apache.cloudstack.api.command.admin.router.StopRouterCmd"),
+        router_async("rebootRouter", "Starts a router.", vec![Param::new("forced", PType::Boolean, "Force reboot the router (Router is force Stopped and then Started)")], |c, a| Box::pin(reboot(c, a)))
+        .job(SagaKind::RouterReboot, EventType::RouterReboot, "org.apache.cloudstack.api.command.admin.router.RebootRouterCmd"),
+        router_async("destroyRouter", "Destroys a router.", vec![], |c, a| Box::pin(destroy(c, a)))
+        .job(SagaKind::RouterDestroy, EventType::RouterDestroy, "org.apache.cloudstack.api.command.admin.router.DestroyRouterCmd"),
         Command {
             name: "changeServiceForRouter",
             description: "Upgrades domain router to a new service offering",
@@ -82,6 +89,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("router"),
             response: ROUTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(change(c, a)),
         },
     ]
@@ -124,28 +132,10 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     Ok(Reply::list("router", total, items))
 }
 
-async fn job(
-    c: &Ctx,
-    a: &Args,
-    kind: &'static str,
-    command: &'static str,
-    class: &'static str,
-    event: &'static str,
-    params: serde_json::Value,
-) -> Result<Reply, Error> {
+async fn job(c: &Ctx, a: &Args, params: serde_json::Value) -> Result<Reply, Error> {
     let s = c
         .app
-        .router_job(
-            &c.caller,
-            &a.req_uuid("id")?,
-            ferrostack_app::job::JobMeta {
-                kind,
-                command,
-                cmd_class: class,
-                event_type: event,
-            },
-            params,
-        )
+        .router_job(&c.caller, &a.req_uuid("id")?, c.job_meta()?, params)
         .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
@@ -154,56 +144,20 @@ async fn job(
 }
 
 async fn start(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    job(
-        c,
-        &a,
-        vmsagas::ROUTER_START,
-        "startRouter",
-        "org.apache.cloudstack.api.command.admin.router.StartRouterCmd",
-        "ROUTER.START",
-        json!({}),
-    )
-    .await
+    job(c, &a, json!({})).await
 }
 
 async fn stop(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let forced = a.bool("forced");
-    job(
-        c,
-        &a,
-        vmsagas::ROUTER_STOP,
-        "stopRouter",
-        "org.apache.cloudstack.api.command.admin.router.StopRouterCmd",
-        "ROUTER.STOP",
-        json!({"forced": forced}),
-    )
-    .await
+    job(c, &a, json!({"forced": forced})).await
 }
 
 async fn reboot(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    job(
-        c,
-        &a,
-        vmsagas::ROUTER_REBOOT,
-        "rebootRouter",
-        "org.apache.cloudstack.api.command.admin.router.RebootRouterCmd",
-        "ROUTER.REBOOT",
-        json!({}),
-    )
-    .await
+    job(c, &a, json!({})).await
 }
 
 async fn destroy(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    job(
-        c,
-        &a,
-        vmsagas::ROUTER_DESTROY,
-        "destroyRouter",
-        "org.apache.cloudstack.api.command.admin.router.DestroyRouterCmd",
-        "ROUTER.DESTROY",
-        json!({}),
-    )
-    .await
+    job(c, &a, json!({})).await
 }
 
 async fn change(c: &Ctx, a: Args) -> Result<Reply, Error> {

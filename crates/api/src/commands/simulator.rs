@@ -3,7 +3,7 @@
 //! zone/pod/cluster/host × agent command), plus ferrostack's `updateSimulatorHost`, which
 //! takes a simulated host down or brings it back.
 
-use ferrostack_sim::{MockInfo, MockResult, MockRule};
+use ferrostack_app::model::{MockInfo, MockResult, MockRule};
 use ferrostack_types::Error;
 use serde_json::{json, Value};
 
@@ -42,6 +42,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("simulatormock"),
             response: MOCK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(configure(c, a)),
         },
         Command {
@@ -53,6 +54,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Long, "id of the configured mock").required()],
             shape: Shape::Object("simulatormock"),
             response: MOCK_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(query(c, a)),
         },
         Command {
@@ -64,6 +66,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Long, "id of the configured mock").required()],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cleanup(c, a)),
         },
         Command {
@@ -79,6 +82,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update_host(c, a)),
         },
     ]
@@ -141,37 +145,17 @@ fn parse_value(value: &str) -> Result<(MockResult, u64), Error> {
 }
 
 async fn configure(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let command = a.req("name")?;
-    if !ferrostack_sim::COMMANDS
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(&command))
-    {
-        return Err(Error::invalid(format!(
-            "Unknown simulator command {command}; use one of {}",
-            ferrostack_sim::COMMANDS.join(", ")
-        )));
-    }
     let (result, wait) = parse_value(&a.req("value")?)?;
-    let mut conn = c.app.db.conn().await?;
-    let mut rule = MockRule::new(command, result).wait_ms(wait);
-    if let Some(z) = a.uuid("zoneid") {
-        rule = rule.zone(c.app.zone_get_for(&mut conn, "zoneid", &z).await?.uuid);
-    }
-    if let Some(p) = a.uuid("podid") {
-        rule = rule.pod(c.app.pod_get_for(&mut conn, "podid", &p).await?.uuid);
-    }
-    if let Some(cl) = a.uuid("clusterid") {
-        rule = rule.cluster(c.app.cluster_get_for(&mut conn, "clusterid", &cl).await?.uuid);
-    }
-    if let Some(h) = a.uuid("hostid") {
-        rule = rule.host(c.app.host_get_for(&mut conn, "hostid", &h).await?.uuid);
-    }
+    let mut rule = MockRule::new(a.req("name")?, result).wait_ms(wait);
+    rule.zone = a.uuid("zoneid");
+    rule.pod = a.uuid("podid");
+    rule.cluster = a.uuid("clusterid");
+    rule.host = a.uuid("hostid");
     if let Some(n) = a.i64("count") {
         let n = u32::try_from(n).map_err(|_| Error::invalid("count must be zero or more"))?;
         rule = rule.count(n);
     }
-    let id = c.app.sim.configure(rule);
-    let info = c.app.sim.query(id).ok_or_else(|| Error::internal("mock vanished"))?;
+    let info = c.app.simulator_configure(rule).await?;
     Ok(Reply::object("simulatormock", mock_json(&info)))
 }
 
@@ -181,36 +165,22 @@ fn mock_id(a: &Args) -> Result<u64, Error> {
 }
 
 async fn query(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let id = mock_id(&a)?;
-    let info = c.app.sim.query(id).ok_or_else(|| Error::unknown_entity("id", id))?;
+    let info = c.app.simulator_query(mock_id(&a)?).await?;
     Ok(Reply::object("simulatormock", mock_json(&info)))
 }
 
 async fn cleanup(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let id = mock_id(&a)?;
-    if !c.app.sim.cleanup(id) {
-        return Err(Error::unknown_entity("id", id));
-    }
+    c.app.simulator_cleanup(mock_id(&a)?).await?;
     Ok(Reply::Success)
 }
 
 async fn update_host(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let mut conn = c.app.db.conn().await?;
-    let h = c.app.host_get_for(&mut conn, "id", &a.req_uuid("id")?).await?;
-    drop(conn);
-    if h.hypervisor != "Simulator" {
-        return Err(Error::invalid(format!("Host {} is not a simulated host", h.name)));
-    }
+    let id = a.req_uuid("id")?;
     let up = match a.req("state")?.to_ascii_lowercase().as_str() {
         "up" => true,
         "down" => false,
         other => return Err(Error::invalid(format!("Invalid state {other}; use Up or Down"))),
     };
-    if !up && a.bool("poweroffvms") {
-        c.app.sim.power_off_all(&h.uuid);
-    }
-    if !c.app.sim.set_host_up(&h.uuid, up) {
-        c.app.sim.set_host_up(&h.url, up);
-    }
+    c.app.simulator_host_update(&id, up, a.bool("poweroffvms")).await?;
     Ok(Reply::Success)
 }

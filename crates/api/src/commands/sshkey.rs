@@ -1,7 +1,7 @@
 //! SSH key pairs: createSSHKeyPair, registerSSHKeyPair, listSSHKeyPairs, deleteSSHKeyPair.
 
+use ferrostack_app::model::KeyPairFilter;
 use ferrostack_app::userdata::OwnerRef;
-use ferrostack_db::sshkey::KeyPairFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -50,6 +50,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Object("keypair"),
             response: CREATE_SSHKEYPAIR_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create(c, a)),
         },
         Command {
@@ -70,6 +71,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Object("keypair"),
             response: SSHKEYPAIR_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(register(c, a)),
         },
         Command {
@@ -91,6 +93,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("sshkeypair"),
             response: SSHKEYPAIR_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -111,6 +114,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete(c, a)),
         },
     ]

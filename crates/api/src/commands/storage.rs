@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
+use ferrostack_app::model::{PoolFilter, PoolUpdate, StoreFilter};
 use ferrostack_app::storage::PoolCreate;
-use ferrostack_db::storage::{PoolFilter, PoolUpdate, StoreFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -53,6 +53,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("storagepool"),
             response: STORAGE_POOL_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create_pool(c, a)),
         },
         Command {
@@ -79,6 +80,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("storagepool"),
             response: STORAGE_POOL_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list_pools(c, a)),
         },
         Command {
@@ -98,6 +100,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("storagepool"),
             response: STORAGE_POOL_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update_pool(c, a)),
         },
         Command {
@@ -112,6 +115,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete_pool(c, a)),
         },
         Command {
@@ -129,6 +133,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("imagestore"),
             response: IMAGE_STORE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(add_store(c, a)),
         },
         Command {
@@ -151,6 +156,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("imagestore"),
             response: IMAGE_STORE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list_stores(c, a)),
         },
         Command {
@@ -162,6 +168,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "The image store ID or Secondary Storage ID.").required().related("listImageStores")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete_store(c, a)),
         },
     ]

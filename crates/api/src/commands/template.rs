@@ -1,14 +1,16 @@
+use ferrostack_app::model::{CategoryFilter, OsFilter, TemplateUpdate};
 use ferrostack_app::template::{TemplateDeleted, TemplateList, TemplateRegister};
-use ferrostack_db::template::{CategoryFilter, OsFilter, TemplateUpdate};
 use ferrostack_types::Error;
 
 use crate::args::Args;
 use crate::commands::items;
 use crate::commands::storage::flat_map;
-use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::template::{self as views, OS_CATEGORY_FIELDS, OS_TYPE_FIELDS, TEMPLATE_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 pub fn commands() -> Vec<Command> {
     vec![
@@ -47,6 +49,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::List("template"),
             response: TEMPLATE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(register(c, a)),
         },
         Command {
@@ -76,6 +79,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("template"),
             response: TEMPLATE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -107,6 +111,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("template"),
             response: TEMPLATE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -122,6 +127,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,
+            job: Some(JobDecl::new(SagaKind::TemplateDelete, EventType::TemplateDelete, "org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd")),
             handler: |c, a| Box::pin(delete(c, a)),
         },
         Command {
@@ -142,6 +148,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("ostype"),
             response: OS_TYPE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list_os_types(c, a)),
         },
         Command {
@@ -161,6 +168,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("oscategory"),
             response: OS_CATEGORY_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list_os_categories(c, a)),
         },
     ]

@@ -1,15 +1,17 @@
+use ferrostack_app::model::RoleFilter;
+use ferrostack_app::model::UserFilter;
 use ferrostack_app::user::{UserChange, UserCreate};
-use ferrostack_db::role::RoleFilter;
-use ferrostack_db::user::UserFilter;
 use ferrostack_types::{Error, RoleType};
 use serde_json::json;
 
 use crate::args::Args;
 use crate::commands::items;
-use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
+use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::{self, ROLE_FIELDS, USERKEYS_FIELDS, USER_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn id_param(what: &'static str) -> Param {
     Param::new("id", PType::Uuid, what).required().related("listUsers")
@@ -36,6 +38,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("user"),
             response: USER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(create(c, a)),
         },
         Command {
@@ -57,6 +60,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("user"),
             response: USER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -68,6 +72,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("userapikey", PType::String, "API key of the user").required()],
             shape: Shape::Object("user"),
             response: USER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(get(c, a)),
         },
         Command {
@@ -88,6 +93,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("user"),
             response: USER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -99,6 +105,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![id_param("Enables user by user ID.")],
             shape: Shape::Object("user"),
             response: USER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(enable(c, a)),
         },
         Command {
@@ -110,6 +117,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![id_param("Locks user by user ID.")],
             shape: Shape::Object("user"),
             response: USER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(lock(c, a)),
         },
         Command {
@@ -121,6 +129,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![id_param("Disables user by user ID.")],
             shape: Shape::Job(Some("user")),
             response: USER_FIELDS,
+            job: Some(JobDecl::new(SagaKind::UserDisable, EventType::UserDisable, "org.apache.cloudstack.api.command.admin.user.DisableUserCmd")),
             handler: |c, a| Box::pin(disable(c, a)),
         },
         Command {
@@ -132,6 +141,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![id_param("id of the user to be deleted")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete(c, a)),
         },
         Command {
@@ -143,6 +153,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![id_param("User id")],
             shape: Shape::Object("userkeys"),
             response: USERKEYS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(register_keys(c, a)),
         },
         Command {
@@ -154,6 +165,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![id_param("ID of the user whose keys are required")],
             shape: Shape::Object("userkeys"),
             response: USERKEYS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(get_keys(c, a)),
         },
         Command {
@@ -173,6 +185,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("role"),
             response: ROLE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list_roles(c, a)),
         },
     ]

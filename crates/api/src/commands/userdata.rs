@@ -1,8 +1,8 @@
 //! The user data registry: registerUserData, listUserData, deleteUserData,
 //! linkUserDataToTemplate.
 
+use ferrostack_app::model::UserDataFilter;
 use ferrostack_app::userdata::UserDataRegister;
-use ferrostack_db::userdata::UserDataFilter;
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -50,6 +50,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("userdata"),
             response: USERDATA_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(register(c, a)),
         },
         Command {
@@ -70,6 +71,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("userdata"),
             response: USERDATA_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
         Command {
@@ -97,6 +99,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(delete(c, a)),
         },
         Command {
@@ -127,6 +130,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("template"),
             response: LINKED_TEMPLATE_FIELDS.as_slice(),
+            job: None,
             handler: |c, a| Box::pin(link(c, a)),
         },
     ]

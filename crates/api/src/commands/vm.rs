@@ -1,17 +1,18 @@
 use std::collections::BTreeMap;
 
+use ferrostack_app::model::{VmFilter, VolumeFilter};
 use ferrostack_app::vm::VmDeploy;
-use ferrostack_app::vmsagas;
-use ferrostack_db::vm::{VmFilter, VolumeFilter};
 use ferrostack_types::Error;
 use serde_json::json;
 
 use crate::args::Args;
 use crate::commands::items;
-use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape};
+use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape};
 use crate::reply::Reply;
 use crate::views::vm::{self as v, NIC_FIELDS, VM_FIELDS, VOLUME_FIELDS};
 use crate::Ctx;
+use ferrostack_app::saga::SagaKind;
+use ferrostack_types::EventType;
 
 fn vm_id() -> Param {
     Param::new("id", PType::Uuid, "The ID of the virtual machine")
@@ -66,6 +67,7 @@ fn simple_async(
         params,
         shape: Shape::Job(Some("virtualmachine")),
         response: VM_FIELDS,
+        job: None,
         handler,
     }
 }
@@ -102,6 +104,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Job(Some("virtualmachine")),
             response: VM_FIELDS,
+            job: Some(JobDecl::new(SagaKind::VmDeploy, EventType::VmCreate, "org.apache.cloudstack.api.command.user.vm.DeployVMCmd")),
             handler: |c, a| Box::pin(deploy(c, a)),
         },
         Command {
@@ -127,20 +130,28 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("virtualmachine"),
             response: VM_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(list(c, a)),
         },
-        simple_async("startVirtualMachine", "Starts a virtual machine.", vec![Param::new("hostid", PType::Uuid, "destination Host ID to deploy the VM to - parameter available for root admin only")], |c, a| Box::pin(start(c, a))),
-        simple_async("stopVirtualMachine", "Stops a virtual machine.", vec![Param::new("forced", PType::Boolean, "Force stop the VM (vm is marked as Stopped even when command fails to be send to the backend, otherwise a force poweroff is attempted). The caller knows the VM is stopped.")], |c, a| Box::pin(stop(c, a))),
-        simple_async("rebootVirtualMachine", "Reboots a virtual machine.", vec![], |c, a| Box::pin(reboot(c, a))),
-        simple_async("destroyVirtualMachine", "Destroys a virtual machine.", vec![Param::new("expunge", PType::Boolean, "If true is passed, the vm is expunged immediately. False by default.").since("4.2.1")], |c, a| Box::pin(destroy(c, a))),
-        simple_async("expungeVirtualMachine", "Expunge a virtual machine. Once expunged, it cannot be recoverd.", vec![], |c, a| Box::pin(expunge(c, a))),
-        simple_async("resetPasswordForVirtualMachine", "Resets the password for virtual machine. The virtual machine must be in a \"Stopped\" state and the template must already support this feature for this command to take effect.", vec![], |c, a| Box::pin(reset_password(c, a))),
+        simple_async("startVirtualMachine", "Starts a virtual machine.", vec![Param::new("hostid", PType::Uuid, "destination Host ID to deploy the VM to - parameter available for root admin only")], |c, a| Box::pin(start(c, a)))
+        .job(SagaKind::VmStart, EventType::VmStart, "org.apache.cloudstack.api.command.user.vm.StartVMCmd"),
+        simple_async("stopVirtualMachine", "Stops a virtual machine.", vec![Param::new("forced", PType::Boolean, "Force stop the VM (vm is marked as Stopped even when command fails to be send to the backend, otherwise a force poweroff is attempted). The caller knows the VM is stopped.")], |c, a| Box::pin(stop(c, a)))
+        .job(SagaKind::VmStop, EventType::VmStop, "org.apache.cloudstack.api.command.user.vm.StopVMCmd"),
+        simple_async("rebootVirtualMachine", "Reboots a virtual machine.", vec![], |c, a| Box::pin(reboot(c, a)))
+        .job(SagaKind::VmReboot, EventType::VmReboot, "org.apache.cloudstack.api.command.user.vm.RebootVMCmd"),
+        simple_async("destroyVirtualMachine", "Destroys a virtual machine.", vec![Param::new("expunge", PType::Boolean, "If true is passed, the vm is expunged immediately. False by default.").since("4.2.1")], |c, a| Box::pin(destroy(c, a)))
+        .job(SagaKind::VmDestroy, EventType::VmDestroy, "org.apache.cloudstack.api.command.user.vm.DestroyVMCmd"),
+        simple_async("expungeVirtualMachine", "Expunge a virtual machine. Once expunged, it cannot be recoverd.", vec![], |c, a| Box::pin(expunge(c, a)))
+        .job(SagaKind::VmExpunge, EventType::VmExpunge, "org.apache.cloudstack.api.command.admin.vm.ExpungeVMCmd"),
+        simple_async("resetPasswordForVirtualMachine", "Resets the password for virtual machine. The virtual machine must be in a \"Stopped\" state and the template must already support this feature for this command to take effect.", vec![], |c, a| Box::pin(reset_password(c, a)))
+        .job(SagaKind::VmResetPassword, EventType::VmResetPassword, "org.apache.cloudstack.api.command.user.vm.ResetVMPasswordCmd"),
         simple_async("resetSSHKeyForVirtualMachine", "Resets the SSH Key for virtual machine. The virtual machine must be in a \"Stopped\" state.", vec![
             Param::new("keypair", PType::String, "name of the ssh key pair used to login to the virtual machine"),
             Param::new("keypairs", PType::List, "names of the ssh key pairs to be used to login to the virtual machine").since("4.17"),
             Param::new("account", PType::String, "an optional account for the ssh key. Must be used with domainId."),
             Param::new("domainid", PType::Uuid, "an optional domainId for the virtual machine. If the account parameter is used, domainId must also be used."),
-        ], |c, a| Box::pin(reset_ssh(c, a))),
+        ], |c, a| Box::pin(reset_ssh(c, a)))
+        .job(SagaKind::VmPushKeys, EventType::VmResetSshKey, "org.apache.cloudstack.api.command.user.vm.ResetVMSSHKeyCmd"),
         Command {
             name: "recoverVirtualMachine",
             description: "Recovers a virtual machine.",
@@ -150,6 +161,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![vm_id()],
             shape: Shape::Object("virtualmachine"),
             response: VM_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(recover(c, a)),
         },
         Command {
@@ -169,6 +181,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::Object("virtualmachine"),
             response: VM_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(update(c, a)),
         },
         Command {
@@ -180,6 +193,7 @@ pub fn commands() -> Vec<Command> {
             params: [vec![vm_id()], userdata_params()].concat(),
             shape: Shape::Object("virtualmachine"),
             response: VM_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(reset_user_data(c, a)),
         },
         Command {
@@ -191,6 +205,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("virtualmachineid", PType::Uuid, "The ID of the virtual machine").required().related("listVirtualMachines")],
             shape: Shape::Object("virtualmachineuserdata"),
             response: &[("virtualmachineid", "string", "the ID of the virtual machine"), ("userdata", "string", "Base 64 encoded VM user data")],
+            job: None,
             handler: |c, a| Box::pin(get_user_data(c, a)),
         },
         Command {
@@ -210,6 +225,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("nic"),
             response: NIC_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(nics(c, a)),
         },
         Command {
@@ -232,6 +248,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("volume"),
             response: VOLUME_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(volumes(c, a)),
         },
     ]
@@ -309,28 +326,10 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     Ok(Reply::list("virtualmachine", total, items))
 }
 
-async fn job(
-    c: &Ctx,
-    a: &Args,
-    kind: &'static str,
-    command: &'static str,
-    class: &'static str,
-    event: &'static str,
-    params: serde_json::Value,
-) -> Result<Reply, Error> {
+async fn job(c: &Ctx, a: &Args, params: serde_json::Value) -> Result<Reply, Error> {
     let s = c
         .app
-        .vm_job(
-            &c.caller,
-            &a.req_uuid("id")?,
-            ferrostack_app::job::JobMeta {
-                kind,
-                command,
-                cmd_class: class,
-                event_type: event,
-            },
-            params,
-        )
+        .vm_job(&c.caller, &a.req_uuid("id")?, c.job_meta()?, params)
         .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
@@ -341,49 +340,18 @@ async fn job(
 async fn start(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let mut p = json!({});
     if let Some(h) = a.uuid("hostid") {
-        if !c.caller.is_root_admin() {
-            return Err(Error::denied("Only root administrators can choose the host"));
-        }
-        let mut conn = c.app.db.conn().await?;
-        p["host_id"] = json!(c.app.host_get_for(&mut conn, "hostid", &h).await?.id);
+        p["host_id"] = json!(c.app.vm_start_host_pick(&c.caller, &h).await?);
     }
-    job(
-        c,
-        &a,
-        vmsagas::VM_START,
-        "startVirtualMachine",
-        "org.apache.cloudstack.api.command.user.vm.StartVMCmd",
-        "VM.START",
-        p,
-    )
-    .await
+    job(c, &a, p).await
 }
 
 async fn stop(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let forced = a.bool("forced");
-    job(
-        c,
-        &a,
-        vmsagas::VM_STOP,
-        "stopVirtualMachine",
-        "org.apache.cloudstack.api.command.user.vm.StopVMCmd",
-        "VM.STOP",
-        json!({"forced": forced}),
-    )
-    .await
+    job(c, &a, json!({"forced": forced})).await
 }
 
 async fn reboot(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    job(
-        c,
-        &a,
-        vmsagas::VM_REBOOT,
-        "rebootVirtualMachine",
-        "org.apache.cloudstack.api.command.user.vm.RebootVMCmd",
-        "VM.REBOOT",
-        json!({}),
-    )
-    .await
+    job(c, &a, json!({})).await
 }
 
 async fn destroy(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -393,43 +361,12 @@ async fn destroy(c: &Ctx, a: Args) -> Result<Reply, Error> {
             "Expunging is not allowed for users (setting allow.user.expunge.recover.vm); destroy without expunge",
         ));
     }
-    job(
-        c,
-        &a,
-        vmsagas::VM_DESTROY,
-        "destroyVirtualMachine",
-        "org.apache.cloudstack.api.command.user.vm.DestroyVMCmd",
-        "VM.DESTROY",
-        json!({"expunge": expunge}),
-    )
-    .await
+    job(c, &a, json!({"expunge": expunge})).await
 }
 
 async fn expunge(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    if !c.app.may_expunge(&c.caller).await? {
-        return Err(Error::denied(
-            "Expunging is not allowed for users (setting allow.user.expunge.recover.vm)",
-        ));
-    }
-    let mut conn = c.app.db.conn().await?;
-    let vm = c.app.vm_get_for(&mut conn, &c.caller, "id", &a.req_uuid("id")?).await?;
-    if vm.state != ferrostack_types::state::VmState::Destroyed {
-        return Err(Error::invalid(format!(
-            "VM {} is {}; destroy it before expunging",
-            vm.name, vm.state
-        )));
-    }
-    drop(conn);
-    job(
-        c,
-        &a,
-        vmsagas::VM_EXPUNGE,
-        "expungeVirtualMachine",
-        "org.apache.cloudstack.api.command.admin.vm.ExpungeVMCmd",
-        "VM.EXPUNGE",
-        json!({}),
-    )
-    .await
+    c.app.vm_expunge_check(&c.caller, &a.req_uuid("id")?).await?;
+    job(c, &a, json!({})).await
 }
 
 async fn reset_password(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -544,11 +481,7 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
     };
     let mut f = f;
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = ferrostack_db::vm::volume_id_by_uuid(&mut conn, &id).await?;
-        if f.id.is_none() {
-            return Err(Error::unknown_entity("id", id));
-        }
+        f.id = Some(c.app.volume_id_find("id", &id).await?);
     }
     let (vm, zone) = (a.uuid("virtualmachineid"), a.uuid("zoneid"));
     let (total, rows) = c

@@ -1,5 +1,5 @@
+use ferrostack_app::model::{ClusterFilter, PodFilter, ZoneFilter};
 use ferrostack_app::zone::{ClusterAdd, PodCreate, ZoneCreate, ZoneUpdate};
-use ferrostack_db::zone::{ClusterFilter, PodFilter, ZoneFilter};
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -88,6 +88,7 @@ pub fn commands() -> Vec<Command> {
             params: create_params,
             shape: Shape::Object("zone"),
             response: ZONE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_create(c, a)),
         },
         Command {
@@ -112,6 +113,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("zone"),
             response: ZONE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_list(c, a)),
         },
         Command {
@@ -123,6 +125,7 @@ pub fn commands() -> Vec<Command> {
             params: update_params,
             shape: Shape::Object("zone"),
             response: ZONE_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_update(c, a)),
         },
         Command {
@@ -134,6 +137,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the ID of the Zone").required().related("listZones")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(zone_delete(c, a)),
         },
         Command {
@@ -153,6 +157,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("pod"),
             response: POD_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_create(c, a)),
         },
         Command {
@@ -174,6 +179,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("pod"),
             response: POD_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_list(c, a)),
         },
         Command {
@@ -189,6 +195,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("pod"),
             response: POD_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_update(c, a)),
         },
         Command {
@@ -200,6 +207,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the ID of the Pod").required().related("listPods")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(pod_delete(c, a)),
         },
         Command {
@@ -222,6 +230,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::List("cluster"),
             response: CLUSTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_add(c, a)),
         },
         Command {
@@ -247,6 +256,7 @@ pub fn commands() -> Vec<Command> {
             .concat(),
             shape: Shape::List("cluster"),
             response: CLUSTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_list(c, a)),
         },
         Command {
@@ -263,6 +273,7 @@ pub fn commands() -> Vec<Command> {
             ],
             shape: Shape::Object("cluster"),
             response: CLUSTER_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_update(c, a)),
         },
         Command {
@@ -274,6 +285,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![Param::new("id", PType::Uuid, "the cluster ID").required().related("listClusters")],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
+            job: None,
             handler: |c, a| Box::pin(cluster_delete(c, a)),
         },
     ]
@@ -317,8 +329,7 @@ async fn zone_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         enabled_only: !c.caller.is_root_admin(),
     };
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = Some(c.app.zone_get_for(&mut conn, "id", &id).await?.id);
+        f.id = Some(c.app.zone_find("id", &id).await?.id);
     }
     let (total, rows) = c.app.zone_list(&f, a.page()?).await?;
     Ok(Reply::list("zone", total, items(&rows, v::zone)))
@@ -379,8 +390,7 @@ async fn pod_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         ..Default::default()
     };
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = Some(c.app.pod_get_for(&mut conn, "id", &id).await?.id);
+        f.id = Some(c.app.pod_id_find("id", &id).await?);
     }
     let (total, rows) = c.app.pod_list(f, a.uuid("zoneid").as_deref(), a.page()?).await?;
     Ok(Reply::list("pod", total, items(&rows, v::pod)))
@@ -429,8 +439,7 @@ async fn cluster_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         ..Default::default()
     };
     if let Some(id) = a.uuid("id") {
-        let mut conn = c.app.db.conn().await?;
-        f.id = Some(c.app.cluster_get_for(&mut conn, "id", &id).await?.id);
+        f.id = Some(c.app.cluster_id_find("id", &id).await?);
     }
     let (total, rows) = c
         .app

@@ -1,9 +1,9 @@
 //! Zones, pods, clusters, hosts, configuration, alerts and capacity on the wire.
 
 use ferrostack_app::config::ConfigValue;
-use ferrostack_db::alert::Alert;
-use ferrostack_db::host::Host;
-use ferrostack_db::zone::{Cluster, Pod, Zone};
+use ferrostack_app::model::Alert;
+use ferrostack_app::model::Host;
+use ferrostack_app::model::{Cluster, Pod, Zone};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 

@@ -1,12 +1,12 @@
 //! Response objects with CloudStack's field names and JSON types, and the field lists
 //! `listApis` advertises for them. A test checks each view emits only declared fields.
 
-use ferrostack_db::account::Account;
-use ferrostack_db::domain::{display_path, Domain};
-use ferrostack_db::event::Event;
-use ferrostack_db::job::JobView;
-use ferrostack_db::role::Role;
-use ferrostack_db::user::User;
+use ferrostack_app::model::Account;
+use ferrostack_app::model::Event;
+use ferrostack_app::model::JobView;
+use ferrostack_app::model::Role;
+use ferrostack_app::model::User;
+use ferrostack_app::model::{display_path, Domain};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 

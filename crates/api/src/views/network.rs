@@ -1,10 +1,9 @@
 //! Guest networks, VLAN IP ranges and public IP addresses on the wire (CloudStack's
 //! `NetworkResponse`, `VlanIpRangeResponse` and `IPAddressResponse`).
 
-use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use ferrostack_db::network::{IpRange, Network, PublicIp};
+use ferrostack_app::model::{IpRange, Network, PublicIp};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 
@@ -100,15 +99,6 @@ pub const NETWORK_FIELDS: &[Field] = &[
     ("hasannotations", "boolean", "whether this network has annotations"),
     ("created", "date", "the date this network was created"),
 ];
-
-/// The service maps of a page of networks (rows of `services_of`), by network id.
-pub fn services_by_network(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<(String, String)>> {
-    let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    for (id, service, provider) in rows {
-        out.entry(id).or_default().push((service, provider));
-    }
-    out
-}
 
 /// The VLAN tag of a broadcast URI (`vlan://100` → `100`).
 fn vlan_tag(uri: &str) -> &str {

@@ -1,7 +1,7 @@
 //! Service and disk offerings on the wire. `memory` is MB, sizes are numbers, storage types
 //! are `shared`/`local`.
 
-use ferrostack_db::offering::{DiskOffering, ServiceOffering};
+use ferrostack_app::model::{DiskOffering, ServiceOffering};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 

@@ -1,9 +1,9 @@
 //! Physical networks, traffic types, network service providers, virtual router elements and
 //! network offerings on the wire (CloudStack's field names and JSON types).
 
+use ferrostack_app::model::{PhysicalNetwork, ServiceProvider, TrafficType, VrElement};
 use ferrostack_app::netoffering::OfferingDetail;
 use ferrostack_app::physnet::can_enable_individual_services;
-use ferrostack_db::physnet::{PhysicalNetwork, ServiceProvider, TrafficType, VrElement};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 

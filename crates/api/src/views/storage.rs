@@ -1,6 +1,6 @@
 //! Storage pools and image stores on the wire.
 
-use ferrostack_db::storage::{ImageStore, StoragePool};
+use ferrostack_app::model::{ImageStore, StoragePool};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 

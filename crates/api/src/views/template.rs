@@ -1,8 +1,8 @@
 //! Templates (one item per template and zone) and the guest OS catalogue on the wire.
 
+use ferrostack_app::model::display_path;
+use ferrostack_app::model::{zone_state, GuestOs, GuestOsCategory, Template, TemplateInZone, TemplateZone};
 use ferrostack_app::template::status_text;
-use ferrostack_db::domain::display_path;
-use ferrostack_db::template::{zone_state, GuestOs, GuestOsCategory, Template, TemplateInZone, TemplateZone};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 

@@ -2,10 +2,10 @@
 
 use std::sync::LazyLock;
 
+use ferrostack_app::model::display_path;
+use ferrostack_app::model::SshKeyPair;
+use ferrostack_app::model::UserData;
 use ferrostack_app::userdata::{Policy, TemplateLinkView};
-use ferrostack_db::domain::display_path;
-use ferrostack_db::sshkey::SshKeyPair;
-use ferrostack_db::userdata::UserData;
 use serde_json::{json, Map, Value};
 
 use crate::registry::Field;

@@ -1,7 +1,7 @@
 //! Virtual machines, routers, NICs and volumes on the wire.
 
-use ferrostack_db::domain::display_path;
-use ferrostack_db::vm::{Nic, Vm, Volume};
+use ferrostack_app::model::display_path;
+use ferrostack_app::model::{Nic, Vm, Volume};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 

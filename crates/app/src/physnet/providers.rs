@@ -4,10 +4,10 @@
 use ferrostack_db::physnet::{self as pn_db, NspFilter, ServiceProvider, VrElement, VrFilter};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_net::{Provider, ProviderState};
+use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
-use serde_json::json;
 
-use super::{resource, router_element_type, Change, NewNsp, NspAdd};
+use super::{resource, router_element_type, Change, NewNsp, NspAdd, PhysnetOp, PhysnetParams};
 use crate::job::Submitted;
 use crate::{App, Caller};
 
@@ -73,10 +73,10 @@ impl App {
                 Change {
                     command: "addNetworkServiceProvider",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.AddNetworkServiceProviderCmd",
-                    event_type: "SERVICE.PROVIDER.CREATE",
+                    event_type: EventType::ServiceProviderCreate,
                     instance: ("PhysicalNetworkServiceProvider", uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
-                    params: json!({"id": id}),
+                    params: PhysnetParams::job(id, PhysnetOp::NspAdd)?,
                     description: format!("Adding provider {provider} to physical network {}", p.name),
                     resource: resource("NetworkServiceProvider", &uuid, provider.as_str()),
                 },
@@ -156,10 +156,16 @@ impl App {
                 Change {
                     command: "updateNetworkServiceProvider",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.UpdateNetworkServiceProviderCmd",
-                    event_type: "SERVICE.PROVIDER.UPDATE",
+                    event_type: EventType::ServiceProviderUpdate,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
-                    params: json!({"id": n.id, "state": state, "services": services}),
+                    params: PhysnetParams::job(
+                        n.id,
+                        PhysnetOp::NspUpdate {
+                            state: state.clone(),
+                            services: services.clone(),
+                        },
+                    )?,
                     description: format!(
                         "Updating provider {} of physical network {}",
                         n.provider, n.physical_network_name
@@ -184,10 +190,10 @@ impl App {
                 Change {
                     command: "deleteNetworkServiceProvider",
                     cmd_class: "org.apache.cloudstack.api.command.admin.network.DeleteNetworkServiceProviderCmd",
-                    event_type: "SERVICE.PROVIDER.DELETE",
+                    event_type: EventType::ServiceProviderDelete,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
-                    params: json!({"id": n.id}),
+                    params: PhysnetParams::job(n.id, PhysnetOp::NspDelete)?,
                     description: format!(
                         "Deleting provider {} of physical network {}",
                         n.provider, n.physical_network_name
@@ -242,10 +248,10 @@ impl App {
                 Change {
                     command: "configureVirtualRouterElement",
                     cmd_class: "org.apache.cloudstack.api.command.admin.router.ConfigureVirtualRouterElementCmd",
-                    event_type: "NETWORK.ELEMENT.CONFIGURE",
+                    event_type: EventType::NetworkElementConfigure,
                     instance: ("VirtualRouterElement", e.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
-                    params: json!({"id": e.id, "enabled": enabled}),
+                    params: PhysnetParams::job(e.id, PhysnetOp::VrConfigure { enabled })?,
                     description: format!(
                         "Configuring the {} element of physical network {}",
                         n.provider, n.physical_network_name

@@ -8,6 +8,7 @@ use ferrostack_db::{db_err, Conn};
 use ferrostack_jobs::{JobOutcome, Saga};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
+use ferrostack_types::EventType;
 use serde_json::{json, Value};
 
 use super::{check_owner, resource, TEMPLATE_DELETE};
@@ -70,7 +71,7 @@ impl App {
             self.event_done(
                 &mut tx,
                 caller,
-                "TEMPLATE.DELETE",
+                EventType::TemplateDelete,
                 format!("Deleted template {}{from_zone}", t.name),
                 Some(&resource(&t)),
             )
@@ -89,7 +90,7 @@ impl App {
                     instance: Some(("Template", t.uuid.clone())),
                     sync_key: format!("template:{}", t.uuid),
                     params: json!({"template_id": t.id, "zone_id": zone.as_ref().map(|z| z.id)}),
-                    event_type: "TEMPLATE.DELETE",
+                    event_type: EventType::TemplateDelete,
                     description: format!("Deleting template {}{from_zone}", t.name),
                     resource: Some(resource(&t)),
                 },

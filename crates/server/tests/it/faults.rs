@@ -86,8 +86,12 @@ async fn footprint(t: &TestServer, w: &World) -> Footprint {
         volumes: c.get("listVolumes", &[("listall", "true")]).await.items("volume").len(),
         cpu_allocated: h["cpuallocated"].as_str().unwrap().to_string(),
         memory_allocated: h["memoryallocated"].as_i64().unwrap(),
-        on_hosts: app(t).sim.vm_names().into_iter().collect(),
+        on_hosts: sim(t).vm_names().into_iter().collect(),
     }
+}
+
+fn sim(t: &TestServer) -> &ferrostack_sim::Simulator {
+    &t.server.as_ref().unwrap().sim
 }
 
 fn steps(t: &TestServer, kind: &str) -> usize {
@@ -180,7 +184,7 @@ async fn start_and_stop_unwind_from_every_step() {
             "failure before step {before_step}"
         );
         assert_ne!(
-            app(&t).sim.vm_power(&name),
+            sim(&t).vm_power(&name),
             Some(ferrostack_agent_api::PowerState::PowerOn),
             "nothing runs on the host after a failed start (before step {before_step})"
         );
@@ -272,16 +276,13 @@ async fn router_start_and_destroy_unwind_or_stand() {
         assert_eq!(r["state"], "Stopped", "failure before step {before_step}: {r}");
         assert_eq!(footprint(&t, &w).await, stopped, "failure before step {before_step}");
         assert_ne!(
-            app(&t).sim.vm_power(&name),
+            sim(&t).vm_power(&name),
             Some(ferrostack_agent_api::PowerState::PowerOn),
             "a failed router start leaves nothing running (before step {before_step})"
         );
     }
     assert_eq!(c.run_async("startRouter", &[("id", &rid)]).await["jobstatus"], 1);
-    assert_eq!(
-        app(&t).sim.vm_power(&name),
-        Some(ferrostack_agent_api::PowerState::PowerOn)
-    );
+    assert_eq!(sim(&t).vm_power(&name), Some(ferrostack_agent_api::PowerState::PowerOn));
 
     // Destroy: before its step nothing happens; after it, the router is gone everywhere.
     app(&t).jobs.inject_failure("router_destroy", 0);

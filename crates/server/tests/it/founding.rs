@@ -107,7 +107,6 @@ async fn founding_edge_router_destroy_converges_in_every_state() {
         .server
         .as_ref()
         .unwrap()
-        .app
         .sim
         .router_config(&router_name, &vr_net)
         .expect("router config");
@@ -125,14 +124,7 @@ async fn founding_edge_router_destroy_converges_in_every_state() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(t
-        .server
-        .as_ref()
-        .unwrap()
-        .app
-        .sim
-        .config_drive_path(&vm2_name)
-        .is_some());
+    assert!(t.server.as_ref().unwrap().sim.config_drive_path(&vm2_name).is_some());
 
     // 4. Destroy a running router.
     destroy_ok(&t, r[0]["id"].as_str().unwrap()).await;

@@ -10,6 +10,7 @@ mod jobs;
 mod model;
 mod network;
 mod physnet;
+mod registry;
 mod setup;
 mod userdata;
 mod vm;

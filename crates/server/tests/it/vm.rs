@@ -59,7 +59,7 @@ async fn vm_lifecycle_capacity_addresses_and_config_drive() {
     .ok();
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "110", 10).await;
-    let sim = t.server.as_ref().unwrap().app.sim.clone();
+    let sim = t.server.as_ref().unwrap().sim.clone();
 
     // The network's router first, so the failure injected below hits the VM.
     assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);
