@@ -223,9 +223,12 @@ impl App {
             kind,
             crate::saga::SagaKind::VmDeploy | crate::saga::SagaKind::VmResetPassword
         );
-        match (j.job.status, j.job.instance_uuid.as_deref()) {
-            (1, Some(uuid)) if answers_password => self.vm_password_for(caller, uuid).await,
-            (_, _) => Ok(None),
+        if !answers_password || j.job.status != 1 {
+            return Ok(None);
+        }
+        match j.job.instance_uuid.as_deref() {
+            Some(uuid) => self.vm_password_for(caller, uuid).await,
+            None => Ok(None),
         }
     }
 }
