@@ -93,6 +93,7 @@ pub fn event_types() -> Vec<&'static str> {
         crate::offering::EVENT_TYPES,
         crate::sshkey::EVENT_TYPES,
         crate::userdata::EVENT_TYPES,
+        crate::followup::EVENT_TYPES,
     ] {
         v.extend_from_slice(list);
     }

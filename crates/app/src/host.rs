@@ -347,6 +347,7 @@ impl App {
                 )
                 .await?;
                 self.agents.insert(h.id, agent, now, true);
+                self.followup_host_connected(h.id).await?;
                 if !startup {
                     // A reconnected agent counts its power reports afresh.
                     let mut c = self.db.conn().await?;
@@ -422,7 +423,11 @@ impl App {
             None,
         )
         .await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        if status == "Up" {
+            self.followup_host_connected(h.id).await?;
+        }
+        Ok(())
     }
 
     /// The `system` account's user, which background work acts as.
@@ -504,6 +509,7 @@ impl App {
             }
         }
         zone_db::mark_removed(&mut tx, "host", h.id, now_ms()).await?;
+        self.followup_host_removed(&mut tx, h.id).await?;
         self.event_done(
             &mut tx,
             caller,

@@ -416,15 +416,11 @@ impl App {
         };
         self.vm_release_capacity(&mut tx, &router).await?;
         if let Some(h) = router.host_id.or(router.last_host_id) {
-            let payload = serde_json::json!({"host_id": h, "name": router.instance_name});
-            ferrostack_db::followup::enqueue(
-                &mut tx,
-                crate::vmops::FU_HOST_DESTROY,
-                &router.instance_name,
-                &payload.to_string(),
-                now_ms(),
-            )
-            .await?;
+            let f = crate::followup::FollowUp::HostDestroy {
+                host_id: h,
+                instance_name: router.instance_name.clone(),
+            };
+            self.followup_enqueue(&mut tx, &f).await?;
         }
         net_db::release_owner(&mut *tx, &router.uuid).await?;
         let now = now_ms();

@@ -99,20 +99,16 @@ impl App {
         nics: &[ferrostack_db::vm::Nic],
         providers: &[Provider],
     ) -> Result<(), Error> {
-        let now = now_ms();
         for nic in nics {
             let services = self.network_services(c, nic.network_id).await?;
             for p in providers {
                 if services.values().any(|x| x == p) {
-                    let payload = serde_json::json!({"provider": p.as_str(), "network_id": nic.network_id, "nic": Self::nic_ctx(vm, nic)});
-                    ferrostack_db::followup::enqueue(
-                        c,
-                        crate::vmops::FU_ELEMENT_RELEASE,
-                        &format!("{}:{}:{}", p.as_str(), nic.network_id, nic.uuid),
-                        &payload.to_string(),
-                        now,
-                    )
-                    .await?;
+                    let f = crate::followup::FollowUp::ElementRelease {
+                        provider: *p,
+                        network_id: nic.network_id,
+                        nic: Self::nic_ctx(vm, nic),
+                    };
+                    self.followup_enqueue(c, &f).await?;
                 }
             }
         }
@@ -216,15 +212,11 @@ impl App {
         let nics = vm_db::nics_of(&mut tx, &[vm_id]).await?;
         self.enqueue_nic_releases(&mut tx, &vm, &nics).await?;
         if let Some(h) = vm.host_id.or(vm.last_host_id) {
-            let payload = serde_json::json!({"host_id": h, "name": vm.instance_name});
-            ferrostack_db::followup::enqueue(
-                &mut tx,
-                crate::vmops::FU_HOST_DESTROY,
-                &vm.instance_name,
-                &payload.to_string(),
-                now,
-            )
-            .await?;
+            let f = crate::followup::FollowUp::HostDestroy {
+                host_id: h,
+                instance_name: vm.instance_name.clone(),
+            };
+            self.followup_enqueue(&mut tx, &f).await?;
         }
         self.vm_release_capacity(&mut tx, &vm).await?;
         net_db::release_owner(&mut *tx, &vm.uuid).await?;

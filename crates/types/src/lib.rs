@@ -2,6 +2,7 @@
 //! typed ids, roles, time formatting and paging. No I/O lives here.
 
 pub mod error;
+pub mod followup;
 pub mod ids;
 pub mod paging;
 pub mod role;
