@@ -2,6 +2,7 @@
 
 mod catalog;
 mod common;
+mod followup;
 mod founding;
 mod identity;
 mod infra;
