@@ -216,3 +216,48 @@ async fn duplicate_enqueue_is_one_row_and_a_removed_host_resolves_it() {
     assert_eq!(all.len(), 2, "{all:?}");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn deleting_a_host_resolves_its_host_side_follow_ups() {
+    let t = TestServer::start().await;
+    let c = &t.admin;
+    for (name, value) in [("ping.interval", "1"), ("ping.timeout", "1")] {
+        c.get("updateConfiguration", &[("name", name), ("value", value)])
+            .await
+            .ok();
+    }
+    let edge = cloud(c, "edge", true, 1).await;
+    let guest = template(c, &edge, "guest", true, false, true).await;
+    template(c, &edge, "sys", true, true, true).await;
+    c.get(
+        "updateConfiguration",
+        &[
+            ("name", "router.template.simulator"),
+            ("value", "sys"),
+            ("zoneid", &edge.zone.zone),
+        ],
+    )
+    .await
+    .ok();
+    let cd = configdrive_offering(c, "cd").await;
+    let net = shared_network(c, &edge, "cd-net", &cd, "121", 21).await;
+    assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);
+    let app = t.server.as_ref().unwrap().app.clone();
+    let host = &edge.zone.hosts[0];
+    let (id, name) = running_vm(c, &edge, &guest, &net, "web1").await;
+    c.get("updateSimulatorHost", &[("id", host), ("state", "Down")])
+        .await
+        .ok();
+    host_becomes(c, host, "Down").await;
+    let j = c
+        .run_async("destroyVirtualMachine", &[("id", &id), ("expunge", "true")])
+        .await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    drain(&app, now_ms()).await;
+    assert_eq!(one_of(c, "host.destroy", &name).await["state"], "WaitingHost");
+    assert_eq!(c.get("deleteHost", &[("id", host)]).await.ok()["success"], true);
+    let f = one_of(c, "host.destroy", &name).await;
+    assert_eq!(f["state"], "Done", "nothing is left to clean on a deleted host: {f}");
+    assert!(f["lasterror"].as_str().unwrap().contains("deleted"), "{f}");
+    t.stop().await;
+}
