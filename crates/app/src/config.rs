@@ -116,6 +116,14 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Float { min: 1.0, max: 100.0 },
     },
     Setting {
+        name: "followup.max.attempts",
+        category: "Advanced",
+        default: "10",
+        description: "Attempts of a follow-up effect (host cleanup, network element release) before it is marked Stuck with an alert (ferrostack).",
+        scope: Scope::Global,
+        kind: Kind::Integer { min: 1, max: 1000 },
+    },
+    Setting {
         name: "system.vm.use.local.storage",
         category: "Advanced",
         default: "false",

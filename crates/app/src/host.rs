@@ -348,6 +348,7 @@ impl App {
                 )
                 .await?;
                 self.agents.insert(h.id, agent, now, true);
+                self.followup_host_connected(h.id).await?;
                 if !startup {
                     // A reconnected agent counts its power reports afresh.
                     let mut c = self.db.conn().await?;
@@ -423,7 +424,11 @@ impl App {
             None,
         )
         .await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        if status == "Up" {
+            self.followup_host_connected(h.id).await?;
+        }
+        Ok(())
     }
 
     /// The `system` account's user, which background work acts as.
@@ -505,6 +510,7 @@ impl App {
             }
         }
         zone_db::mark_removed(&mut tx, "host", h.id, now_ms()).await?;
+        self.followup_host_removed(&mut tx, h.id).await?;
         self.event_done(
             &mut tx,
             caller,

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod elements;
 pub mod event;
+pub mod followup;
 pub mod host;
 pub mod infra;
 pub mod job;

@@ -1,20 +1,18 @@
 //! VM orchestration primitives shared by the VM and router jobs: placement and start on a
 //! host, stop, capacity accounting, network element calls for NICs, config drives, router
-//! configuration batches, and follow-up effects.
+//! configuration batches.
 //!
 //! The rule of this file: a state change is a committed fact. Work that follows it (delete a
-//! config drive, drop a VM's DHCP entry from its router) is written to the `followup` table in
-//! the same transaction and done afterwards by [`App::followup_tick`], idempotently, with
-//! retries and an event on failure — never as part of the change itself.
+//! config drive, drop a VM's DHCP entry from its router) is recorded as a
+//! [`FollowUp`](crate::followup::FollowUp) in the same transaction and done afterwards by
+//! [`App::followup_tick`] — never as part of the change itself.
 
-use ferrostack_types::EventType;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use ferrostack_agent_api::{
     AgentError, ConfigDriveImage, NicSpec, RouterConfig, RouterVmEntry, VmKind as AgentVmKind, VmSpec,
 };
-use ferrostack_db::followup as fu_db;
 use ferrostack_db::network::{self as net_db, Network};
 use ferrostack_db::vm::{self as vm_db, Nic, Vm};
 use ferrostack_db::{db_err, Conn};
@@ -22,16 +20,9 @@ use ferrostack_net::{GuestType, NetworkCtx, NicCtx, Provider, Service, TrafficTy
 use ferrostack_types::state::{NetworkState, VmState, VmType};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
-use serde_json::{json, Value};
 
-use crate::event::{Level, Resource, State};
+use crate::followup::FollowUp;
 use crate::App;
-
-/// Follow-up kind: call a network element's `release` for a NIC that left (VM stopped or
-/// expunged). Payload: `{provider, network_id, nic}`.
-pub const FU_ELEMENT_RELEASE: &str = "element.release";
-/// Follow-up kind: remove a VM from its (last) host after expunge. Payload `{host_id, name}`.
-pub const FU_HOST_DESTROY: &str = "host.destroy";
 
 pub fn agent_err(what: &str, e: AgentError) -> Error {
     match e {
@@ -102,7 +93,6 @@ impl App {
     /// Record follow-ups for NICs that leave their networks (stop, expunge): one
     /// `element.release` per provider the NIC's network uses for a VM-facing service.
     pub async fn enqueue_nic_releases(&self, c: &mut Conn, vm: &Vm, nics: &[Nic]) -> Result<(), Error> {
-        let now = now_ms();
         for nic in nics {
             let services = self.network_services(c, nic.network_id).await?;
             let mut providers: Vec<Provider> = Vec::new();
@@ -114,16 +104,12 @@ impl App {
                 }
             }
             for p in providers {
-                let payload =
-                    json!({"provider": p.as_str(), "network_id": nic.network_id, "nic": Self::nic_ctx(vm, nic)});
-                fu_db::enqueue(
-                    c,
-                    FU_ELEMENT_RELEASE,
-                    &format!("{}:{}:{}", p.as_str(), nic.network_id, nic.uuid),
-                    &payload.to_string(),
-                    now,
-                )
-                .await?;
+                let f = FollowUp::ElementRelease {
+                    provider: p,
+                    network_id: nic.network_id,
+                    nic: Self::nic_ctx(vm, nic),
+                };
+                self.followup_enqueue(c, &f).await?;
             }
         }
         Ok(())
@@ -137,21 +123,16 @@ impl App {
         nics: &[Nic],
         providers: &[Provider],
     ) -> Result<(), Error> {
-        let now = now_ms();
         for nic in nics {
             let services = self.network_services(c, nic.network_id).await?;
             for p in providers {
                 if services.values().any(|x| x == p) {
-                    let payload =
-                        json!({"provider": p.as_str(), "network_id": nic.network_id, "nic": Self::nic_ctx(vm, nic)});
-                    fu_db::enqueue(
-                        c,
-                        FU_ELEMENT_RELEASE,
-                        &format!("{}:{}:{}", p.as_str(), nic.network_id, nic.uuid),
-                        &payload.to_string(),
-                        now,
-                    )
-                    .await?;
+                    let f = crate::followup::FollowUp::ElementRelease {
+                        provider: *p,
+                        network_id: nic.network_id,
+                        nic: Self::nic_ctx(vm, nic),
+                    };
+                    self.followup_enqueue(c, &f).await?;
                 }
             }
         }
@@ -166,8 +147,11 @@ impl App {
         host_id: i64,
         instance_name: &str,
     ) -> Result<(), Error> {
-        let payload = json!({"host_id": host_id, "name": instance_name});
-        fu_db::enqueue(c, FU_HOST_DESTROY, instance_name, &payload.to_string(), now_ms()).await
+        let f = crate::followup::FollowUp::HostDestroy {
+            host_id,
+            instance_name: instance_name.to_string(),
+        };
+        self.followup_enqueue(c, &f).await
     }
 
     /// Release the capacity a VM holds on a host, exactly once (compare-and-set on the VM's
@@ -522,88 +506,6 @@ impl App {
             .program_router(&router.instance_name, &cfg)
             .await
             .map_err(|e| agent_err(&format!("Programming router {}", router.instance_name), e))
-    }
-
-    /// Carry out due follow-ups. Each is idempotent; failures are retried with back-off and
-    /// reported as WARN events, never surfaced to the operation that recorded them.
-    pub async fn followup_tick(&self) -> Result<usize, Error> {
-        let now = now_ms();
-        let items = fu_db::claim(self.db.pool(), &self.config.msid, now, now + 60_000, 50).await?;
-        let n = items.len();
-        for f in items {
-            let payload: Value = serde_json::from_str(&f.payload).unwrap_or(Value::Null);
-            let r = match f.kind.as_str() {
-                FU_ELEMENT_RELEASE => self.followup_release(&payload).await,
-                FU_HOST_DESTROY => self.followup_host_destroy(&payload).await,
-                other => Err(Error::internal(format!("unknown follow-up kind {other}"))),
-            };
-            match r {
-                Ok(()) => fu_db::complete(self.db.pool(), f.id, now_ms()).await?,
-                Err(e) => {
-                    let delay = 1000 * (1i64 << f.attempts.min(6));
-                    fu_db::retry_later(self.db.pool(), f.id, now_ms() + delay, &e.client_message("")).await?;
-                    if f.attempts == 0 || f.attempts % 5 == 4 {
-                        let system = self.system_caller().await?;
-                        let mut tx = self.db.begin().await?;
-                        self.event_record(
-                            &mut tx,
-                            &system,
-                            EventType::FollowupRetry,
-                            Level::Warn,
-                            State::Completed,
-                            format!(
-                                "Follow-up {} for {} failed (attempt {}), will retry: {}",
-                                f.kind,
-                                f.target,
-                                f.attempts + 1,
-                                e.client_message("")
-                            ),
-                            Some(&Resource {
-                                kind: "Followup",
-                                uuid: f.id.to_string(),
-                                name: f.target.clone(),
-                            }),
-                            None,
-                        )
-                        .await?;
-                        tx.commit().await.map_err(db_err)?;
-                    }
-                }
-            }
-        }
-        Ok(n)
-    }
-
-    async fn followup_release(&self, p: &Value) -> Result<(), Error> {
-        let provider = p.get("provider").and_then(Value::as_str).and_then(Provider::parse);
-        let network_id = p.get("network_id").and_then(Value::as_i64).unwrap_or(0);
-        let nic: Option<NicCtx> = p.get("nic").and_then(|n| serde_json::from_value(n.clone()).ok());
-        let (Some(provider), Some(nic)) = (provider, nic) else {
-            return Ok(());
-        };
-        let mut c = self.db.conn().await?;
-        // The network may be gone: elements must clean up regardless (absence is normal).
-        let Some(n) = net_db::get_including_removed(&mut *c, network_id).await? else {
-            return Ok(());
-        };
-        let ctx = self.network_ctx(&mut c, &n).await?;
-        drop(c);
-        match self.elements().get(provider) {
-            Some(el) => el.release(&ctx, &nic).await,
-            None => Ok(()),
-        }
-    }
-
-    async fn followup_host_destroy(&self, p: &Value) -> Result<(), Error> {
-        let host = p.get("host_id").and_then(Value::as_i64);
-        let name = p.get("name").and_then(Value::as_str).unwrap_or_default();
-        let Some(agent) = host.and_then(|h| self.agents.get(h)) else {
-            return Ok(());
-        };
-        match agent.destroy_vm(name).await {
-            Ok(()) => Ok(()),
-            Err(e) => Err(agent_err(&format!("Removing {name} from its host"), e)),
-        }
     }
 }
 

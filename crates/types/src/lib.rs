@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod event;
+pub mod followup;
 pub mod ids;
 pub mod paging;
 pub mod role;

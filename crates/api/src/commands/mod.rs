@@ -6,6 +6,7 @@ pub mod config;
 pub mod discovery;
 pub mod domain;
 pub mod event;
+pub mod followup;
 pub mod host;
 pub mod job;
 pub mod netoffering;
@@ -46,6 +47,7 @@ pub fn all() -> Vec<Command> {
     v.extend(network::commands());
     v.extend(sshkey::commands());
     v.extend(userdata::commands());
+    v.extend(followup::commands());
     v
 }
 

@@ -3,6 +3,7 @@
 mod catalog;
 mod common;
 mod faults;
+mod followup;
 mod founding;
 mod identity;
 mod infra;
