@@ -26,6 +26,7 @@ pub mod template;
 pub mod user;
 pub mod userdata;
 pub mod vm;
+pub mod volume;
 pub mod zone;
 
 use std::path::Path;
