@@ -13,7 +13,7 @@ use ferrostack_db::{db_err, Conn};
 use ferrostack_net::ipam::{self, Cidr, IpRange};
 use ferrostack_net::{GuestType, Provider, Service};
 use ferrostack_types::ids::new_uuid;
-use ferrostack_types::state::{network_transition, NetworkEvent, NetworkState};
+use ferrostack_types::state::{network_transition, NetworkEvent, NetworkOfferingState, NetworkState};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page, RoleType};
 use serde_json::json;
@@ -159,7 +159,7 @@ impl App {
         let offering = self
             .netoffering_get(&mut tx, "networkofferingid", &p.offering_uuid)
             .await?;
-        if offering.state != "Enabled" {
+        if offering.state != NetworkOfferingState::Enabled {
             return Err(Error::invalid(format!(
                 "Network offering {} is {}; enable it with updateNetworkOffering state=Enabled",
                 offering.name, offering.state
@@ -335,7 +335,7 @@ impl App {
                 physical_network_id: Some(physnet.id),
                 network_offering_id: offering.id,
                 guest_type: guest_type.as_str(),
-                state: state.as_str(),
+                state,
                 acl_type: acl,
                 broadcast_uri: broadcast.as_deref(),
                 cidr: cidr.map(|c| c.to_string()).as_deref(),
@@ -566,10 +566,9 @@ impl App {
         n: &Network,
         event: NetworkEvent,
     ) -> Result<NetworkState, Error> {
-        let from = NetworkState::parse(&n.state)
-            .ok_or_else(|| Error::internal(format!("network {} in unknown state {}", n.uuid, n.state)))?;
+        let from = n.state;
         let to = network_transition(from, event)?;
-        if !net_db::cas_state(&mut *c, n.id, from.as_str(), to.as_str()).await? {
+        if !net_db::cas_state(&mut *c, n.id, from, to).await? {
             return Err(Error::ResourceUnavailable(format!(
                 "Network {} changed state while being updated; retry the operation",
                 n.name

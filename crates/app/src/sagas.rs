@@ -8,6 +8,7 @@ use ferrostack_db::job::Job;
 use ferrostack_db::{account as account_db, db_err, domain as domain_db, session as session_db, user as user_db};
 use ferrostack_jobs::{JobOutcome, Saga};
 use ferrostack_types::ids::{AccountId, DomainId, UserId};
+use ferrostack_types::state::{ResourceEvent, ResourceState};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
 use serde_json::{json, Value};
@@ -318,17 +319,26 @@ impl Saga<App> for HostMaintenance {
                 if state.get("previous_state").is_none() {
                     *state = json!({"previous_state": h.resource_state});
                 }
-                ferrostack_db::host::set_resource_state(app.db.pool(), h.id, "PrepareForMaintenance").await
+                app.host_resource_event(h.id, ResourceEvent::AdminAskMaintenance)
+                    .await
+                    .map(drop)
             }
             1 => app.host_evacuate(&h).await,
-            _ => ferrostack_db::host::set_resource_state(app.db.pool(), h.id, "Maintenance").await,
+            _ => app
+                .host_resource_event(h.id, ResourceEvent::InternalEnterMaintenance)
+                .await
+                .map(drop),
         }
     }
     async fn undo(&self, app: &App, job: &Job, step: usize, state: &Value) -> Result<(), Error> {
         if step == 0 {
-            let prev = state.get("previous_state").and_then(Value::as_str).unwrap_or("Enabled");
+            let prev = state
+                .get("previous_state")
+                .and_then(Value::as_str)
+                .and_then(ResourceState::parse)
+                .unwrap_or(ResourceState::Enabled);
             let id = param_i64(job, "host_id")?;
-            ferrostack_db::host::set_resource_state(app.db.pool(), id, prev).await?;
+            app.host_resource_restore(id, prev).await?;
         }
         Ok(())
     }
@@ -350,7 +360,9 @@ impl Saga<App> for HostCancelMaintenance {
     }
     async fn action(&self, app: &App, job: &Job, _: usize, _: &mut Value) -> Result<(), Error> {
         let h = job_host(app, job).await?;
-        ferrostack_db::host::set_resource_state(app.db.pool(), h.id, "Enabled").await
+        app.host_resource_event(h.id, ResourceEvent::AdminCancelMaintenance)
+            .await
+            .map(drop)
     }
     async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
         Ok(())

@@ -178,7 +178,7 @@ impl App {
         }
         let mut c = self.db.conn().await?;
         let zone = self.zone_get_for(&mut c, "zoneid", &p.zone_uuid).await?;
-        if zone.allocation_state != "Enabled" && !caller.is_root_admin() {
+        if zone.allocation_state != ferrostack_types::state::AllocationState::Enabled && !caller.is_root_admin() {
             return Err(Error::ResourceUnavailable(format!(
                 "Zone {} is not enabled for deployments",
                 zone.name
