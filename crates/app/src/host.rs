@@ -11,11 +11,11 @@ use ferrostack_types::ids::new_uuid;
 use ferrostack_types::state::{AllocationState, HostStatus, ResourceEvent, ResourceState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page};
-use serde_json::json;
 
 use crate::event::{Level, Resource, State};
 use crate::host_state::{status_after, Observed};
 use crate::job::{JobRequest, Submitted};
+use crate::saga::SagaKind;
 use crate::{App, Caller};
 
 /// CloudStack's alert type for host state changes (`ALERT_TYPE_HOST`).
@@ -240,12 +240,14 @@ impl App {
                 h.name, h.resource_state
             )));
         }
+        // Refused here, naming the states that accept it, rather than as a failed job.
+        h.resource_state.transition(ResourceEvent::AdminAskMaintenance)?;
         let sub = self
             .host_job(
                 &mut tx,
                 caller,
                 &h,
-                crate::sagas::HOST_MAINTENANCE,
+                SagaKind::HostMaintenance.as_str(),
                 "prepareHostForMaintenance",
                 "org.apache.cloudstack.api.command.admin.host.PrepareForMaintenanceCmd",
                 "MAINT.PREPARE",
@@ -275,7 +277,7 @@ impl App {
                 &mut tx,
                 caller,
                 &h,
-                crate::sagas::HOST_CANCEL_MAINTENANCE,
+                SagaKind::HostCancelMaintenance.as_str(),
                 "cancelHostMaintenance",
                 "org.apache.cloudstack.api.command.admin.host.CancelMaintenanceCmd",
                 "MAINT.CANCEL",
@@ -296,7 +298,7 @@ impl App {
                 &mut tx,
                 caller,
                 &h,
-                crate::sagas::HOST_RECONNECT,
+                SagaKind::HostReconnect.as_str(),
                 "reconnectHost",
                 "org.apache.cloudstack.api.command.admin.host.ReconnectHostCmd",
                 "HOST.RECONNECT",
@@ -329,7 +331,7 @@ impl App {
                 cmd_class,
                 instance: Some(("Host", h.uuid.clone())),
                 sync_key: format!("host:{}", h.uuid),
-                params: json!({"host_id": h.id}),
+                params: crate::saga::to_params(&crate::host_sagas::HostParams { host_id: h.id })?,
                 event_type,
                 description,
                 resource: Some(host_resource(h)),

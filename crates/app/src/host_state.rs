@@ -50,6 +50,32 @@ pub fn status_after(from: HostStatus, events: &[HostEvent]) -> Result<HostStatus
     events.iter().try_fold(from, |s, e| s.transition(*e))
 }
 
+/// The shortest sequence of resource events from `from` to `target` in the machine's table.
+pub fn restore_path(from: ResourceState, target: ResourceState) -> Option<Vec<ResourceEvent>> {
+    let mut frontier = vec![(from, Vec::new())];
+    let mut seen = vec![from];
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for (s, path) in frontier {
+            if s == target {
+                return Some(path);
+            }
+            for e in ResourceEvent::ALL {
+                if let Some(t) = s.next(*e) {
+                    if !seen.contains(&t) {
+                        seen.push(t);
+                        let mut p = path.clone();
+                        p.push(*e);
+                        next.push((t, p));
+                    }
+                }
+            }
+        }
+        frontier = next;
+    }
+    None
+}
+
 fn lost(h: &Host) -> Error {
     Error::ResourceUnavailable(format!(
         "Host {} was changed by another operation while being updated; retry the operation",
@@ -83,10 +109,10 @@ impl App {
             .unwrap_or_else(|| Error::internal("no CAS round ran")))
     }
 
-    /// Set the host's resource state back to `target` (an undo): the machine's event that
-    /// leads there from the current state, compare-and-swap on the state read.
+    /// Set the host's resource state back to `target` (an undo): step by step along the
+    /// machine's shortest path from the current state, compare-and-swap on every step.
     pub async fn host_resource_restore(&self, host_id: i64, target: ResourceState) -> Result<(), Error> {
-        for _ in 0..CAS_ROUNDS {
+        for _ in 0..CAS_ROUNDS * 2 {
             let Some(h) = host_db::get(self.db.pool(), host_id).await? else {
                 return Ok(());
             };
@@ -94,20 +120,64 @@ impl App {
             if from == target {
                 return Ok(());
             }
-            let event = ResourceEvent::ALL
-                .iter()
-                .copied()
-                .find(|e| from.next(*e) == Some(target))
+            let event = restore_path(from, target)
+                .and_then(|p| p.first().copied())
                 .ok_or_else(|| {
                     Error::invalid(format!("Host {} is {from}; it cannot be returned to {target}", h.name))
                 })?;
             let to = from.transition(event)?;
-            if host_db::cas_resource_state(self.db.pool(), h.id, from, to).await? {
-                return Ok(());
-            }
+            host_db::cas_resource_state(self.db.pool(), h.id, from, to).await?;
         }
         Err(Error::ResourceUnavailable(format!(
             "Host {host_id} kept changing while its resource state was restored; retry"
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_paths_follow_the_table() {
+        use ResourceState as S;
+        let table = [
+            (S::PrepareForMaintenance, S::Enabled, Some(1)),
+            (S::PrepareForMaintenance, S::Disabled, Some(2)),
+            (S::PrepareForMaintenance, S::ErrorInMaintenance, Some(1)),
+            (S::Maintenance, S::Enabled, Some(1)),
+            (S::Enabled, S::Enabled, Some(0)),
+            (S::Enabled, S::Creating, None),
+        ];
+        for (from, to, len) in table {
+            let path = restore_path(from, to);
+            assert_eq!(path.as_ref().map(Vec::len), len, "{from} -> {to}");
+            if let Some(path) = path {
+                assert_eq!(path.iter().try_fold(from, |s, e| s.next(*e)), Some(to));
+            }
+        }
+    }
+
+    #[test]
+    fn observations_lead_where_they_say() {
+        for from in [
+            HostStatus::Up,
+            HostStatus::Down,
+            HostStatus::Alert,
+            HostStatus::Disconnected,
+        ] {
+            assert_eq!(
+                status_after(from, Observed::Answered.events(from)).unwrap(),
+                HostStatus::Up
+            );
+        }
+        assert_eq!(
+            status_after(HostStatus::Up, Observed::Unreachable.events(HostStatus::Up)).unwrap(),
+            HostStatus::Down
+        );
+        assert_eq!(
+            status_after(HostStatus::Up, Observed::ConnectFailed.events(HostStatus::Up)).unwrap(),
+            HostStatus::Disconnected
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod elements;
 pub mod event;
 pub mod host;
+pub mod host_sagas;
 pub mod host_state;
 pub mod infra;
 pub mod job;
