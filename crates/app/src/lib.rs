@@ -18,6 +18,7 @@ pub mod job;
 pub mod netoffering;
 pub mod netops;
 pub mod network;
+pub mod network_sagas;
 pub mod offering;
 pub mod password;
 pub mod physnet;

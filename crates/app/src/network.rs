@@ -16,7 +16,6 @@ use ferrostack_types::ids::new_uuid;
 use ferrostack_types::state::{network_transition, NetworkEvent, NetworkOfferingState, NetworkState};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page, RoleType};
-use serde_json::json;
 
 use crate::access::{check_account, ListScope};
 use crate::event::Resource;
@@ -495,12 +494,15 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::vmsagas::NETWORK_RESTART,
+                    kind: crate::saga::SagaKind::NetworkRestart.as_str(),
                     command: "restartNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd",
                     instance: Some(("Network", n.uuid.clone())),
                     sync_key: format!("network:{}", n.uuid),
-                    params: json!({"network_id": n.id, "cleanup": cleanup}),
+                    params: crate::saga::to_params(&crate::network_sagas::RestartParams {
+                        network_id: n.id,
+                        cleanup,
+                    })?,
                     event_type: "NETWORK.RESTART",
                     description: format!(
                         "Restarting network {}{}",
@@ -535,12 +537,15 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::vmsagas::NETWORK_DELETE,
+                    kind: crate::saga::SagaKind::NetworkDelete.as_str(),
                     command: "deleteNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.user.network.DeleteNetworkCmd",
                     instance: Some(("Network", n.uuid.clone())),
                     sync_key: format!("network:{}", n.uuid),
-                    params: json!({"network_id": n.id, "forced": forced}),
+                    params: crate::saga::to_params(&crate::network_sagas::DeleteParams {
+                        network_id: n.id,
+                        forced,
+                    })?,
                     event_type: "NETWORK.DELETE",
                     description: format!("Deleting network {}", n.name),
                     resource: Some(network_resource(&n)),

@@ -22,8 +22,6 @@ pub const ROUTER_START: &str = "router_start";
 pub const ROUTER_STOP: &str = "router_stop";
 pub const ROUTER_REBOOT: &str = "router_reboot";
 pub const ROUTER_DESTROY: &str = "router_destroy";
-pub const NETWORK_RESTART: &str = "network_restart";
-pub const NETWORK_DELETE: &str = "network_delete";
 
 fn params(job: &Job) -> Value {
     serde_json::from_str(&job.params).unwrap_or(Value::Null)
@@ -177,75 +175,6 @@ impl Saga<App> for VmDeploy {
     }
 }
 
-/// `restartNetwork`: with cleanup, shut the network down first; then implement it (the
-/// router is (re)deployed and started).
-struct NetworkRestart;
-
-#[async_trait]
-impl Saga<App> for NetworkRestart {
-    fn kind(&self) -> &'static str {
-        NETWORK_RESTART
-    }
-    fn steps(&self) -> &'static [&'static str] {
-        &["cleanup", "implement"]
-    }
-    async fn action(&self, app: &App, job: &Job, step: usize, _: &mut Value) -> Result<(), Error> {
-        let n = id(job, "network_id")?;
-        match step {
-            0 => {
-                if flag(job, "cleanup") {
-                    if let Some(r) = ferrostack_db::vm::router_of_network(app.db.pool(), n).await? {
-                        app.router_destroy(r.id).await?;
-                    }
-                    app.network_shutdown(n, false).await
-                } else {
-                    Ok(())
-                }
-            }
-            _ => app.network_implement(n).await,
-        }
-    }
-    async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn finish(&self, _: &App, _: &Job, _: &Value) -> Result<JobOutcome, Error> {
-        Ok(JobOutcome::Success)
-    }
-}
-
-/// `deleteNetwork`.
-struct NetworkDelete;
-
-#[async_trait]
-impl Saga<App> for NetworkDelete {
-    fn kind(&self) -> &'static str {
-        NETWORK_DELETE
-    }
-    fn steps(&self) -> &'static [&'static str] {
-        &["destroy"]
-    }
-    async fn action(&self, app: &App, job: &Job, _: usize, _: &mut Value) -> Result<(), Error> {
-        let n = id(job, "network_id")?;
-        let forced = flag(job, "forced");
-        if !forced {
-            let mut c = app.db.conn().await?;
-            let users = app.network_user_vms(&mut c, n).await?;
-            if users > 0 {
-                return Err(Error::in_use(format!(
-                    "The network is in use by {users} virtual machine(s); destroy them first, or pass forced=true"
-                )));
-            }
-        }
-        app.network_destroy(n, forced).await
-    }
-    async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn finish(&self, _: &App, _: &Job, _: &Value) -> Result<JobOutcome, Error> {
-        Ok(JobOutcome::Success)
-    }
-}
-
 pub fn all() -> Vec<Arc<dyn Saga<App>>> {
     let vm = |kind, op| -> Arc<dyn Saga<App>> { Arc::new(VmSaga { kind, op }) };
     vec![
@@ -261,7 +190,7 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         vm(ROUTER_STOP, Op::RouterStop),
         vm(ROUTER_REBOOT, Op::RouterReboot),
         vm(ROUTER_DESTROY, Op::RouterDestroy),
-        Arc::new(NetworkRestart),
-        Arc::new(NetworkDelete),
+        crate::saga::adapt(crate::network_sagas::NetworkRestart),
+        crate::saga::adapt(crate::network_sagas::NetworkDelete),
     ]
 }
