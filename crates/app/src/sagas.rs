@@ -30,7 +30,7 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         crate::saga::adapt(crate::host_sagas::HostCancelMaintenance),
         crate::saga::adapt(crate::host_sagas::HostReconnect),
         Arc::new(crate::physnet::PhysnetSaga),
-        Arc::new(crate::template::TemplateDeleteSaga),
+        crate::saga::adapt(crate::template::TemplateDeleteSaga),
     ];
     v.extend(crate::vmsagas::all());
     v

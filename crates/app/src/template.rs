@@ -40,13 +40,11 @@ pub const DOWNLOAD_MS: i64 = 2_000;
 /// Virtual size the simulator reports for a downloaded template: 2 GiB.
 pub const SIMULATED_SIZE: i64 = 2 * 1024 * 1024 * 1024;
 
-pub const TEMPLATE_DELETE: &str = "template_delete";
-
 mod catalogue;
 mod delete;
 
 pub use catalogue::seed;
-pub use delete::{template_dependents, TemplateDeleteSaga, TemplateDeleted};
+pub use delete::{template_dependents, TemplateDeleteParams, TemplateDeleteSaga, TemplateDeleted};
 
 pub fn resource(t: &Template) -> Resource {
     Resource {
