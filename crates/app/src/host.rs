@@ -9,12 +9,14 @@ use ferrostack_db::alert::{self as alert_db, Alert, AlertFilter};
 use ferrostack_db::host::{self as host_db, CapacityRow, Host, HostFilter};
 use ferrostack_db::{db_err, zone as zone_db, Conn};
 use ferrostack_types::ids::new_uuid;
+use ferrostack_types::state::{AllocationState, HostStatus, ResourceEvent, ResourceState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page};
-use serde_json::json;
 
 use crate::event::{Level, Resource, State};
+use crate::host_state::{status_after, Observed};
 use crate::job::{JobRequest, Submitted};
+use crate::saga::SagaKind;
 use crate::{App, Caller};
 
 /// CloudStack's alert type for host state changes (`ALERT_TYPE_HOST`).
@@ -87,7 +89,7 @@ impl App {
         }
         let alloc = match &p.allocation {
             Some(a) => crate::zone::allocation_state(a)?,
-            None => "Enabled",
+            None => AllocationState::Enabled,
         };
         let uuid = new_uuid();
         let location = HostLocation {
@@ -121,7 +123,10 @@ impl App {
                 hypervisor,
                 hypervisor_version: &info.hypervisor_version,
                 url: &p.url,
-                resource_state: if alloc == "Enabled" { "Enabled" } else { "Disabled" },
+                resource_state: match alloc {
+                    AllocationState::Enabled => ResourceState::Enabled,
+                    AllocationState::Disabled => ResourceState::Disabled,
+                },
                 private_ip: &info.private_ip,
                 cpu_sockets: i64::from(info.cpu_sockets),
                 cpu_cores: i64::from(info.cpu_cores),
@@ -182,22 +187,28 @@ impl App {
         let mut tx = self.db.begin().await?;
         let h = self.host_get_for(&mut tx, "id", uuid).await?;
         if let Some(a) = &allocation {
-            let target = if a.eq_ignore_ascii_case("enable") || a.eq_ignore_ascii_case("enabled") {
-                "Enabled"
+            let event = if a.eq_ignore_ascii_case("enable") || a.eq_ignore_ascii_case("enabled") {
+                ResourceEvent::Enable
             } else if a.eq_ignore_ascii_case("disable") || a.eq_ignore_ascii_case("disabled") {
-                "Disabled"
+                ResourceEvent::Disable
             } else {
                 return Err(Error::invalid(format!(
                     "Invalid allocationstate {a}; use Enable or Disable"
                 )));
             };
-            if h.resource_state != "Enabled" && h.resource_state != "Disabled" {
+            if !matches!(h.resource_state, ResourceState::Enabled | ResourceState::Disabled) {
                 return Err(Error::invalid(format!(
                     "Host {} is in {}; cancel maintenance before enabling or disabling it",
                     h.name, h.resource_state
                 )));
             }
-            host_db::set_resource_state(&mut *tx, h.id, target).await?;
+            let to = h.resource_state.transition(event)?;
+            if to != h.resource_state && !host_db::cas_resource_state(&mut *tx, h.id, h.resource_state, to).await? {
+                return Err(Error::ResourceUnavailable(format!(
+                    "Host {} was changed by another operation while being updated; retry the operation",
+                    h.name
+                )));
+            }
         }
         if let Some(t) = &host_tags {
             host_db::update_tags(&mut *tx, h.id, t).await?;
@@ -221,18 +232,23 @@ impl App {
     pub async fn host_maintenance(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let h = self.host_get_for(&mut tx, "id", uuid).await?;
-        if h.resource_state == "Maintenance" || h.resource_state == "PrepareForMaintenance" {
+        if matches!(
+            h.resource_state,
+            ResourceState::Maintenance | ResourceState::PrepareForMaintenance
+        ) {
             return Err(Error::invalid(format!(
                 "Host {} is already in {}",
                 h.name, h.resource_state
             )));
         }
+        // Refused here, naming the states that accept it, rather than as a failed job.
+        h.resource_state.transition(ResourceEvent::AdminAskMaintenance)?;
         let sub = self
             .host_job(
                 &mut tx,
                 caller,
                 &h,
-                crate::sagas::HOST_MAINTENANCE,
+                SagaKind::HostMaintenance.as_str(),
                 "prepareHostForMaintenance",
                 "org.apache.cloudstack.api.command.admin.host.PrepareForMaintenanceCmd",
                 EventType::MaintPrepare,
@@ -248,10 +264,10 @@ impl App {
     pub async fn host_cancel_maintenance(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let h = self.host_get_for(&mut tx, "id", uuid).await?;
-        if h.resource_state != "Maintenance"
-            && h.resource_state != "PrepareForMaintenance"
-            && h.resource_state != "ErrorInMaintenance"
-        {
+        if !matches!(
+            h.resource_state,
+            ResourceState::Maintenance | ResourceState::PrepareForMaintenance | ResourceState::ErrorInMaintenance
+        ) {
             return Err(Error::invalid(format!(
                 "Host {} is not in maintenance (it is {})",
                 h.name, h.resource_state
@@ -262,7 +278,7 @@ impl App {
                 &mut tx,
                 caller,
                 &h,
-                crate::sagas::HOST_CANCEL_MAINTENANCE,
+                SagaKind::HostCancelMaintenance.as_str(),
                 "cancelHostMaintenance",
                 "org.apache.cloudstack.api.command.admin.host.CancelMaintenanceCmd",
                 EventType::MaintCancel,
@@ -283,7 +299,7 @@ impl App {
                 &mut tx,
                 caller,
                 &h,
-                crate::sagas::HOST_RECONNECT,
+                SagaKind::HostReconnect.as_str(),
                 "reconnectHost",
                 "org.apache.cloudstack.api.command.admin.host.ReconnectHostCmd",
                 EventType::HostReconnect,
@@ -316,7 +332,7 @@ impl App {
                 cmd_class,
                 instance: Some(("Host", h.uuid.clone())),
                 sync_key: format!("host:{}", h.uuid),
-                params: json!({"host_id": h.id}),
+                params: crate::saga::to_params(&crate::host_sagas::HostParams { host_id: h.id })?,
                 event_type,
                 description,
                 resource: Some(host_resource(h)),
@@ -354,15 +370,15 @@ impl App {
                     let mut c = self.db.conn().await?;
                     host_db::reset_power_generations(&mut c, Some(h.id)).await?;
                 }
-                if h.status != "Up" {
-                    self.host_set_status(h, "Up", now).await?;
+                if h.status != HostStatus::Up {
+                    self.host_set_status(h.id, Observed::Answered, now).await?;
                 }
                 Ok(())
             }
             Err(e) => {
                 self.agents.insert(h.id, agent, now, false);
-                if h.status == "Up" {
-                    self.host_set_status(h, "Disconnected", now).await?;
+                if h.status == HostStatus::Up {
+                    self.host_set_status(h.id, Observed::ConnectFailed, now).await?;
                 }
                 Err(Error::ResourceUnavailable(format!(
                     "Host {} did not answer: {e}",
@@ -386,13 +402,46 @@ impl App {
         Ok(())
     }
 
-    async fn host_set_status(&self, h: &Host, status: &str, now: i64) -> Result<(), Error> {
-        let mut tx = self.db.begin().await?;
-        host_db::set_status(&mut *tx, h.id, status, now).await?;
+    /// Record what was observed about a host: its status moves through the host machine with
+    /// a compare-and-swap (re-read and retried when another writer won), with an alert and an
+    /// event, in one transaction. A host that is gone is left alone.
+    async fn host_set_status(&self, host_id: i64, seen: Observed, now: i64) -> Result<(), Error> {
+        for _ in 0..3 {
+            let Some(h) = host_db::get(self.db.pool(), host_id).await? else {
+                return Ok(());
+            };
+            let to = status_after(h.status, seen.events(h.status))?;
+            let mut tx = self.db.begin().await?;
+            if !host_db::cas_status(&mut *tx, h.id, h.status, to, now).await? {
+                drop(tx);
+                continue;
+            }
+            return self.host_status_recorded(tx, &h, to, now).await;
+        }
+        Err(Error::ResourceUnavailable(format!(
+            "Host {host_id} kept changing while its status was recorded; retry"
+        )))
+    }
+
+    async fn host_status_recorded(
+        &self,
+        mut tx: ferrostack_db::Tx,
+        h: &Host,
+        status: HostStatus,
+        now: i64,
+    ) -> Result<(), Error> {
         let subject = match status {
-            "Up" => format!("Host {} (zone {}, pod {}) is Up again", h.name, h.zone_name, h.pod_name),
-            other => format!(
-                "Host {} (zone {}, pod {}) is {other}: it has not answered its agent pings",
+            HostStatus::Up => format!("Host {} (zone {}, pod {}) is Up again", h.name, h.zone_name, h.pod_name),
+            HostStatus::Creating
+            | HostStatus::Connecting
+            | HostStatus::Down
+            | HostStatus::Disconnected
+            | HostStatus::Alert
+            | HostStatus::Removed
+            | HostStatus::Error
+            | HostStatus::Rebalancing
+            | HostStatus::Unknown => format!(
+                "Host {} (zone {}, pod {}) is {status}: it has not answered its agent pings",
                 h.name, h.zone_name, h.pod_name
             ),
         };
@@ -412,7 +461,11 @@ impl App {
         )
         .await?;
         let system = self.system_caller().await?;
-        let level = if status == "Up" { Level::Info } else { Level::Warn };
+        let level = if status == HostStatus::Up {
+            Level::Info
+        } else {
+            Level::Warn
+        };
         self.event_record(
             &mut tx,
             &system,
@@ -425,7 +478,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
-        if status == "Up" {
+        if status == ferrostack_types::state::HostStatus::Up {
             self.followup_host_connected(h.id).await?;
         }
         Ok(())
@@ -479,9 +532,8 @@ impl App {
                 }
             }
             if let Some(up) = self.agents.record(id, ok, now, down_after) {
-                if let Some(h) = host_db::get(self.db.pool(), id).await? {
-                    self.host_set_status(&h, if up { "Up" } else { "Down" }, now).await?;
-                }
+                let seen = if up { Observed::Answered } else { Observed::Unreachable };
+                self.host_set_status(id, seen, now).await?;
             }
         }
         let due = self.agents.due_for_write(&pinged, now);
@@ -493,7 +545,7 @@ impl App {
     pub async fn host_delete(&self, caller: &Caller, uuid: &str, forced: bool) -> Result<(), Error> {
         let mut tx = self.db.begin().await?;
         let h = self.host_get_for(&mut tx, "id", uuid).await?;
-        let idle = h.resource_state == "Maintenance" || h.status != "Up";
+        let idle = h.resource_state == ResourceState::Maintenance || h.status != HostStatus::Up;
         if !idle && !forced {
             return Err(Error::invalid(format!(
                 "Host {} is Up and not in maintenance; put it in maintenance first (prepareHostForMaintenance) or pass forced=true",

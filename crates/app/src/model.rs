@@ -19,8 +19,7 @@ pub use ferrostack_db::role::{Role, RoleFilter};
 pub use ferrostack_db::sshkey::{KeyPairFilter, SshKeyPair};
 pub use ferrostack_db::storage::{ImageStore, PoolFilter, PoolUpdate, StoragePool, StoreFilter};
 pub use ferrostack_db::template::{
-    zone_state, CategoryFilter, GuestOs, GuestOsCategory, OsFilter, Template, TemplateInZone, TemplateUpdate,
-    TemplateZone,
+    CategoryFilter, GuestOs, GuestOsCategory, OsFilter, Template, TemplateInZone, TemplateUpdate, TemplateZone,
 };
 pub use ferrostack_db::user::{User, UserFilter};
 pub use ferrostack_db::userdata::{UserData, UserDataFilter};

@@ -12,6 +12,7 @@ use ferrostack_net::{
     seeded_network_offerings, validate_service_providers, Availability, GuestType, Provider, Service, TrafficType,
 };
 use ferrostack_types::ids::new_uuid;
+use ferrostack_types::state::NetworkOfferingState;
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page};
 
@@ -351,7 +352,7 @@ impl App {
             Service::parse_param("supportedservices", s)?;
         }
         if !caller.is_root_admin() {
-            f.state = Some("Enabled".into());
+            f.state = Some(NetworkOfferingState::Enabled);
             f.visible_from = Some(caller.domain_path.clone());
         }
         let (total, rows) = no_db::list(&mut c, &f, page).await?;
@@ -425,7 +426,11 @@ impl App {
                     .unwrap_or(name),
                 traffic_type: traffic.as_str(),
                 guest_type: Some(guest.as_str()),
-                state: if p.enable { "Enabled" } else { "Disabled" },
+                state: if p.enable {
+                    NetworkOfferingState::Enabled
+                } else {
+                    NetworkOfferingState::Disabled
+                },
                 is_default: false,
                 system_only: false,
                 specify_vlan: p.specify_vlan,
@@ -531,7 +536,7 @@ impl App {
             &[
                 ("name", u.name.as_ref().map(|n| n.trim().to_string())),
                 ("display_text", u.display_text.clone()),
-                ("state", state.map(str::to_string)),
+                ("state", state.map(|s| s.as_str().to_string())),
                 ("availability", availability.map(|a| a.as_str().to_string())),
                 ("tags", u.tags.clone()),
             ],
@@ -600,7 +605,7 @@ pub async fn seed(c: &mut Conn) -> Result<(), Error> {
                 display_text: o.display_text,
                 traffic_type: o.traffic_type.as_str(),
                 guest_type: o.guest_type.map(|g| g.as_str()),
-                state: "Enabled",
+                state: NetworkOfferingState::Enabled,
                 is_default: true,
                 system_only: o.system_only,
                 specify_vlan: o.specify_vlan,

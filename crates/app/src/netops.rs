@@ -41,7 +41,7 @@ impl App {
                 }
             }
         }
-        let state = NetworkState::parse(&n.state).ok_or_else(|| Error::internal("bad network state"))?;
+        let state = n.state;
         let transitions = match state {
             NetworkState::Allocated => true,
             NetworkState::Shutdown => {
@@ -86,7 +86,7 @@ impl App {
         }
         let mut c = self.db.conn().await?;
         if let Some(fresh) = net_db::get(&mut *c, n.id).await? {
-            if fresh.state == "Implementing" {
+            if fresh.state == NetworkState::Implementing {
                 self.network_transition(&mut c, &fresh, NetworkEvent::OperationSucceeded)
                     .await?;
             }
@@ -99,7 +99,7 @@ impl App {
         let r: Result<(), Error> = async {
             let mut c = self.db.conn().await?;
             if let Some(n) = net_db::get(&mut *c, network_id).await? {
-                if n.state == "Implementing" {
+                if n.state == NetworkState::Implementing {
                     self.network_transition(&mut c, &n, NetworkEvent::OperationFailed)
                         .await?;
                     let n = net_db::get(&mut *c, network_id)
@@ -135,7 +135,7 @@ impl App {
             }
         }
         let mut c = self.db.conn().await?;
-        if n.state == "Implemented" {
+        if n.state == NetworkState::Implemented {
             self.network_transition(&mut c, &n, NetworkEvent::DestroyNetwork)
                 .await?;
             let n = net_db::get(&mut *c, network_id)

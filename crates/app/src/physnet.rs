@@ -180,8 +180,9 @@ fn one_tag(tags: &str) -> Result<String, Error> {
     }
 }
 
-fn physnet_state(v: &str) -> Result<&'static str, Error> {
-    crate::zone::allocation_state(v).map_err(|_| Error::invalid(format!("Invalid state {v}; use Enabled or Disabled")))
+fn physnet_state(v: &str) -> Result<ferrostack_types::state::PhysicalNetworkState, Error> {
+    ferrostack_types::state::PhysicalNetworkState::parse(v)
+        .ok_or_else(|| Error::invalid(format!("Invalid state {v}; use Enabled or Disabled")))
 }
 
 /// A provider row to insert.
@@ -225,7 +226,7 @@ impl App {
     ) -> Result<Option<ProviderState>, Error> {
         Ok(pn_db::nsp_by_provider(c, physnet_id, provider.as_str())
             .await?
-            .and_then(|n| ProviderState::parse(&n.state)))
+            .map(|n| n.state))
     }
 
     async fn physnet_submit(&self, c: &mut Conn, caller: &Caller, ch: Change) -> Result<Submitted, Error> {
@@ -274,7 +275,7 @@ impl App {
         let tags = p.tags.as_deref().map(one_tag).transpose()?;
         let mut tx = self.db.begin().await?;
         let z = self.zone_get_for(&mut tx, "zoneid", &p.zone_uuid).await?;
-        if z.allocation_state == "Enabled" {
+        if z.allocation_state == ferrostack_types::state::AllocationState::Enabled {
             return Err(Error::invalid(format!(
                 "Cannot create a physical network while zone {} is Enabled; disable it first (updateZone allocationstate=Disabled)",
                 z.name
@@ -374,7 +375,7 @@ impl App {
                 uuid: &uuid,
                 physical_network_id: physnet_id,
                 provider: n.provider.as_str(),
-                state: n.state.as_str(),
+                state: n.state,
                 dest_physical_network_id: n.dest,
                 services: n.services.unwrap_or(&all),
                 now,
@@ -415,7 +416,12 @@ impl App {
         p: &PhysicalNetwork,
         u: &PhysnetUpdate,
     ) -> Result<Vec<(&'static str, Option<String>)>, Error> {
-        let state = u.state.as_deref().map(physnet_state).transpose()?.map(str::to_string);
+        let state = u
+            .state
+            .as_deref()
+            .map(physnet_state)
+            .transpose()?
+            .map(|s| s.as_str().to_string());
         let vlan = match u.vlan.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             Some(v) => Some(check_vlan(c, p.zone_id, Some(p.id), &p.isolation_methods, v).await?),
             None => None,

@@ -52,7 +52,7 @@ impl App {
                 physical_network_id: None,
                 network_offering_id: 0,
                 guest_type: "Isolated",
-                state: "Setup",
+                state: ferrostack_types::state::NetworkState::Setup,
                 acl_type: "Domain",
                 broadcast_uri: None,
                 cidr,

@@ -18,9 +18,6 @@ pub const ACCOUNT_DELETE: &str = "account_delete";
 pub const ACCOUNT_DISABLE: &str = "account_disable";
 pub const USER_DISABLE: &str = "user_disable";
 pub const DOMAIN_DELETE: &str = "domain_delete";
-pub const HOST_MAINTENANCE: &str = "host_maintenance";
-pub const HOST_CANCEL_MAINTENANCE: &str = "host_cancel_maintenance";
-pub const HOST_RECONNECT: &str = "host_reconnect";
 
 /// Every saga the application runs.
 pub fn all() -> Vec<Arc<dyn Saga<App>>> {
@@ -29,13 +26,15 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         Arc::new(AccountDisable),
         Arc::new(UserDisable),
         Arc::new(DomainDelete),
-        Arc::new(HostMaintenance),
-        Arc::new(HostCancelMaintenance),
-        Arc::new(HostReconnect),
+        crate::saga::adapt(crate::host_sagas::HostMaintenance),
+        crate::saga::adapt(crate::host_sagas::HostCancelMaintenance),
+        crate::saga::adapt(crate::host_sagas::HostReconnect),
         crate::saga::adapt(crate::physnet::PhysnetSaga),
-        Arc::new(crate::template::TemplateDeleteSaga),
+        crate::saga::adapt(crate::template::TemplateDeleteSaga),
     ];
-    v.extend(crate::vmsagas::all());
+    v.push(crate::saga::adapt(crate::network_sagas::NetworkRestart));
+    v.push(crate::saga::adapt(crate::network_sagas::NetworkDelete));
+    v.extend(crate::vm_sagas::all());
     v
 }
 
@@ -283,102 +282,5 @@ impl Saga<App> for DomainDelete {
     }
     async fn finish(&self, _: &App, _: &Job, _: &Value) -> Result<JobOutcome, Error> {
         Ok(JobOutcome::Success)
-    }
-}
-
-async fn job_host(app: &App, job: &Job) -> Result<ferrostack_db::host::Host, Error> {
-    ferrostack_db::host::get(app.db.pool(), param_i64(job, "host_id")?)
-        .await?
-        .ok_or_else(|| Error::invalid("The host was deleted while the job waited; nothing to do"))
-}
-
-async fn host_outcome(app: &App, job: &Job) -> Result<JobOutcome, Error> {
-    Ok(JobOutcome::Entity {
-        object: "host",
-        uuid: job_host(app, job).await?.uuid,
-    })
-}
-
-/// `prepareHostForMaintenance`: PrepareForMaintenance, move guests off (nothing runs on hosts
-/// until the VM work lands), then Maintenance.
-struct HostMaintenance;
-
-#[async_trait]
-impl Saga<App> for HostMaintenance {
-    fn kind(&self) -> &'static str {
-        HOST_MAINTENANCE
-    }
-    fn steps(&self) -> &'static [&'static str] {
-        &["prepare", "evacuate", "enter_maintenance"]
-    }
-    async fn action(&self, app: &App, job: &Job, step: usize, state: &mut Value) -> Result<(), Error> {
-        let h = job_host(app, job).await?;
-        match step {
-            0 => {
-                if state.get("previous_state").is_none() {
-                    *state = json!({"previous_state": h.resource_state});
-                }
-                ferrostack_db::host::set_resource_state(app.db.pool(), h.id, "PrepareForMaintenance").await
-            }
-            1 => app.host_evacuate(&h).await,
-            _ => ferrostack_db::host::set_resource_state(app.db.pool(), h.id, "Maintenance").await,
-        }
-    }
-    async fn undo(&self, app: &App, job: &Job, step: usize, state: &Value) -> Result<(), Error> {
-        if step == 0 {
-            let prev = state.get("previous_state").and_then(Value::as_str).unwrap_or("Enabled");
-            let id = param_i64(job, "host_id")?;
-            ferrostack_db::host::set_resource_state(app.db.pool(), id, prev).await?;
-        }
-        Ok(())
-    }
-    async fn finish(&self, app: &App, job: &Job, _: &Value) -> Result<JobOutcome, Error> {
-        host_outcome(app, job).await
-    }
-}
-
-/// `cancelHostMaintenance`: back to Enabled.
-struct HostCancelMaintenance;
-
-#[async_trait]
-impl Saga<App> for HostCancelMaintenance {
-    fn kind(&self) -> &'static str {
-        HOST_CANCEL_MAINTENANCE
-    }
-    fn steps(&self) -> &'static [&'static str] {
-        &["enable"]
-    }
-    async fn action(&self, app: &App, job: &Job, _: usize, _: &mut Value) -> Result<(), Error> {
-        let h = job_host(app, job).await?;
-        ferrostack_db::host::set_resource_state(app.db.pool(), h.id, "Enabled").await
-    }
-    async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn finish(&self, app: &App, job: &Job, _: &Value) -> Result<JobOutcome, Error> {
-        host_outcome(app, job).await
-    }
-}
-
-/// `reconnectHost`: re-open the agent and connect.
-struct HostReconnect;
-
-#[async_trait]
-impl Saga<App> for HostReconnect {
-    fn kind(&self) -> &'static str {
-        HOST_RECONNECT
-    }
-    fn steps(&self) -> &'static [&'static str] {
-        &["connect"]
-    }
-    async fn action(&self, app: &App, job: &Job, _: usize, _: &mut Value) -> Result<(), Error> {
-        let h = job_host(app, job).await?;
-        app.host_connect(&h, false).await
-    }
-    async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn finish(&self, app: &App, job: &Job, _: &Value) -> Result<JobOutcome, Error> {
-        host_outcome(app, job).await
     }
 }

@@ -11,6 +11,7 @@ use ferrostack_db::storage::{self as storage_db, ImageStore, PoolFilter, PoolUpd
 use ferrostack_db::zone::{self as zone_db, Zone};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_types::ids::new_uuid;
+use ferrostack_types::state::StoragePoolState;
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page};
 
@@ -454,7 +455,13 @@ impl App {
                 )));
             }
         }
-        u.state = enabled.map(|e| if e { "Up" } else { "Disabled" }.to_string());
+        u.state = enabled.map(|e| {
+            if e {
+                StoragePoolState::Up
+            } else {
+                StoragePoolState::Disabled
+            }
+        });
         storage_db::update_pool(&mut tx, pool.id, &u).await?;
         let pool = storage_db::pool_get(&mut *tx, pool.id)
             .await?

@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use ferrostack_db::account::{self as account_db, OwnerScope};
 use ferrostack_db::template::{
-    self as template_db, zone_state, Template, TemplateFilter, TemplateInZone, TemplateUpdate, Visibility,
+    self as template_db, Template, TemplateFilter, TemplateInZone, TemplateUpdate, Visibility,
 };
 use ferrostack_db::zone::{self as zone_db, Zone, ZoneFilter};
 use ferrostack_db::{db_err, storage as storage_db, Conn};
 use ferrostack_types::ids::new_uuid;
+use ferrostack_types::state::TemplateZoneState;
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page, RoleType};
 
@@ -31,13 +32,11 @@ pub const DOWNLOAD_MS: i64 = 2_000;
 /// Virtual size the simulator reports for a downloaded template: 2 GiB.
 pub const SIMULATED_SIZE: i64 = 2 * 1024 * 1024 * 1024;
 
-pub const TEMPLATE_DELETE: &str = "template_delete";
-
 mod catalogue;
 mod delete;
 
 pub use catalogue::seed;
-pub use delete::{template_dependents, TemplateDeleteSaga, TemplateDeleted};
+pub use delete::{template_dependents, TemplateDeleteParams, TemplateDeleteSaga, TemplateDeleted};
 
 pub fn resource(t: &Template) -> Resource {
     Resource {
@@ -48,18 +47,17 @@ pub fn resource(t: &Template) -> Resource {
 }
 
 /// The `status` text of a template in a zone.
-pub fn status_text(state: &str, pct: i64) -> String {
+pub fn status_text(state: TemplateZoneState, pct: i64) -> String {
     match state {
-        zone_state::READY => "Download Complete".into(),
-        zone_state::BYPASSED => "Bypassed Secondary Storage".into(),
-        zone_state::DOWNLOADING => format!("{pct}% Downloaded"),
-        zone_state::WAITING_FOR_STORE => {
+        TemplateZoneState::Ready => "Download Complete".into(),
+        TemplateZoneState::Bypassed => "Bypassed Secondary Storage".into(),
+        TemplateZoneState::Downloading => format!("{pct}% Downloaded"),
+        TemplateZoneState::WaitingForImageStore => {
             "Waiting for an image store in this zone; add one with addImageStore to start the download".into()
         }
-        zone_state::NO_SECONDARY_STORAGE => {
+        TemplateZoneState::NoSecondaryStorage => {
             "Not usable: edge zones have no secondary storage; register the template with directdownload=true".into()
         }
-        other => other.to_string(),
     }
 }
 
@@ -130,16 +128,16 @@ async fn initial_state(
     zone: &Zone,
     direct_download: bool,
     now: i64,
-) -> Result<Option<(&'static str, Option<i64>, Option<i64>)>, Error> {
+) -> Result<Option<(TemplateZoneState, Option<i64>, Option<i64>)>, Error> {
     if direct_download {
-        return Ok(Some((zone_state::BYPASSED, None, None)));
+        return Ok(Some((TemplateZoneState::Bypassed, None, None)));
     }
     if zone.is_edge() {
-        return Ok(Some((zone_state::NO_SECONDARY_STORAGE, None, None)));
+        return Ok(Some((TemplateZoneState::NoSecondaryStorage, None, None)));
     }
     Ok(storage_db::store_for_zone(&mut *c, zone.id)
         .await?
-        .map(|s| (zone_state::DOWNLOADING, Some(s.id), Some(now + DOWNLOAD_MS))))
+        .map(|s| (TemplateZoneState::Downloading, Some(s.id), Some(now + DOWNLOAD_MS))))
 }
 
 /// A zone was created, or a core zone gained an image store: give every cross-zone template a
@@ -154,10 +152,10 @@ pub async fn template_zone_added(c: &mut Conn, zone_id: i64, is_edge: bool) -> R
     };
     for (template_id, dd) in template_db::cross_zone_ids(c).await? {
         let (state, store_id, ready_at) = match (dd, is_edge, &store) {
-            (true, _, _) => (zone_state::BYPASSED, None, None),
-            (false, true, _) => (zone_state::NO_SECONDARY_STORAGE, None, None),
-            (false, false, Some(s)) => (zone_state::DOWNLOADING, Some(s.id), Some(now + DOWNLOAD_MS)),
-            (false, false, None) => (zone_state::WAITING_FOR_STORE, None, None),
+            (true, _, _) => (TemplateZoneState::Bypassed, None, None),
+            (false, true, _) => (TemplateZoneState::NoSecondaryStorage, None, None),
+            (false, false, Some(s)) => (TemplateZoneState::Downloading, Some(s.id), Some(now + DOWNLOAD_MS)),
+            (false, false, None) => (TemplateZoneState::WaitingForImageStore, None, None),
         };
         template_db::add_zone_row(c, template_id, zone_id, state, store_id, ready_at, now).await?;
     }
@@ -176,21 +174,20 @@ pub async fn template_zone_removed(c: &mut Conn, zone_id: i64) -> Result<(), Err
 /// Why a template can't be deployed from in a zone, if it can't.
 fn unusable_reason(t: &TemplateInZone) -> Option<String> {
     let (name, zone) = (&t.template.name, &t.zone.zone_name);
-    match t.zone.tz_state.as_str() {
-        zone_state::READY | zone_state::BYPASSED => None,
-        zone_state::NO_SECONDARY_STORAGE => Some(format!(
+    match t.zone.tz_state {
+        TemplateZoneState::Ready | TemplateZoneState::Bypassed => None,
+        TemplateZoneState::NoSecondaryStorage => Some(format!(
             "Template {name} can't be used in edge zone {zone}: edge zones have no secondary storage; register the \
              template with directdownload=true"
         )),
-        zone_state::WAITING_FOR_STORE => Some(format!(
+        TemplateZoneState::WaitingForImageStore => Some(format!(
             "Template {name} is not downloaded to zone {zone} because the zone has no image store; add one with \
              addImageStore and wait until listTemplates shows isready=true"
         )),
-        zone_state::DOWNLOADING => Some(format!(
+        TemplateZoneState::Downloading => Some(format!(
             "Template {name} is still downloading to zone {zone} ({}%); retry when listTemplates shows isready=true",
             t.zone.tz_download_pct
         )),
-        other => Some(format!("Template {name} is not ready in zone {zone} (state {other})")),
     }
 }
 
@@ -373,7 +370,7 @@ impl App {
             let st = initial_state(&mut tx, z, p.direct_download, now).await?;
             let st = match (st, cross_zones) {
                 (Some(st), _) => st,
-                (None, true) => (zone_state::WAITING_FOR_STORE, None, None),
+                (None, true) => (TemplateZoneState::WaitingForImageStore, None, None),
                 (None, false) => {
                     return Err(Error::invalid(format!(
                         "Zone {} has no image store (secondary storage) to download the template to; add one with \
@@ -442,7 +439,10 @@ impl App {
             Some(&resource(t)),
         )
         .await?;
-        for r in rows.iter().filter(|r| r.zone.tz_state == zone_state::DOWNLOADING) {
+        for r in rows
+            .iter()
+            .filter(|r| r.zone.tz_state == TemplateZoneState::Downloading)
+        {
             self.event_done(
                 &mut tx,
                 caller,
@@ -718,8 +718,8 @@ mod tests {
 
     #[test]
     fn status_texts() {
-        assert_eq!(status_text(zone_state::READY, 100), "Download Complete");
-        assert_eq!(status_text(zone_state::DOWNLOADING, 40), "40% Downloaded");
-        assert!(status_text(zone_state::NO_SECONDARY_STORAGE, 0).contains("directdownload=true"));
+        assert_eq!(status_text(TemplateZoneState::Ready, 100), "Download Complete");
+        assert_eq!(status_text(TemplateZoneState::Downloading, 40), "40% Downloaded");
+        assert!(status_text(TemplateZoneState::NoSecondaryStorage, 0).contains("directdownload=true"));
     }
 }

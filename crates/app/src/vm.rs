@@ -144,7 +144,7 @@ impl App {
         }
         let mut c = self.db.conn().await?;
         let zone = self.zone_get_for(&mut c, "zoneid", &p.zone_uuid).await?;
-        if zone.allocation_state != "Enabled" && !caller.is_root_admin() {
+        if zone.allocation_state != ferrostack_types::state::AllocationState::Enabled && !caller.is_root_admin() {
             return Err(Error::ResourceUnavailable(format!(
                 "Zone {} is not enabled for deployments",
                 zone.name
@@ -302,7 +302,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::vmsagas::VM_DEPLOY,
+                    kind: crate::saga::SagaKind::VmDeploy.as_str(),
                     command: "deployVirtualMachine",
                     cmd_class: "org.apache.cloudstack.api.command.user.vm.DeployVMCmd",
                     instance: Some(("VirtualMachine", uuid.clone())),

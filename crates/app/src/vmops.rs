@@ -17,7 +17,7 @@ use ferrostack_db::network::{self as net_db, Network};
 use ferrostack_db::vm::{self as vm_db, Nic, Vm};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_net::{GuestType, NetworkCtx, NicCtx, Provider, Service, TrafficType, VmKind, ZoneType};
-use ferrostack_types::state::{NetworkState, VmState, VmType};
+use ferrostack_types::state::{VmState, VmType};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
 
@@ -56,7 +56,7 @@ impl App {
             domain_id: n.domain_id,
             guest_type: GuestType::parse(&n.guest_type).unwrap_or(GuestType::Shared),
             traffic_type: TrafficType::parse(&n.traffic_type).unwrap_or(TrafficType::Guest),
-            state: NetworkState::parse(&n.state).unwrap_or(NetworkState::Allocated),
+            state: n.state,
             services,
             cidr: n.cidr.as_deref().and_then(|c| ferrostack_net::Cidr::parse(c).ok()),
             gateway: parse_ip(&n.gateway),

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use ferrostack_db::zone::{self as zone_db, Cluster, ClusterFilter, Pod, PodFilter, Zone, ZoneFilter};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_types::ids::new_uuid;
+use ferrostack_types::state::{AllocationState, ManagedState};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::{Error, Page};
 
@@ -80,11 +81,9 @@ fn check_ip(param: &str, v: &str) -> Result<(), Error> {
 }
 
 /// `Enabled` or `Disabled` (case-insensitive input, canonical output).
-pub fn allocation_state(v: &str) -> Result<&'static str, Error> {
-    if v.eq_ignore_ascii_case("enabled") {
-        Ok("Enabled")
-    } else if v.eq_ignore_ascii_case("disabled") {
-        Ok("Disabled")
+pub fn allocation_state(v: &str) -> Result<AllocationState, Error> {
+    if let Some(a) = AllocationState::parse(v) {
+        Ok(a)
     } else {
         Err(Error::invalid(format!(
             "Invalid allocationstate {v}; use Enabled or Disabled"
@@ -147,7 +146,7 @@ impl App {
         }
         let allocation = match &p.allocation_state {
             Some(a) => allocation_state(a)?,
-            None => "Disabled",
+            None => AllocationState::Disabled,
         };
         let mut tx = self.db.begin().await?;
         let domain_id = match &p.domain_uuid {
@@ -216,7 +215,7 @@ impl App {
             check_cidr(c)?;
         }
         let alloc = match &u.allocation_state {
-            Some(a) => Some(allocation_state(a)?.to_string()),
+            Some(a) => Some(allocation_state(a)?.as_str().to_string()),
             None => None,
         };
         let mut tx = self.db.begin().await?;
@@ -337,7 +336,7 @@ impl App {
         }
         let alloc = match &allocation {
             Some(a) => allocation_state(a)?,
-            None => "Enabled",
+            None => AllocationState::Enabled,
         };
         let uuid = new_uuid();
         let id = zone_db::insert_pod(
@@ -401,7 +400,7 @@ impl App {
         allocation: Option<String>,
     ) -> Result<Pod, Error> {
         let alloc = match &allocation {
-            Some(a) => Some(allocation_state(a)?.to_string()),
+            Some(a) => Some(allocation_state(a)?.as_str().to_string()),
             None => None,
         };
         let mut tx = self.db.begin().await?;
@@ -480,7 +479,7 @@ impl App {
         };
         let alloc = match &allocation {
             Some(a) => allocation_state(a)?,
-            None => "Enabled",
+            None => AllocationState::Enabled,
         };
         if name.trim().is_empty() {
             return Err(Error::invalid("The cluster name can't be empty"));
@@ -561,12 +560,11 @@ impl App {
         managed: Option<String>,
     ) -> Result<Cluster, Error> {
         let alloc = match &allocation {
-            Some(a) => Some(allocation_state(a)?.to_string()),
+            Some(a) => Some(allocation_state(a)?.as_str().to_string()),
             None => None,
         };
         let managed = match &managed {
-            Some(m) if m.eq_ignore_ascii_case("managed") => Some("Managed".to_string()),
-            Some(m) if m.eq_ignore_ascii_case("unmanaged") => Some("Unmanaged".to_string()),
+            Some(m) if ManagedState::parse(m).is_some() => ManagedState::parse(m).map(|m| m.as_str().to_string()),
             Some(m) => {
                 return Err(Error::invalid(format!(
                     "Invalid managedstate {m}; use Managed or Unmanaged"

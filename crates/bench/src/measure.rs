@@ -256,7 +256,7 @@ pub fn cases(w: &World) -> Vec<Case> {
             expected: None,
             all_pages: false,
             db: DbCall::Hosts(HostFilter {
-                status: Some("Up".into()),
+                status: Some(ferrostack_types::state::HostStatus::Up),
                 ..Default::default()
             }),
         },

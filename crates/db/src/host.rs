@@ -1,6 +1,7 @@
 //! Hosts: hypervisor hosts with their agent-reported capacity, connection status and
 //! resource (administrative) state.
 
+use ferrostack_types::state::{HostStatus, ResourceState};
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
@@ -18,8 +19,10 @@ pub struct Host {
     pub hypervisor: String,
     pub hypervisor_version: Option<String>,
     pub url: String,
-    pub status: String,
-    pub resource_state: String,
+    #[sqlx(try_from = "String")]
+    pub status: HostStatus,
+    #[sqlx(try_from = "String")]
+    pub resource_state: ResourceState,
     pub private_ip: Option<String>,
     pub cpu_sockets: i64,
     pub cpu_cores: i64,
@@ -60,7 +63,7 @@ pub struct NewHost<'a> {
     pub hypervisor: &'a str,
     pub hypervisor_version: &'a str,
     pub url: &'a str,
-    pub resource_state: &'a str,
+    pub resource_state: ResourceState,
     pub private_ip: &'a str,
     pub cpu_sockets: i64,
     pub cpu_cores: i64,
@@ -89,7 +92,7 @@ pub async fn insert(c: &mut Conn, h: NewHost<'_>) -> Result<i64, Error> {
     .bind(h.hypervisor)
     .bind(h.hypervisor_version)
     .bind(h.url)
-    .bind(h.resource_state)
+    .bind(h.resource_state.as_str())
     .bind(h.private_ip)
     .bind(h.cpu_sockets)
     .bind(h.cpu_cores)
@@ -138,8 +141,8 @@ pub struct HostFilter {
     pub cluster_id: Option<i64>,
     pub name: Option<String>,
     pub host_type: Option<String>,
-    pub status: Option<String>,
-    pub resource_state: Option<String>,
+    pub status: Option<HostStatus>,
+    pub resource_state: Option<ResourceState>,
     pub hypervisor: Option<String>,
     pub keyword: Option<String>,
 }
@@ -166,10 +169,10 @@ pub async fn list(c: &mut Conn, f: &HostFilter, page: Page) -> Result<(i64, Vec<
         s.and("lower(h.host_type) = ").bind_str(v.to_lowercase());
     }
     if let Some(v) = &f.status {
-        s.and("lower(h.status) = ").bind_str(v.to_lowercase());
+        s.and("h.status = ").bind_str(v.as_str().to_string());
     }
     if let Some(v) = &f.resource_state {
-        s.and("lower(h.resource_state) = ").bind_str(v.to_lowercase());
+        s.and("h.resource_state = ").bind_str(v.as_str().to_string());
     }
     if let Some(v) = &f.hypervisor {
         s.and("lower(h.hypervisor) = ").bind_str(v.to_lowercase());
@@ -193,30 +196,42 @@ pub async fn all_live<'e, E: Executor<'e, Database = Any>>(e: E) -> Result<Vec<H
         .map_err(db_err)
 }
 
-pub async fn set_status<'e, E: Executor<'e, Database = Any>>(
+/// Compare-and-swap the connection status: set `new` (and `last_pinged`) only if the stored
+/// status is still `old`. `false` means another operation changed it first.
+pub async fn cas_status<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
-    status: &str,
+    old: HostStatus,
+    new: HostStatus,
     now: i64,
-) -> Result<(), Error> {
-    sqlx::query("UPDATE host SET status = $1, last_pinged = $2 WHERE id = $3")
-        .bind(status)
+) -> Result<bool, Error> {
+    let r = sqlx::query("UPDATE host SET status = $1, last_pinged = $2 WHERE id = $3 AND status = $4")
+        .bind(new.as_str())
         .bind(now)
         .bind(id)
+        .bind(old.as_str())
         .execute(e)
         .await
         .map_err(db_err)?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
-pub async fn set_resource_state<'e, E: Executor<'e, Database = Any>>(e: E, id: i64, state: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE host SET resource_state = $1 WHERE id = $2")
-        .bind(state)
+/// Compare-and-swap the resource state: set `new` only if the stored state is still `old`.
+/// `false` means another operation changed it first.
+pub async fn cas_resource_state<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+    old: ResourceState,
+    new: ResourceState,
+) -> Result<bool, Error> {
+    let r = sqlx::query("UPDATE host SET resource_state = $1 WHERE id = $2 AND resource_state = $3")
+        .bind(new.as_str())
         .bind(id)
+        .bind(old.as_str())
         .execute(e)
         .await
         .map_err(db_err)?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Record pings for many hosts in one statement.

@@ -1,6 +1,7 @@
 //! Management servers sharing the database: each heartbeats; a server whose heartbeat is
 //! stale is gone and its jobs may be taken over.
 
+use ferrostack_types::state::MshostState;
 use ferrostack_types::Error;
 use sqlx::{Any, Executor};
 
@@ -12,7 +13,8 @@ pub struct MsHost {
     pub msid: String,
     pub name: String,
     pub version: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: MshostState,
     pub last_heartbeat: i64,
 }
 
@@ -21,7 +23,7 @@ pub async fn heartbeat<'e, E: Executor<'e, Database = Any>>(
     msid: &str,
     name: &str,
     version: &str,
-    state: &str,
+    state: MshostState,
     now: i64,
 ) -> Result<(), Error> {
     sqlx::query(
@@ -32,7 +34,7 @@ pub async fn heartbeat<'e, E: Executor<'e, Database = Any>>(
     .bind(msid)
     .bind(name)
     .bind(version)
-    .bind(state)
+    .bind(state.as_str())
     .bind(now)
     .execute(e)
     .await

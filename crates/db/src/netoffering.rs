@@ -1,6 +1,7 @@
 //! Network offerings and their service→provider maps (`network_offering_service`, one row per
 //! (offering, service, provider)), with optional zone and domain restrictions.
 
+use ferrostack_types::state::NetworkOfferingState;
 use ferrostack_types::{Error, Page};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -19,7 +20,8 @@ pub struct NetworkOffering {
     /// `Shared`, `Isolated` or `L2`; empty for the system traffic offerings.
     pub guest_type: String,
     /// `Enabled` or `Disabled`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: NetworkOfferingState,
     pub is_default: i64,
     pub system_only: i64,
     pub specify_vlan: i64,
@@ -64,7 +66,7 @@ pub struct NewNetworkOffering<'a> {
     pub display_text: &'a str,
     pub traffic_type: &'a str,
     pub guest_type: Option<&'a str>,
-    pub state: &'a str,
+    pub state: NetworkOfferingState,
     pub is_default: bool,
     pub system_only: bool,
     pub specify_vlan: bool,
@@ -104,7 +106,7 @@ pub async fn insert(c: &mut Conn, o: NewNetworkOffering<'_>) -> Result<i64, Erro
     .bind(o.display_text)
     .bind(o.traffic_type)
     .bind(o.guest_type)
-    .bind(o.state)
+    .bind(o.state.as_str())
     .bind(b(o.is_default))
     .bind(b(o.system_only))
     .bind(b(o.specify_vlan))
@@ -282,7 +284,7 @@ pub struct OfferingFilter {
     pub zone_id: Option<i64>,
     pub guest_type: Option<String>,
     pub traffic_type: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<NetworkOfferingState>,
     pub availability: Option<String>,
     /// Offerings having every one of these services (CloudStack's spelling).
     pub services: Vec<String>,
@@ -336,13 +338,15 @@ pub async fn list(c: &mut Conn, f: &OfferingFilter, page: Page) -> Result<(i64, 
     for (col, v) in [
         ("o.guest_type", &f.guest_type),
         ("o.traffic_type", &f.traffic_type),
-        ("o.state", &f.state),
         ("o.availability", &f.availability),
         ("o.tags", &f.tags),
     ] {
         if let Some(v) = v {
             s.and("lower(").push(col).push(") = ").bind_str(v.to_lowercase());
         }
+    }
+    if let Some(st) = f.state {
+        s.and("o.state = ").bind_str(st.as_str().to_string());
     }
     for svc in &f.services {
         has_service(&mut s, svc);

@@ -1,5 +1,6 @@
 //! Guest networks, their service→provider maps, IP ranges, and address allocation.
 
+use ferrostack_types::state::{NetworkState, PublicIpState};
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
@@ -17,7 +18,8 @@ pub struct Network {
     pub network_offering_id: i64,
     pub guest_type: String,
     pub traffic_type: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: NetworkState,
     pub acl_type: String,
     pub broadcast_uri: Option<String>,
     pub cidr: Option<String>,
@@ -62,7 +64,7 @@ pub struct NewNetwork<'a> {
     pub physical_network_id: Option<i64>,
     pub network_offering_id: i64,
     pub guest_type: &'a str,
-    pub state: &'a str,
+    pub state: NetworkState,
     pub acl_type: &'a str,
     pub broadcast_uri: Option<&'a str>,
     pub cidr: Option<&'a str>,
@@ -91,7 +93,7 @@ pub async fn insert(c: &mut Conn, n: NewNetwork<'_>) -> Result<i64, Error> {
     .bind(n.physical_network_id)
     .bind(n.network_offering_id)
     .bind(n.guest_type)
-    .bind(n.state)
+    .bind(n.state.as_str())
     .bind(n.acl_type)
     .bind(n.broadcast_uri)
     .bind(n.cidr)
@@ -176,7 +178,7 @@ pub struct NetworkFilter {
     pub id: Option<i64>,
     pub zone_id: Option<i64>,
     pub guest_type: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<NetworkState>,
     pub physical_network_id: Option<i64>,
     pub offering_id: Option<i64>,
     pub name: Option<String>,
@@ -224,7 +226,7 @@ pub async fn list(
         s.and("lower(n.guest_type) = ").bind_str(v.to_lowercase());
     }
     if let Some(v) = &f.state {
-        s.and("lower(n.state) = ").bind_str(v.to_lowercase());
+        s.and("n.state = ").bind_str(v.as_str().to_string());
     }
     if let Some(v) = f.physical_network_id {
         s.and("n.physical_network_id = ").bind_i64(v);
@@ -245,27 +247,17 @@ pub async fn list(
     Ok((total, q.fetch_all(c).await?))
 }
 
-pub async fn set_state<'e, E: Executor<'e, Database = Any>>(e: E, id: i64, state: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE network SET state = $1 WHERE id = $2")
-        .bind(state)
-        .bind(id)
-        .execute(e)
-        .await
-        .map_err(db_err)?;
-    Ok(())
-}
-
 /// Move a network from `from` to `to` only if it is still in `from` (compare-and-set).
 pub async fn cas_state<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
-    from: &str,
-    to: &str,
+    from: NetworkState,
+    to: NetworkState,
 ) -> Result<bool, Error> {
     let r = sqlx::query("UPDATE network SET state = $1 WHERE id = $2 AND state = $3 AND removed IS NULL")
-        .bind(to)
+        .bind(to.as_str())
         .bind(id)
-        .bind(from)
+        .bind(from.as_str())
         .execute(e)
         .await
         .map_err(db_err)?;
@@ -567,7 +559,8 @@ pub struct PublicIp {
     pub range_id: i64,
     pub address: String,
     pub address_num: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: PublicIpState,
     pub source_nat: i64,
     pub network_id: Option<i64>,
     pub account_id: Option<i64>,

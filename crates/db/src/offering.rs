@@ -1,6 +1,7 @@
 //! Service offerings (compute: CPU, speed, memory; system offerings for routers and system
 //! VMs carry a `unique_name` such as `Cloud.com-SoftwareRouter`) and disk offerings.
 
+use ferrostack_types::state::OfferingState;
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
@@ -32,7 +33,8 @@ pub struct ServiceOffering {
     pub disk_offering_id: Option<i64>,
     pub dynamic_scaling: i64,
     pub sort_key: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: OfferingState,
     pub created: i64,
     pub disk_offering_uuid: Option<String>,
     pub disk_offering_name: Option<String>,
@@ -169,7 +171,7 @@ pub struct ServiceFilter {
     pub cpu_number: Option<i64>,
     pub cpu_speed: Option<i64>,
     pub memory_mb: Option<i64>,
-    pub state: Option<String>,
+    pub state: Option<OfferingState>,
 }
 
 pub async fn list_service(c: &mut Conn, f: &ServiceFilter, page: Page) -> Result<(i64, Vec<ServiceOffering>), Error> {
@@ -210,7 +212,7 @@ pub async fn list_service(c: &mut Conn, f: &ServiceFilter, page: Page) -> Result
         }
     }
     if let Some(st) = &f.state {
-        s.and("lower(s.state) = ").bind_str(st.to_lowercase());
+        s.and("s.state = ").bind_str(st.as_str().to_string());
     }
     s.push(" ORDER BY s.sort_key, s.id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
@@ -227,10 +229,14 @@ pub async fn update(
     name: Option<&str>,
     display_text: Option<&str>,
     sort_key: Option<i64>,
-    state: Option<&str>,
+    state: Option<OfferingState>,
 ) -> Result<(), Error> {
     let mut s = Sql::new(format!("UPDATE {} SET id = id", table.name()));
-    for (col, v) in [("name", name), ("display_text", display_text), ("state", state)] {
+    for (col, v) in [
+        ("name", name),
+        ("display_text", display_text),
+        ("state", state.map(OfferingState::as_str)),
+    ] {
         if let Some(v) = v {
             s.push(", ").push(col).push(" = ").bind_str(v);
         }
@@ -302,7 +308,8 @@ pub struct DiskOffering {
     pub encrypt: i64,
     pub is_system: i64,
     pub sort_key: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: OfferingState,
     pub created: i64,
 }
 
@@ -391,7 +398,7 @@ pub struct DiskFilter {
     pub name: Option<String>,
     pub keyword: Option<String>,
     pub storage_type: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<OfferingState>,
     /// Include the disk offerings of system offerings (admins only).
     pub include_system: bool,
     /// Only offerings marked for display (what users see).
@@ -420,7 +427,7 @@ pub async fn list_disk(c: &mut Conn, f: &DiskFilter, page: Page) -> Result<(i64,
         s.and("d.storage_type = ").bind_str(t.to_lowercase());
     }
     if let Some(st) = &f.state {
-        s.and("lower(d.state) = ").bind_str(st.to_lowercase());
+        s.and("d.state = ").bind_str(st.as_str().to_string());
     }
     s.push(" ORDER BY d.sort_key, d.id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;

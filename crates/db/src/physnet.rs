@@ -1,6 +1,7 @@
 //! Physical networks of a zone, the traffic types they carry, their network service providers
 //! (NSPs) and the virtual router elements of the VirtualRouter / VpcVirtualRouter providers.
 
+use ferrostack_types::state::{AllocationState, PhysicalNetworkState, ProviderState};
 use ferrostack_types::{Error, Page};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
@@ -14,7 +15,8 @@ pub struct PhysicalNetwork {
     pub zone_id: i64,
     pub name: String,
     /// `Enabled` or `Disabled`.
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: PhysicalNetworkState,
     /// The guest VLAN/VNI ranges, e.g. `100-200,300-310`.
     pub vlan: Option<String>,
     /// Comma-separated (one today), e.g. `VLAN`.
@@ -28,7 +30,8 @@ pub struct PhysicalNetwork {
     pub zone_name: String,
     pub zone_type: String,
     pub zone_network_type: String,
-    pub zone_allocation_state: String,
+    #[sqlx(try_from = "String")]
+    pub zone_allocation_state: AllocationState,
     pub domain_uuid: Option<String>,
 }
 
@@ -369,7 +372,8 @@ pub struct ServiceProvider {
     pub uuid: String,
     pub physical_network_id: i64,
     pub provider: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: ProviderState,
     pub dest_physical_network_id: Option<i64>,
     /// Comma-separated services the provider offers on this physical network.
     pub services: String,
@@ -390,7 +394,7 @@ pub struct NewServiceProvider<'a> {
     pub uuid: &'a str,
     pub physical_network_id: i64,
     pub provider: &'a str,
-    pub state: &'a str,
+    pub state: ProviderState,
     pub dest_physical_network_id: Option<i64>,
     pub services: &'a str,
     pub now: i64,
@@ -404,7 +408,7 @@ pub async fn insert_nsp(c: &mut Conn, n: NewServiceProvider<'_>) -> Result<i64, 
     .bind(n.uuid)
     .bind(n.physical_network_id)
     .bind(n.provider)
-    .bind(n.state)
+    .bind(n.state.as_str())
     .bind(n.dest_physical_network_id)
     .bind(n.services)
     .bind(n.now)
@@ -456,7 +460,7 @@ pub async fn nsp_by_provider(c: &mut Conn, physnet_id: i64, provider: &str) -> R
 pub struct NspFilter {
     pub physical_network_id: Option<i64>,
     pub name: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<ProviderState>,
     pub keyword: Option<String>,
 }
 
@@ -470,7 +474,7 @@ pub async fn list_nsp(c: &mut Conn, f: &NspFilter, page: Page) -> Result<(i64, V
         s.and("lower(n.provider) = ").bind_str(n.to_lowercase());
     }
     if let Some(st) = &f.state {
-        s.and("lower(n.state) = ").bind_str(st.to_lowercase());
+        s.and("n.state = ").bind_str(st.as_str().to_string());
     }
     if let Some(k) = &f.keyword {
         s.and_keyword(&["n.provider"], k);

@@ -1,6 +1,7 @@
 //! Primary storage pools (cluster-, zone- or host-scoped) and image (secondary) stores.
 //! Reads join the zone, pod, cluster and host names in the same query.
 
+use ferrostack_types::state::StoragePoolState;
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
@@ -27,7 +28,8 @@ pub struct StoragePool {
     pub allocated_bytes: i64,
     pub used_bytes: i64,
     pub capacity_iops: Option<i64>,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: StoragePoolState,
     pub details: String,
     pub created: i64,
     pub zone_uuid: String,
@@ -138,7 +140,7 @@ pub struct PoolFilter {
     pub host_id: Option<i64>,
     pub name: Option<String>,
     pub scope: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<StoragePoolState>,
     pub ip_address: Option<String>,
     pub path: Option<String>,
     pub keyword: Option<String>,
@@ -169,7 +171,7 @@ pub async fn list_pools(c: &mut Conn, f: &PoolFilter, page: Page) -> Result<(i64
         s.and("s.scope = ").bind_str(sc.to_uppercase());
     }
     if let Some(st) = &f.state {
-        s.and("lower(s.state) = ").bind_str(st.to_lowercase());
+        s.and("s.state = ").bind_str(st.as_str().to_string());
     }
     if let Some(ip) = &f.ip_address {
         s.and("s.host_address = ").bind_str(ip.clone());
@@ -194,12 +196,13 @@ pub struct PoolUpdate {
     pub tags: Option<String>,
     pub capacity_bytes: Option<i64>,
     pub capacity_iops: Option<i64>,
-    pub state: Option<String>,
+    pub state: Option<StoragePoolState>,
 }
 
 pub async fn update_pool(c: &mut Conn, id: i64, u: &PoolUpdate) -> Result<(), Error> {
     let mut s = Sql::new("UPDATE storage_pool SET id = id");
-    for (col, v) in [("name", &u.name), ("tags", &u.tags), ("state", &u.state)] {
+    let state = u.state.map(|s| s.as_str().to_string());
+    for (col, v) in [("name", &u.name), ("tags", &u.tags), ("state", &state)] {
         if let Some(v) = v {
             s.push(", ").push(col).push(" = ").bind_str(v.clone());
         }

@@ -5,22 +5,10 @@
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
+use ferrostack_types::state::TemplateZoneState;
+
 use crate::account::OwnerScope;
 use crate::{db_err, is_unique_violation, Conn, Sql};
-
-/// Per-zone states (`template_zone.state`).
-pub mod zone_state {
-    /// Being copied to the zone's image store by the (simulated) downloader.
-    pub const DOWNLOADING: &str = "Downloading";
-    /// In the zone's image store: usable.
-    pub const READY: &str = "Ready";
-    /// Direct download: fetched by the host straight to primary storage, usable at once.
-    pub const BYPASSED: &str = "Bypassed";
-    /// Core zone without an image store yet: the download starts when one is added.
-    pub const WAITING_FOR_STORE: &str = "WaitingForImageStore";
-    /// Edge zone and not direct download: never usable there.
-    pub const NO_SECONDARY_STORAGE: &str = "NoSecondaryStorage";
-}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GuestOsCategory {
@@ -233,7 +221,8 @@ impl Template {
 pub struct TemplateZone {
     pub tz_id: i64,
     pub tz_zone_id: i64,
-    pub tz_state: String,
+    #[sqlx(try_from = "String")]
+    pub tz_state: TemplateZoneState,
     pub tz_download_pct: i64,
     pub tz_image_store_id: Option<i64>,
     pub tz_ready_at: Option<i64>,
@@ -246,7 +235,7 @@ pub struct TemplateZone {
 impl TemplateZone {
     /// Usable to deploy from in this zone.
     pub fn is_ready(&self) -> bool {
-        self.tz_state == zone_state::READY || self.tz_state == zone_state::BYPASSED
+        self.tz_state.usable()
     }
 }
 
@@ -395,7 +384,7 @@ pub async fn add_zone_row(
     c: &mut Conn,
     template_id: i64,
     zone_id: i64,
-    state: &str,
+    state: TemplateZoneState,
     image_store_id: Option<i64>,
     ready_at: Option<i64>,
     now: i64,
@@ -408,7 +397,7 @@ pub async fn add_zone_row(
     .bind(template_id)
     .bind(zone_id)
     .bind(image_store_id)
-    .bind(state)
+    .bind(state.as_str())
     .bind(image_store_id.map(|_| now))
     .bind(ready_at)
     .bind(now)
@@ -681,12 +670,12 @@ pub async fn start_waiting_downloads(
         "UPDATE template_zone SET state = $1, image_store_id = $2, download_started = $3, ready_at = $4, \
          download_pct = 0 WHERE zone_id = $5 AND state = $6 AND removed IS NULL",
     )
-    .bind(zone_state::DOWNLOADING)
+    .bind(TemplateZoneState::Downloading.as_str())
     .bind(image_store_id)
     .bind(now)
     .bind(ready_at)
     .bind(zone_id)
-    .bind(zone_state::WAITING_FOR_STORE)
+    .bind(TemplateZoneState::WaitingForImageStore.as_str())
     .execute(&mut *c)
     .await
     .map_err(db_err)?;
@@ -708,7 +697,7 @@ pub async fn downloads_in_progress(c: &mut Conn, limit: i64) -> Result<Vec<Downl
         "SELECT id, template_id, zone_id, download_started, ready_at FROM template_zone \
          WHERE state = $1 AND removed IS NULL ORDER BY id LIMIT $2",
     )
-    .bind(zone_state::DOWNLOADING)
+    .bind(TemplateZoneState::Downloading.as_str())
     .bind(limit)
     .fetch_all(&mut *c)
     .await
@@ -718,17 +707,17 @@ pub async fn downloads_in_progress(c: &mut Conn, limit: i64) -> Result<Vec<Downl
 /// Record progress; moving to `Ready` only from `Downloading` (a concurrent delete wins).
 pub async fn set_download_progress(c: &mut Conn, row_id: i64, pct: i64, done: bool) -> Result<bool, Error> {
     let state = if done {
-        zone_state::READY
+        TemplateZoneState::Ready
     } else {
-        zone_state::DOWNLOADING
+        TemplateZoneState::Downloading
     };
     let r = sqlx::query(
         "UPDATE template_zone SET download_pct = $1, state = $2 WHERE id = $3 AND state = $4 AND removed IS NULL",
     )
     .bind(pct)
-    .bind(state)
+    .bind(state.as_str())
     .bind(row_id)
-    .bind(zone_state::DOWNLOADING)
+    .bind(TemplateZoneState::Downloading.as_str())
     .execute(&mut *c)
     .await
     .map_err(db_err)?;

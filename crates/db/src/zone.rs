@@ -1,5 +1,6 @@
 //! Zones (core and edge), pods and clusters.
 
+use ferrostack_types::state::{AllocationState, ManagedState};
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
@@ -13,7 +14,8 @@ pub struct Zone {
     pub description: Option<String>,
     pub zone_type: String,
     pub network_type: String,
-    pub allocation_state: String,
+    #[sqlx(try_from = "String")]
+    pub allocation_state: AllocationState,
     pub dns1: String,
     pub dns2: Option<String>,
     pub internal_dns1: String,
@@ -40,7 +42,7 @@ pub struct NewZone<'a> {
     pub description: Option<&'a str>,
     pub zone_type: &'a str,
     pub network_type: &'a str,
-    pub allocation_state: &'a str,
+    pub allocation_state: AllocationState,
     pub dns1: &'a str,
     pub dns2: Option<&'a str>,
     pub internal_dns1: &'a str,
@@ -71,7 +73,7 @@ pub async fn insert(c: &mut Conn, z: NewZone<'_>) -> Result<i64, Error> {
     .bind(z.description)
     .bind(z.zone_type)
     .bind(z.network_type)
-    .bind(z.allocation_state)
+    .bind(z.allocation_state.as_str())
     .bind(z.dns1)
     .bind(z.dns2)
     .bind(z.internal_dns1)
@@ -196,7 +198,8 @@ pub struct Pod {
     pub netmask: Option<String>,
     pub start_ip: Option<String>,
     pub end_ip: Option<String>,
-    pub allocation_state: String,
+    #[sqlx(try_from = "String")]
+    pub allocation_state: AllocationState,
     pub created: i64,
     pub zone_uuid: String,
     pub zone_name: String,
@@ -213,7 +216,7 @@ pub struct NewPod<'a> {
     pub netmask: Option<&'a str>,
     pub start_ip: Option<&'a str>,
     pub end_ip: Option<&'a str>,
-    pub allocation_state: &'a str,
+    pub allocation_state: AllocationState,
     pub now: i64,
 }
 
@@ -229,7 +232,7 @@ pub async fn insert_pod(c: &mut Conn, p: NewPod<'_>) -> Result<i64, Error> {
     .bind(p.netmask)
     .bind(p.start_ip)
     .bind(p.end_ip)
-    .bind(p.allocation_state)
+    .bind(p.allocation_state.as_str())
     .bind(p.now)
     .fetch_one(&mut *c)
     .await;
@@ -266,7 +269,7 @@ pub struct PodFilter {
     pub id: Option<i64>,
     pub zone_id: Option<i64>,
     pub name: Option<String>,
-    pub allocation_state: Option<String>,
+    pub allocation_state: Option<AllocationState>,
     pub keyword: Option<String>,
 }
 
@@ -283,7 +286,7 @@ pub async fn list_pods(c: &mut Conn, f: &PodFilter, page: Page) -> Result<(i64, 
         s.and("lower(p.name) = ").bind_str(n.to_lowercase());
     }
     if let Some(a) = &f.allocation_state {
-        s.and("p.allocation_state = ").bind_str(a.clone());
+        s.and("p.allocation_state = ").bind_str(a.as_str().to_string());
     }
     if let Some(k) = &f.keyword {
         s.and_keyword(&["p.name"], k);
@@ -308,8 +311,10 @@ pub struct Cluster {
     pub name: String,
     pub hypervisor: String,
     pub cluster_type: String,
-    pub allocation_state: String,
-    pub managed_state: String,
+    #[sqlx(try_from = "String")]
+    pub allocation_state: AllocationState,
+    #[sqlx(try_from = "String")]
+    pub managed_state: ManagedState,
     pub arch: String,
     pub created: i64,
     pub zone_uuid: String,
@@ -329,7 +334,7 @@ pub struct NewCluster<'a> {
     pub name: &'a str,
     pub hypervisor: &'a str,
     pub cluster_type: &'a str,
-    pub allocation_state: &'a str,
+    pub allocation_state: AllocationState,
     pub arch: &'a str,
     pub now: i64,
 }
@@ -345,7 +350,7 @@ pub async fn insert_cluster(c: &mut Conn, n: NewCluster<'_>) -> Result<i64, Erro
     .bind(n.name)
     .bind(n.hypervisor)
     .bind(n.cluster_type)
-    .bind(n.allocation_state)
+    .bind(n.allocation_state.as_str())
     .bind(n.arch)
     .bind(n.now)
     .fetch_one(&mut *c)
@@ -400,8 +405,8 @@ pub struct ClusterFilter {
     pub name: Option<String>,
     pub hypervisor: Option<String>,
     pub cluster_type: Option<String>,
-    pub allocation_state: Option<String>,
-    pub managed_state: Option<String>,
+    pub allocation_state: Option<AllocationState>,
+    pub managed_state: Option<ManagedState>,
     pub keyword: Option<String>,
 }
 
@@ -427,10 +432,10 @@ pub async fn list_clusters(c: &mut Conn, f: &ClusterFilter, page: Page) -> Resul
         s.and("lower(c.cluster_type) = ").bind_str(t.to_lowercase());
     }
     if let Some(a) = &f.allocation_state {
-        s.and("c.allocation_state = ").bind_str(a.clone());
+        s.and("c.allocation_state = ").bind_str(a.as_str().to_string());
     }
     if let Some(m) = &f.managed_state {
-        s.and("c.managed_state = ").bind_str(m.clone());
+        s.and("c.managed_state = ").bind_str(m.as_str().to_string());
     }
     if let Some(k) = &f.keyword {
         s.and_keyword(&["c.name"], k);

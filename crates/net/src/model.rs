@@ -61,15 +61,9 @@ cloudstack_enum! {
     }
 }
 
-cloudstack_enum! {
-    /// State of a network service provider on a physical network
-    /// (CloudStack's `PhysicalNetworkServiceProvider.State`).
-    pub enum ProviderState {
-        Enabled => "Enabled",
-        Disabled => "Disabled",
-        Shutdown => "Shutdown",
-    }
-}
+/// State of a network service provider on a physical network (defined with the other stored
+/// states in `ferrostack_types::state`).
+pub use ferrostack_types::state::ProviderState;
 
 cloudstack_enum! {
     /// A zone's kind (CloudStack's `DataCenter.Type`). Edge zones have local storage only, no

@@ -171,7 +171,16 @@ async fn background(app: Arc<App>, msid: String) {
             continue;
         }
         let now = now_ms();
-        if let Err(e) = ferrostack_db::mshost::heartbeat(app.db.pool(), &msid, &host, VERSION, "Up", now).await {
+        if let Err(e) = ferrostack_db::mshost::heartbeat(
+            app.db.pool(),
+            &msid,
+            &host,
+            VERSION,
+            ferrostack_types::state::MshostState::Up,
+            now,
+        )
+        .await
+        {
             tracing::warn!(error = %e, "management server heartbeat failed");
         }
         let cutoff = now - app.config.session_timeout_secs * 1000;

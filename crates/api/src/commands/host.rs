@@ -233,8 +233,14 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let mut f = HostFilter {
         name: a.str("name"),
         host_type: a.str("type"),
-        status: a.str("state"),
-        resource_state: a.str("resourcestate"),
+        status: a
+            .str("state")
+            .map(|s| ferrostack_types::state::HostStatus::parse_param("state", &s))
+            .transpose()?,
+        resource_state: a
+            .str("resourcestate")
+            .map(|s| ferrostack_types::state::ResourceState::parse_param("resourcestate", &s))
+            .transpose()?,
         hypervisor: a.str("hypervisor"),
         keyword: a.str("keyword"),
         ..Default::default()

@@ -238,7 +238,10 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         display_text: a.str("displaytext"),
         guest_type: a.str("guestiptype"),
         traffic_type: a.str("traffictype"),
-        state: a.str("state"),
+        state: a
+            .str("state")
+            .map(|s| ferrostack_types::state::NetworkOfferingState::parse_param("state", &s))
+            .transpose()?,
         availability: a.str("availability"),
         services: list_of(&a, "supportedservices"),
         source_nat: a.opt_bool("sourcenatsupported"),

@@ -421,7 +421,10 @@ async fn network_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let page = a.page()?;
     let mut f = NetworkFilter {
         guest_type: a.str("type").filter(|t| !t.eq_ignore_ascii_case("all")),
-        state: a.str("state"),
+        state: a
+            .str("state")
+            .map(|s| ferrostack_types::state::NetworkState::parse_param("state", &s))
+            .transpose()?,
         name: a.str("name"),
         keyword: a.str("keyword"),
         ..Default::default()

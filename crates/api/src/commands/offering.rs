@@ -225,7 +225,10 @@ async fn list_service(c: &Ctx, a: Args) -> Result<Reply, Error> {
         cpu_number: a.i64("cpunumber"),
         cpu_speed: a.i64("cpuspeed"),
         memory_mb: a.i64("memory"),
-        state: a.str("state"),
+        state: a
+            .str("state")
+            .map(|s| ferrostack_types::state::OfferingState::parse_param("state", &s))
+            .transpose()?,
         ..ServiceFilter::default()
     };
     let (total, rows) = c
@@ -283,7 +286,10 @@ async fn list_disk(c: &Ctx, a: Args) -> Result<Reply, Error> {
         name: a.str("name"),
         keyword: a.str("keyword"),
         storage_type: a.str("storagetype"),
-        state: a.str("state"),
+        state: a
+            .str("state")
+            .map(|s| ferrostack_types::state::OfferingState::parse_param("state", &s))
+            .transpose()?,
         ..DiskFilter::default()
     };
     let (total, rows) = c

@@ -368,7 +368,10 @@ async fn traffic_delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn nsp_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let f = NspFilter {
         name: a.str("name"),
-        state: a.str("state"),
+        state: a
+            .str("state")
+            .map(|s| ferrostack_types::state::ProviderState::parse_param("state", &s))
+            .transpose()?,
         keyword: a.str("keyword"),
         ..Default::default()
     };

@@ -198,7 +198,10 @@ async fn list_pools(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let f = PoolFilter {
         name: a.str("name"),
         scope: a.str("scope"),
-        state: a.str("status"),
+        state: a
+            .str("status")
+            .map(|s| ferrostack_types::state::StoragePoolState::parse_param("status", &s))
+            .transpose()?,
         ip_address: a.str("ipaddress"),
         path: a.str("path"),
         keyword: a.str("keyword"),

@@ -385,7 +385,10 @@ async fn pod_create(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn pod_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let mut f = PodFilter {
         name: a.str("name"),
-        allocation_state: a.str("allocationstate"),
+        allocation_state: a
+            .str("allocationstate")
+            .map(|s| ferrostack_types::state::AllocationState::parse_param("allocationstate", &s))
+            .transpose()?,
         keyword: a.str("keyword"),
         ..Default::default()
     };
@@ -433,8 +436,14 @@ async fn cluster_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         name: a.str("name"),
         hypervisor: a.str("hypervisor"),
         cluster_type: a.str("clustertype"),
-        allocation_state: a.str("allocationstate"),
-        managed_state: a.str("managedstate"),
+        allocation_state: a
+            .str("allocationstate")
+            .map(|s| ferrostack_types::state::AllocationState::parse_param("allocationstate", &s))
+            .transpose()?,
+        managed_state: a
+            .str("managedstate")
+            .map(|s| ferrostack_types::state::ManagedState::parse_param("managedstate", &s))
+            .transpose()?,
         keyword: a.str("keyword"),
         ..Default::default()
     };

@@ -1,7 +1,7 @@
 //! Templates (one item per template and zone) and the guest OS catalogue on the wire.
 
 use ferrostack_app::model::display_path;
-use ferrostack_app::model::{zone_state, GuestOs, GuestOsCategory, Template, TemplateInZone, TemplateZone};
+use ferrostack_app::model::{GuestOs, GuestOsCategory, Template, TemplateInZone, TemplateZone};
 use ferrostack_app::template::status_text;
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
@@ -67,7 +67,7 @@ pub fn template_fields(t: &Template, z: Option<&TemplateZone>) -> Value {
     m.insert("isextractable".into(), json!(t.is_extractable == 1));
     m.insert("isready".into(), json!(z.is_some_and(TemplateZone::is_ready)));
     if let Some(z) = z {
-        m.insert("status".into(), json!(status_text(&z.tz_state, z.tz_download_pct)));
+        m.insert("status".into(), json!(status_text(z.tz_state, z.tz_download_pct)));
     }
     m.insert("created".into(), json!(format_ms(t.created)));
     m.insert("passwordenabled".into(), json!(t.password_enabled == 1));
@@ -91,7 +91,7 @@ pub fn template_fields(t: &Template, z: Option<&TemplateZone>) -> Value {
         if z.is_ready() {
             m.insert("size".into(), json!(t.size));
         }
-        if z.tz_state == zone_state::READY {
+        if z.tz_state == ferrostack_types::state::TemplateZoneState::Ready {
             m.insert("physicalsize".into(), json!(t.size));
         }
     }

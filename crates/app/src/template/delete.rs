@@ -2,18 +2,20 @@
 //! is registered, else at once in the caller's transaction.
 
 use async_trait::async_trait;
-use ferrostack_db::job::Job;
 use ferrostack_db::template::{self as template_db, Template};
 use ferrostack_db::{db_err, Conn};
-use ferrostack_jobs::{JobOutcome, Saga};
+use ferrostack_jobs::JobOutcome;
+use ferrostack_types::cloudstack_enum;
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
 use ferrostack_types::EventType;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::{check_owner, resource, TEMPLATE_DELETE};
+use super::{check_owner, resource};
 use crate::job::{JobRequest, Submitted};
-use crate::{App, Caller};
+use crate::saga::{to_params, SagaKind, TypedSaga};
+use crate::{saga_steps, App, Caller};
 
 /// `deleteTemplate`: run as a job when the saga is registered, else at once.
 pub enum TemplateDeleted {
@@ -66,7 +68,7 @@ impl App {
             .as_ref()
             .map(|z| format!(" from zone {}", z.name))
             .unwrap_or_default();
-        if !self.jobs.has_kind(TEMPLATE_DELETE) {
+        if !self.jobs.has_kind(SagaKind::TemplateDelete.as_str()) {
             remove_template(&mut tx, t.id, zone.as_ref().map(|z| z.id)).await?;
             self.event_done(
                 &mut tx,
@@ -84,12 +86,15 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: TEMPLATE_DELETE,
+                    kind: SagaKind::TemplateDelete.as_str(),
                     command: "deleteTemplate",
                     cmd_class: "org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd",
                     instance: Some(("Template", t.uuid.clone())),
                     sync_key: format!("template:{}", t.uuid),
-                    params: json!({"template_id": t.id, "zone_id": zone.as_ref().map(|z| z.id)}),
+                    params: to_params(&TemplateDeleteParams {
+                        template_id: t.id,
+                        zone_id: zone.as_ref().map(|z| z.id),
+                    })?,
                     event_type: EventType::TemplateDelete,
                     description: format!("Deleting template {}{from_zone}", t.name),
                     resource: Some(resource(&t)),
@@ -119,33 +124,56 @@ async fn remove_template(c: &mut Conn, template_id: i64, zone_id: Option<i64>) -
     Ok(())
 }
 
-/// The `deleteTemplate` job. Register in `sagas::all()` with
-/// `Arc::new(crate::template::TemplateDeleteSaga)`.
+/// `deleteTemplate`'s parameters.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct TemplateDeleteParams {
+    pub template_id: i64,
+    /// One zone, or `None` for every zone.
+    pub zone_id: Option<i64>,
+}
+
+cloudstack_enum! {
+    /// `deleteTemplate`.
+    pub enum TemplateDeleteStep {
+        /// Remove the zone rows (and the template once it is in no zone).
+        RemoveTemplate => "remove_template",
+    }
+}
+saga_steps!(TemplateDeleteStep);
+
+/// The `deleteTemplate` job.
 pub struct TemplateDeleteSaga;
 
 #[async_trait]
-impl Saga<App> for TemplateDeleteSaga {
-    fn kind(&self) -> &'static str {
-        TEMPLATE_DELETE
+impl TypedSaga for TemplateDeleteSaga {
+    type Params = TemplateDeleteParams;
+    type Step = TemplateDeleteStep;
+    const KIND: SagaKind = SagaKind::TemplateDelete;
+
+    async fn action(
+        &self,
+        app: &App,
+        p: &TemplateDeleteParams,
+        step: TemplateDeleteStep,
+        _: &mut Value,
+    ) -> Result<(), Error> {
+        match step {
+            TemplateDeleteStep::RemoveTemplate => {
+                let mut tx = app.db.begin().await?;
+                remove_template(&mut tx, p.template_id, p.zone_id).await?;
+                tx.commit().await.map_err(db_err)
+            }
+        }
     }
-    fn steps(&self) -> &'static [&'static str] {
-        &["remove_template"]
+
+    async fn undo(&self, _: &App, _: &TemplateDeleteParams, step: TemplateDeleteStep, _: &Value) -> Result<(), Error> {
+        match step {
+            // The only (and last) step: a removed template is not brought back.
+            TemplateDeleteStep::RemoveTemplate => Ok(()),
+        }
     }
-    async fn action(&self, app: &App, job: &Job, _step: usize, _state: &mut Value) -> Result<(), Error> {
-        let p: Value = serde_json::from_str(&job.params).map_err(|e| Error::internal(format!("job params: {e}")))?;
-        let template_id = p
-            .get("template_id")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| Error::internal("job param template_id missing"))?;
-        let zone_id = p.get("zone_id").and_then(Value::as_i64);
-        let mut tx = app.db.begin().await?;
-        remove_template(&mut tx, template_id, zone_id).await?;
-        tx.commit().await.map_err(db_err)
-    }
-    async fn undo(&self, _: &App, _: &Job, _: usize, _: &Value) -> Result<(), Error> {
-        Ok(())
-    }
-    async fn finish(&self, _: &App, _: &Job, _: &Value) -> Result<JobOutcome, Error> {
+
+    async fn finish(&self, _: &App, _: &TemplateDeleteParams, _: &Value) -> Result<JobOutcome, Error> {
         Ok(JobOutcome::Success)
     }
 }

@@ -184,11 +184,13 @@ fn join_or<T: fmt::Display>(items: &[T]) -> String {
 }
 
 mod host;
+mod infra;
 mod network;
 mod vm;
 mod volume;
 
 pub use host::*;
+pub use infra::*;
 pub use network::*;
 pub use vm::*;
 pub use volume::*;
