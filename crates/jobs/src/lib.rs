@@ -235,7 +235,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             self.fail(ctx, &job, &e).await;
             return;
         };
-        let mut state: Value = serde_json::from_str(&job.state).unwrap_or(Value::Null);
+        let mut state: Value = serde_json::from_str(&job.saga_data).unwrap_or(Value::Null);
         let steps = saga.steps();
         let fresh = job.step == 0 && job.undoing == 0;
         if fresh {

@@ -184,11 +184,13 @@ fn join_or<T: fmt::Display>(items: &[T]) -> String {
 }
 
 mod host;
+mod identity;
 mod network;
 mod vm;
 mod volume;
 
 pub use host::*;
+pub use identity::*;
 pub use network::*;
 pub use vm::*;
 pub use volume::*;
