@@ -3,7 +3,9 @@
 use ferrostack_db::account::{self as account_db, Account, AccountFilter, OwnerScope};
 use ferrostack_db::user::{self as user_db, User};
 use ferrostack_db::{db_err, domain as domain_db, role as role_db, session as session_db, Conn};
+use ferrostack_types::ids::AccountId;
 use ferrostack_types::ids::{new_uuid, parse_uuid};
+use ferrostack_types::state::{AccountEvent, AccountState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{AccountType, Error, Page, RoleType};
@@ -289,17 +291,18 @@ impl App {
         &self,
         caller: &Caller,
         r: &AccountRef,
-        state: &'static str,
+        request: AccountEvent,
     ) -> Result<(Account, Vec<User>), Error> {
         let mut tx = self.db.begin().await?;
         let a = self.account_resolve(&mut tx, caller, r).await?;
-        let (verb, event) = match state {
-            "locked" => ("lock", EventType::AccountLock),
-            _ => ("enable", EventType::AccountEnable),
+        let (verb, event) = match request {
+            AccountEvent::Lock => ("lock", EventType::AccountLock),
+            AccountEvent::Disable => ("disable", EventType::AccountDisable),
+            AccountEvent::Enable => ("enable", EventType::AccountEnable),
         };
         Self::check_not_self_or_default(caller, &a, verb)?;
-        account_db::set_state(&mut tx, a.id(), state).await?;
-        if state != "enabled" {
+        let state = account_move(&mut tx, a.id(), a.state, request).await?;
+        if !state.can_log_in() {
             session_db::delete_for_account(&mut tx, a.id).await?;
         }
         let a = account_db::get(&mut *tx, a.id())
@@ -389,4 +392,31 @@ fn with_users(accounts: Vec<Account>, users: Vec<User>) -> Vec<(Account, Vec<Use
             (a, us)
         })
         .collect()
+}
+
+/// Move an account's state through its machine with a compare-and-swap on `from`; a lost swap
+/// (someone changed or deleted the account meanwhile) is a 4xx the caller can retry.
+pub(crate) async fn account_move(
+    c: &mut Conn,
+    id: AccountId,
+    from: AccountState,
+    event: AccountEvent,
+) -> Result<AccountState, Error> {
+    let to = from.transition(event)?;
+    if account_db::set_state(c, id, from, to).await? {
+        Ok(to)
+    } else {
+        Err(Error::invalid(format!(
+            "The account changed state (or was deleted) while it was being moved from {from} to {to}; retry"
+        )))
+    }
+}
+
+/// The request that leads to `state` (to restore a previous state through the machine).
+pub(crate) const fn account_event_to(state: AccountState) -> AccountEvent {
+    match state {
+        AccountState::Enabled => AccountEvent::Enable,
+        AccountState::Disabled => AccountEvent::Disable,
+        AccountState::Locked => AccountEvent::Lock,
+    }
 }

@@ -3,6 +3,8 @@
 use ferrostack_db::domain::{self as domain_db, Domain, DomainFilter, DomainScope};
 use ferrostack_db::{account as account_db, db_err};
 use ferrostack_types::ids::new_uuid;
+use ferrostack_types::ids::DomainId;
+use ferrostack_types::state::{DomainEvent, DomainState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
@@ -197,5 +199,22 @@ impl App {
         tx.commit().await.map_err(db_err)?;
         self.jobs.wake();
         Ok(sub)
+    }
+}
+
+/// Move a domain's state through its machine with a compare-and-swap on `from`.
+pub(crate) async fn domain_move(
+    c: &mut ferrostack_db::Conn,
+    id: DomainId,
+    from: DomainState,
+    event: DomainEvent,
+) -> Result<DomainState, Error> {
+    let to = from.transition(event)?;
+    if domain_db::set_state(c, id, from, to).await? {
+        Ok(to)
+    } else {
+        Err(Error::invalid(format!(
+            "The domain changed state while it was being moved from {from} to {to}; retry"
+        )))
     }
 }

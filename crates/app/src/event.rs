@@ -12,41 +12,8 @@ use ferrostack_types::{Error, EventType, Page};
 use crate::access::ListScope;
 use crate::{App, Caller};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Level {
-    Info,
-    Warn,
-    Error,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Info => "INFO",
-            Level::Warn => "WARN",
-            Level::Error => "ERROR",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Created,
-    Scheduled,
-    Started,
-    Completed,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Created => "Created",
-            State::Scheduled => "Scheduled",
-            State::Started => "Started",
-            State::Completed => "Completed",
-        }
-    }
-}
+/// The event record's level and state live in `ferrostack_types::state` (the db rows use them).
+pub use ferrostack_types::state::{EventLevel as Level, EventState as State};
 
 /// What an event is about.
 #[derive(Debug, Clone)]
@@ -84,8 +51,8 @@ impl App {
             &NewEvent {
                 uuid: new_uuid(),
                 event_type: event_type.as_str().to_string(),
-                level: level.as_str().to_string(),
-                state: state.as_str().to_string(),
+                level,
+                state,
                 description: description.into(),
                 user_id: caller.user_id.0,
                 account_id: caller.account_id.0,

@@ -8,6 +8,7 @@ use ferrostack_db::job::Job;
 use ferrostack_db::{account as account_db, db_err, domain as domain_db, session as session_db, user as user_db};
 use ferrostack_jobs::{JobOutcome, Saga};
 use ferrostack_types::ids::{AccountId, DomainId, UserId};
+use ferrostack_types::state::{AccountEvent, AccountState, DomainEvent};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
 use serde_json::{json, Value};
@@ -63,6 +64,20 @@ async fn remove_account(app: &App, id: AccountId) -> Result<(), Error> {
     tx.commit().await.map_err(db_err)
 }
 
+/// Undo of a state change: bring the account back to the state saved in the saga data, through
+/// the machine (from whatever state it is in now).
+async fn restore_account_state(app: &App, id: AccountId, data: &Value) -> Result<(), Error> {
+    let Some(prev) = data.get("previous_state").and_then(Value::as_str) else {
+        return Ok(()); // the step never changed anything
+    };
+    let prev: AccountState = prev.parse().map_err(|e| Error::internal(format!("saga data: {e}")))?;
+    let mut tx = app.db.begin().await?;
+    if let Some(a) = account_db::get(&mut *tx, id).await? {
+        crate::account::account_move(&mut tx, id, a.state, crate::account::account_event_to(prev)).await?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
 /// `deleteAccount`: disable (stops new logins and API calls), release what the account owns,
 /// then remove users and the account.
 struct AccountDelete;
@@ -85,7 +100,7 @@ impl Saga<App> for AccountDelete {
                     if state.get("previous_state").is_none() {
                         *state = json!({"previous_state": a.state});
                     }
-                    account_db::set_state(&mut tx, id, "disabled").await?;
+                    crate::account::account_move(&mut tx, id, a.state, AccountEvent::Disable).await?;
                 }
                 tx.commit().await.map_err(db_err)
             }
@@ -114,12 +129,7 @@ impl Saga<App> for AccountDelete {
     }
     async fn undo(&self, app: &App, job: &Job, step: usize, state: &Value) -> Result<(), Error> {
         if step == 0 {
-            let id = AccountId(param_i64(job, "account_id")?);
-            if let Some(prev) = state.get("previous_state").and_then(Value::as_str) {
-                let mut tx = app.db.begin().await?;
-                account_db::set_state(&mut tx, id, prev).await?;
-                tx.commit().await.map_err(db_err)?;
-            }
+            restore_account_state(app, AccountId(param_i64(job, "account_id")?), state).await?;
         }
         Ok(())
     }
@@ -150,8 +160,12 @@ impl Saga<App> for AccountDisable {
                 if state.get("previous_state").is_none() {
                     *state = json!({"previous_state": a.state});
                 }
-                let target = if param_bool(job, "lock") { "locked" } else { "disabled" };
-                account_db::set_state(&mut tx, id, target).await?;
+                let event = if param_bool(job, "lock") {
+                    AccountEvent::Lock
+                } else {
+                    AccountEvent::Disable
+                };
+                crate::account::account_move(&mut tx, id, a.state, event).await?;
             }
             _ => session_db::delete_for_account(&mut tx, id.0).await?,
         }
@@ -159,11 +173,7 @@ impl Saga<App> for AccountDisable {
     }
     async fn undo(&self, app: &App, job: &Job, step: usize, state: &Value) -> Result<(), Error> {
         if step == 0 {
-            if let Some(prev) = state.get("previous_state").and_then(Value::as_str) {
-                let mut tx = app.db.begin().await?;
-                account_db::set_state(&mut tx, AccountId(param_i64(job, "account_id")?), prev).await?;
-                tx.commit().await.map_err(db_err)?;
-            }
+            restore_account_state(app, AccountId(param_i64(job, "account_id")?), state).await?;
         }
         Ok(())
     }
@@ -192,10 +202,10 @@ impl Saga<App> for UserDisable {
     async fn action(&self, app: &App, job: &Job, _step: usize, _state: &mut Value) -> Result<(), Error> {
         let id = UserId(param_i64(job, "user_id")?);
         let mut tx = app.db.begin().await?;
-        user_db::get(&mut *tx, id)
+        let u = user_db::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::invalid("The user was deleted before it could be disabled"))?;
-        user_db::set_state(&mut tx, id, "disabled").await?;
+        crate::user::user_move(&mut tx, id, u.state, AccountEvent::Disable).await?;
         session_db::delete_for_user(&mut *tx, id).await?;
         tx.commit().await.map_err(db_err)
     }
@@ -245,7 +255,7 @@ impl Saga<App> for DomainDelete {
                         )));
                     }
                 }
-                domain_db::set_state(&mut tx, id, "Inactive").await?;
+                crate::domain::domain_move(&mut tx, id, d.state, DomainEvent::Deactivate).await?;
                 tx.commit().await.map_err(db_err)
             }
             1 => {
@@ -274,8 +284,11 @@ impl Saga<App> for DomainDelete {
     }
     async fn undo(&self, app: &App, job: &Job, step: usize, _: &Value) -> Result<(), Error> {
         if step == 0 {
+            let id = DomainId(param_i64(job, "domain_id")?);
             let mut tx = app.db.begin().await?;
-            domain_db::set_state(&mut tx, DomainId(param_i64(job, "domain_id")?), "Active").await?;
+            if let Some(d) = domain_db::get(&mut *tx, id).await? {
+                crate::domain::domain_move(&mut tx, id, d.state, DomainEvent::Activate).await?;
+            }
             tx.commit().await.map_err(db_err)?;
         }
         Ok(())

@@ -28,7 +28,7 @@ fn login_failed(username: &str, domain: &str) -> Error {
 }
 
 fn usable(u: &ferrostack_db::user::User) -> bool {
-    u.state == "enabled" && u.account_state == "enabled"
+    u.state.can_log_in() && u.account_state.can_log_in()
 }
 
 impl App {

@@ -3,7 +3,9 @@
 use ferrostack_db::account::{self as account_db, OwnerScope};
 use ferrostack_db::user::{self as user_db, User, UserFilter, UserUpdate};
 use ferrostack_db::{db_err, domain as domain_db, session as session_db, Conn};
+use ferrostack_types::ids::UserId;
 use ferrostack_types::ids::{new_uuid, parse_uuid};
+use ferrostack_types::state::{AccountEvent, AccountState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
@@ -235,16 +237,17 @@ impl App {
     }
 
     /// `enableUser` / `lockUser` (sync).
-    pub async fn user_set_state(&self, caller: &Caller, uuid: &str, state: &'static str) -> Result<User, Error> {
+    pub async fn user_set_state(&self, caller: &Caller, uuid: &str, request: AccountEvent) -> Result<User, Error> {
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
-        let (verb, event) = match state {
-            "locked" => ("lock", EventType::UserLock),
-            _ => ("enable", EventType::UserEnable),
+        let (verb, event) = match request {
+            AccountEvent::Lock => ("lock", EventType::UserLock),
+            AccountEvent::Disable => ("disable", EventType::UserDisable),
+            AccountEvent::Enable => ("enable", EventType::UserEnable),
         };
         Self::check_user_state_change(caller, &u, verb)?;
-        user_db::set_state(&mut tx, u.id(), state).await?;
-        if state != "enabled" {
+        let state = user_move(&mut tx, u.id(), u.state, request).await?;
+        if !state.can_log_in() {
             session_db::delete_for_user(&mut *tx, u.id()).await?;
         }
         let u = user_db::get(&mut *tx, u.id())
@@ -332,5 +335,23 @@ impl App {
         let u = self.user_for(&mut c, caller, "id", uuid).await?;
         check_manage_user(caller, &u)?;
         user_db::keys(&mut *c, u.id()).await
+    }
+}
+
+/// Move a user's state through the account machine with a compare-and-swap on `from`; a lost
+/// swap is a 4xx the caller can retry.
+pub(crate) async fn user_move(
+    c: &mut Conn,
+    id: UserId,
+    from: AccountState,
+    event: AccountEvent,
+) -> Result<AccountState, Error> {
+    let to = from.transition(event)?;
+    if user_db::set_state(c, id, from, to).await? {
+        Ok(to)
+    } else {
+        Err(Error::invalid(format!(
+            "The user changed state (or was deleted) while it was being moved from {from} to {to}; retry"
+        )))
     }
 }

@@ -1,6 +1,7 @@
 //! Accounts: the unit of ownership. Joined with their domain and role on every read.
 
 use ferrostack_types::ids::{AccountId, DomainId};
+use ferrostack_types::state::AccountState;
 use ferrostack_types::{AccountType, Error, Page, RoleType};
 use sqlx::{Any, Executor};
 
@@ -14,7 +15,8 @@ pub struct Account {
     pub domain_id: i64,
     pub account_type: i64,
     pub role_id: i64,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: AccountState,
     pub network_domain: Option<String>,
     pub is_default: i64,
     pub created: i64,
@@ -181,14 +183,16 @@ pub async fn list(
     Ok((total, q.fetch_all(&mut *c).await?))
 }
 
-pub async fn set_state(c: &mut Conn, id: AccountId, state: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE account SET state = $1 WHERE id = $2 AND removed IS NULL")
-        .bind(state)
+/// Compare-and-swap the state: `false` when the account is no longer in `from` (or is gone).
+pub async fn set_state(c: &mut Conn, id: AccountId, from: AccountState, to: AccountState) -> Result<bool, Error> {
+    let r = sqlx::query("UPDATE account SET state = $1 WHERE id = $2 AND state = $3 AND removed IS NULL")
+        .bind(to.as_str())
         .bind(id.0)
+        .bind(from.as_str())
         .execute(&mut *c)
         .await
         .map_err(db_err)?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn update(

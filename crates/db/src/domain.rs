@@ -2,6 +2,7 @@
 //! `/child/`, `/child/grandchild/`, so a subtree is a path prefix.
 
 use ferrostack_types::ids::DomainId;
+use ferrostack_types::state::DomainState;
 use ferrostack_types::{Error, Page};
 use sqlx::{Any, Executor};
 
@@ -16,7 +17,8 @@ pub struct Domain {
     pub path: String,
     pub level: i64,
     pub network_domain: Option<String>,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: DomainState,
     pub created: i64,
     pub parent_uuid: Option<String>,
     pub parent_name: Option<String>,
@@ -259,14 +261,16 @@ pub async fn mark_removed(c: &mut Conn, id: DomainId, now: i64) -> Result<(), Er
     Ok(())
 }
 
-pub async fn set_state(c: &mut Conn, id: DomainId, state: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE domain SET state = $1 WHERE id = $2")
-        .bind(state)
+/// Compare-and-swap the state: `false` when the domain is no longer in `from`.
+pub async fn set_state(c: &mut Conn, id: DomainId, from: DomainState, to: DomainState) -> Result<bool, Error> {
+    let r = sqlx::query("UPDATE domain SET state = $1 WHERE id = $2 AND state = $3")
+        .bind(to.as_str())
         .bind(id.0)
+        .bind(from.as_str())
         .execute(&mut *c)
         .await
         .map_err(db_err)?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// Live child domains of `id`.

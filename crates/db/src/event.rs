@@ -1,5 +1,6 @@
 //! Events: the audit trail of state-changing commands, CloudStack style.
 
+use ferrostack_types::state::{EventLevel, EventState};
 use ferrostack_types::Error;
 use ferrostack_types::Page;
 
@@ -11,8 +12,10 @@ pub struct Event {
     pub id: i64,
     pub uuid: String,
     pub event_type: String,
-    pub level: String,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub level: EventLevel,
+    #[sqlx(try_from = "String")]
+    pub state: EventState,
     pub description: String,
     pub user_id: i64,
     pub account_id: i64,
@@ -36,8 +39,8 @@ pub struct Event {
 pub struct NewEvent {
     pub uuid: String,
     pub event_type: String,
-    pub level: String,
-    pub state: String,
+    pub level: EventLevel,
+    pub state: EventState,
     pub description: String,
     pub user_id: i64,
     pub account_id: i64,
@@ -58,8 +61,8 @@ pub async fn insert(c: &mut Conn, e: &NewEvent) -> Result<i64, Error> {
     )
     .bind(&e.uuid)
     .bind(&e.event_type)
-    .bind(&e.level)
-    .bind(&e.state)
+    .bind(e.level.as_str())
+    .bind(e.state.as_str())
     .bind(&e.description)
     .bind(e.user_id)
     .bind(e.account_id)

@@ -26,7 +26,9 @@ pub struct Job {
     pub instance_uuid: Option<String>,
     pub sync_key: String,
     pub params: String,
-    pub state: String,
+    /// The saga's scratch JSON (column `state`), not a lifecycle state.
+    #[sqlx(rename = "state")]
+    pub saga_data: String,
     pub step: i64,
     pub undoing: i64,
     pub status: i64,

@@ -2,6 +2,7 @@
 //! and are only ever read through the narrow functions that need them.
 
 use ferrostack_types::ids::{AccountId, DomainId, UserId};
+use ferrostack_types::state::AccountState;
 use ferrostack_types::{AccountType, Error, Page, RoleType};
 use sqlx::{Any, Executor};
 
@@ -19,7 +20,8 @@ pub struct User {
     pub firstname: String,
     pub lastname: String,
     pub email: Option<String>,
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: AccountState,
     pub timezone: Option<String>,
     pub api_key: Option<String>,
     pub is_default: i64,
@@ -28,7 +30,8 @@ pub struct User {
     pub account_uuid: String,
     pub account_name: String,
     pub account_type: i64,
-    pub account_state: String,
+    #[sqlx(try_from = "String")]
+    pub account_state: AccountState,
     pub domain_uuid: String,
     pub domain_name: String,
     pub domain_path: String,
@@ -189,14 +192,16 @@ pub async fn set_password(c: &mut Conn, id: UserId, hash: &str) -> Result<(), Er
     Ok(())
 }
 
-pub async fn set_state(c: &mut Conn, id: UserId, state: &str) -> Result<(), Error> {
-    sqlx::query("UPDATE app_user SET state = $1 WHERE id = $2 AND removed IS NULL")
-        .bind(state)
+/// Compare-and-swap the state: `false` when the user is no longer in `from` (or is gone).
+pub async fn set_state(c: &mut Conn, id: UserId, from: AccountState, to: AccountState) -> Result<bool, Error> {
+    let r = sqlx::query("UPDATE app_user SET state = $1 WHERE id = $2 AND state = $3 AND removed IS NULL")
+        .bind(to.as_str())
         .bind(id.0)
+        .bind(from.as_str())
         .execute(&mut *c)
         .await
         .map_err(db_err)?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 #[derive(Debug, Default)]

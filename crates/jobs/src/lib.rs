@@ -86,6 +86,9 @@ pub struct Engine<C> {
     /// Test hook: one-shot failures `(kind, step)` injected before step `step` of the next job
     /// of `kind` runs (`step == steps().len()`: after the last step, before the result).
     inject: std::sync::Mutex<Vec<(String, usize)>>,
+    /// Idle tracking (test hook): each pass of the run loop reports `(pass, idle)`, idle
+    /// meaning nothing was claimable and no job is running. See [`Engine::wait_idle`].
+    idle: watch::Sender<(u64, bool)>,
 }
 
 /// The job to submit; identity fields come from the caller.
@@ -108,6 +111,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             lifecycle,
             wake: Notify::new(),
             inject: std::sync::Mutex::new(Vec::new()),
+            idle: watch::channel((0, false)).0,
         }
     }
 
@@ -219,6 +223,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 }
             }
             while tasks.try_join_next().is_some() {}
+            self.report_pass(tasks.is_empty());
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(self.cfg.poll_interval) => {}
@@ -240,7 +245,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             self.fail(ctx, &job, &e).await;
             return;
         };
-        let mut state: Value = serde_json::from_str(&job.state).unwrap_or(Value::Null);
+        let mut state: Value = serde_json::from_str(&job.saga_data).unwrap_or(Value::Null);
         let steps = saga.steps();
         let fresh = job.step == 0 && job.undoing == 0;
         if fresh {
@@ -437,6 +442,44 @@ fn stored_error(job: &Job) -> Error {
 
 async fn store_pending_failure(db: &Db, id: JobId, result: &Value) -> Result<(), Error> {
     job_db::set_pending_result(db.pool(), id, &result.to_string()).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// Idle tracking: lets tests (and a graceful drain) wait until no job is due or running, without
+// sleeping. The run loop reports every pass; a waiter needs an idle report from a pass that
+// *started* after it asked, i.e. the second report after the request.
+// ---------------------------------------------------------------------------------------------
+
+impl<C: Send + Sync + 'static> Engine<C> {
+    fn report_pass(&self, no_task_running: bool) {
+        // `claim` found nothing when the loop gets here with free permits; with a full pool the
+        // engine is busy anyway, so "no task running" is the idle condition.
+        self.idle.send_modify(|(pass, idle)| {
+            *pass += 1;
+            *idle = no_task_running;
+        });
+    }
+
+    /// Return once a run-loop pass that began after this call found no due job and no job
+    /// running (jobs scheduled for later are not waited for). Requires [`Engine::run`].
+    pub async fn wait_idle(&self) {
+        let mut rx = self.idle.subscribe();
+        let start = rx.borrow_and_update().0;
+        self.wake();
+        loop {
+            let (pass, idle) = *rx.borrow_and_update();
+            if pass >= start + 2 && idle {
+                return;
+            }
+            if pass < start + 2 {
+                // The pass in progress may predate the request: ask for another one.
+                self.wake();
+            }
+            if rx.changed().await.is_err() {
+                return; // engine dropped
+            }
+        }
+    }
 }
 
 fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {

@@ -46,6 +46,23 @@ impl RunningServer {
         self.app.db.close().await;
     }
 
+    /// Test hook: run background work to quiescence — no job due or running and no follow-up
+    /// due — so tests assert after the work, not after a guess. Follow-ups that fail stay
+    /// pending with a back-off and do not count as due; the loop is bounded in case work keeps
+    /// creating work.
+    pub async fn quiesce(&self) -> Result<(), ferrostack_types::Error> {
+        for _ in 0..100 {
+            self.app.jobs.wait_idle().await;
+            if self.app.followup_tick().await? == 0 {
+                self.app.jobs.wait_idle().await;
+                return Ok(());
+            }
+        }
+        Err(ferrostack_types::Error::internal(
+            "background work did not quiesce after 100 rounds",
+        ))
+    }
+
     /// Stop without letting anything finish (tests of crash recovery): tasks are aborted.
     pub async fn kill(self) {
         self.http.abort();

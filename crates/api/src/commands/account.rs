@@ -1,5 +1,6 @@
 use ferrostack_app::account::{AccountCreate, AccountRef};
 use ferrostack_app::model::AccountFilter;
+use ferrostack_types::state::AccountEvent;
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -221,12 +222,18 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn enable(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let (acc, users) = c.app.account_set_state(&c.caller, &account_ref(&a), "enabled").await?;
+    let (acc, users) = c
+        .app
+        .account_set_state(&c.caller, &account_ref(&a), AccountEvent::Enable)
+        .await?;
     Ok(Reply::object("account", views::account(&acc, &users)))
 }
 
 async fn lock(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let (acc, users) = c.app.account_set_state(&c.caller, &account_ref(&a), "locked").await?;
+    let (acc, users) = c
+        .app
+        .account_set_state(&c.caller, &account_ref(&a), AccountEvent::Lock)
+        .await?;
     Ok(Reply::object("account", views::account(&acc, &users)))
 }
 

@@ -1,6 +1,7 @@
 use ferrostack_app::model::RoleFilter;
 use ferrostack_app::model::UserFilter;
 use ferrostack_app::user::{UserChange, UserCreate};
+use ferrostack_types::state::AccountEvent;
 use ferrostack_types::{Error, RoleType};
 use serde_json::json;
 
@@ -255,12 +256,18 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn enable(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let u = c.app.user_set_state(&c.caller, &a.req_uuid("id")?, "enabled").await?;
+    let u = c
+        .app
+        .user_set_state(&c.caller, &a.req_uuid("id")?, AccountEvent::Enable)
+        .await?;
     Ok(Reply::object("user", views::user(&u)))
 }
 
 async fn lock(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let u = c.app.user_set_state(&c.caller, &a.req_uuid("id")?, "locked").await?;
+    let u = c
+        .app
+        .user_set_state(&c.caller, &a.req_uuid("id")?, AccountEvent::Lock)
+        .await?;
     Ok(Reply::object("user", views::user(&u)))
 }
 

@@ -184,12 +184,14 @@ fn join_or<T: fmt::Display>(items: &[T]) -> String {
 }
 
 mod host;
+mod identity;
 mod infra;
 mod network;
 mod vm;
 mod volume;
 
 pub use host::*;
+pub use identity::*;
 pub use infra::*;
 pub use network::*;
 pub use vm::*;

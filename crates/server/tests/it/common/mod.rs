@@ -278,6 +278,17 @@ pub fn config(dir: &std::path::Path, database: &str, step_delay_ms: u64) -> Conf
 }
 
 impl TestServer {
+    /// Run pending jobs and due follow-ups to quiescence (no sleeps): assert after the work.
+    #[allow(dead_code)]
+    pub async fn quiesce(&self) {
+        self.server
+            .as_ref()
+            .expect("server running")
+            .quiesce()
+            .await
+            .expect("quiesce");
+    }
+
     pub async fn start() -> TestServer {
         TestServer::start_with_delay(0).await
     }
