@@ -76,3 +76,36 @@ async fn remove_account(app: &App, id: AccountId) -> Result<(), Error> {
     account_db::mark_removed(&mut tx, id, now).await?;
     tx.commit().await.map_err(db_err)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Jobs stored before the identity sagas were typed still parse: same keys, same spelling.
+    #[test]
+    fn stored_identity_job_rows_parse() {
+        let d: account::AccountDisableParams = serde_json::from_value(json!({"account_id": 7, "lock": true})).unwrap();
+        assert_eq!((d.account_id, d.lock), (7, true));
+        let a: account::AccountDeleteParams = serde_json::from_value(json!({"account_id": 7})).unwrap();
+        assert_eq!(a.account_id, 7);
+        let u: user::UserDisableParams = serde_json::from_value(json!({"user_id": 3})).unwrap();
+        assert_eq!(u.user_id, 3);
+        let m: domain::DomainDeleteParams = serde_json::from_value(json!({"domain_id": 2, "cleanup": true})).unwrap();
+        assert_eq!((m.domain_id, m.cleanup), (2, true));
+        assert_eq!(
+            remembered(&json!({"previous_state": "locked"})).unwrap(),
+            Some(AccountState::Locked)
+        );
+        assert_eq!(remembered(&json!({})).unwrap(), None);
+        assert!(
+            remembered(&json!({"previous_state": "gone"})).is_err(),
+            "never a default"
+        );
+        let mut data = json!({});
+        remember(&mut data, AccountState::Enabled).unwrap();
+        remember(&mut data, AccountState::Disabled).unwrap();
+        assert_eq!(data, json!({"previous_state": "enabled"}), "the first state is kept");
+    }
+}
