@@ -9,7 +9,6 @@ use ferrostack_types::state::{AccountEvent, AccountState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{AccountType, Error, Page, RoleType};
-use serde_json::json;
 
 use crate::access::{check_account, ListScope};
 use crate::event::Resource;
@@ -331,12 +330,15 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::sagas::ACCOUNT_DISABLE,
+                    kind: crate::saga::SagaKind::AccountDisable.as_str(),
                     command: "disableAccount",
                     cmd_class: "org.apache.cloudstack.api.command.admin.account.DisableAccountCmd",
                     instance: Some(("Account", a.uuid.clone())),
                     sync_key: format!("account:{}", a.uuid),
-                    params: json!({"account_id": a.id, "lock": lock}),
+                    params: crate::saga::to_params(&crate::sagas::account::AccountDisableParams {
+                        account_id: a.id,
+                        lock,
+                    })?,
                     event_type: if lock {
                         EventType::AccountLock
                     } else {
@@ -362,12 +364,12 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::sagas::ACCOUNT_DELETE,
+                    kind: crate::saga::SagaKind::AccountDelete.as_str(),
                     command: "deleteAccount",
                     cmd_class: "org.apache.cloudstack.api.command.admin.account.DeleteAccountCmd",
                     instance: Some(("Account", a.uuid.clone())),
                     sync_key: format!("account:{}", a.uuid),
-                    params: json!({"account_id": a.id}),
+                    params: crate::saga::to_params(&crate::sagas::account::AccountDeleteParams { account_id: a.id })?,
                     event_type: EventType::AccountDelete,
                     description: format!("Deleting account {}", a.name),
                     resource: Some(resource(&a)),

@@ -8,7 +8,6 @@ use ferrostack_types::state::{DomainEvent, DomainState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
-use serde_json::json;
 
 use crate::access::check_domain;
 use crate::event::Resource;
@@ -184,12 +183,15 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::sagas::DOMAIN_DELETE,
+                    kind: crate::saga::SagaKind::DomainDelete.as_str(),
                     command: "deleteDomain",
                     cmd_class: "org.apache.cloudstack.api.command.admin.domain.DeleteDomainCmd",
                     instance: Some(("Domain", d.uuid.clone())),
                     sync_key: format!("domain:{}", d.uuid),
-                    params: json!({"domain_id": d.id, "cleanup": cleanup}),
+                    params: crate::saga::to_params(&crate::sagas::domain::DomainDeleteParams {
+                        domain_id: d.id,
+                        cleanup,
+                    })?,
                     event_type: EventType::DomainDelete,
                     description: format!("Deleting domain {}", d.display_path()),
                     resource: Some(resource(&d)),

@@ -9,7 +9,6 @@ use ferrostack_types::state::{AccountEvent, AccountState, StateMachine};
 use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
-use serde_json::json;
 
 use crate::access::{can_see_user, check_account, check_manage_user, ListScope};
 use crate::event::Resource;
@@ -275,12 +274,12 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::sagas::USER_DISABLE,
+                    kind: crate::saga::SagaKind::UserDisable.as_str(),
                     command: "disableUser",
                     cmd_class: "org.apache.cloudstack.api.command.admin.user.DisableUserCmd",
                     instance: Some(("User", u.uuid.clone())),
                     sync_key: format!("user:{}", u.uuid),
-                    params: json!({"user_id": u.id}),
+                    params: crate::saga::to_params(&crate::sagas::user::UserDisableParams { user_id: u.id })?,
                     event_type: EventType::UserDisable,
                     description: format!("Disabling user {}", u.username),
                     resource: Some(resource(&u)),

@@ -6,6 +6,7 @@ mod faults;
 mod followup;
 mod founding;
 mod identity;
+mod identity_undo;
 mod infra;
 mod jobs;
 mod model;
