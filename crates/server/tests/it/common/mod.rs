@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use base64::Engine as _;
 use ferrostack_app::App;
@@ -214,20 +213,21 @@ impl Client {
         self.wait_job(&jobid).await
     }
 
-    /// Run the server's jobs to quiescence, then read the job's result. With a server handle a
-    /// due job has finished by then; the bounded retry only serves a job the engine scheduled
-    /// for later (a wall-clock back-off) and a client made without a handle.
+    /// Run the server's jobs (and due follow-ups) to quiescence, then read the job's result
+    /// once: a job that is due has finished by then, so there is nothing to poll for.
     pub async fn wait_job(&self, jobid: &str) -> Value {
-        for _ in 0..1500 {
-            self.quiesce().await;
-            let a = self.get("queryAsyncJobResult", &[("jobid", jobid)]).await;
-            let j = a.ok().clone();
-            if j["jobstatus"].as_i64() != Some(0) {
-                return j;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("job {jobid} did not finish");
+        let q = self
+            .quiescer()
+            .expect("wait_job needs a client made by a running TestServer");
+        q.quiesce().await.expect("quiesce");
+        let a = self.get("queryAsyncJobResult", &[("jobid", jobid)]).await;
+        let j = a.ok().clone();
+        assert_ne!(
+            j["jobstatus"].as_i64(),
+            Some(0),
+            "job {jobid} still pending after quiesce: {j}"
+        );
+        j
     }
 }
 
