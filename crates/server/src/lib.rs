@@ -73,9 +73,10 @@ impl RunningServer {
 }
 
 /// The test hook behind [`RunningServer::quiesce`]. It shares a gate with the host monitor
-/// task: the monitor holds it for each round of its work (pings, follow-ups, expunges) and
-/// `quiesce` holds it throughout, so no follow-up is in flight in the monitor (leased, hence
-/// invisible to our claim) when `quiesce` reports that none is due.
+/// task: the monitor holds it while it reconnects hosts at start-up and while it runs
+/// follow-ups and expunges in each round, and `quiesce` holds it throughout, so no follow-up
+/// is in flight in the monitor (leased, hence invisible to our claim) when `quiesce` reports
+/// that none is due.
 #[derive(Clone)]
 pub struct Quiescer {
     app: Arc<App>,
@@ -252,7 +253,8 @@ async fn background(app: Arc<App>, msid: String) {
 /// follow-up worker, and the expunger of destroyed VMs. Hosts are reconnected first, while the
 /// API already answers (at 25k hosts that takes a while).
 ///
-/// Each round holds `gate` (shared with [`Quiescer`]) while it works, never while it sleeps.
+/// Each round holds `gate` (shared with [`Quiescer`]) while it runs follow-ups and expunges,
+/// never while it pings or sleeps.
 async fn host_monitor(app: Arc<App>, gate: Arc<tokio::sync::Mutex<()>>) {
     {
         let _gate = gate.lock().await;
@@ -271,10 +273,12 @@ async fn host_monitor(app: Arc<App>, gate: Arc<tokio::sync::Mutex<()>>) {
 
 /// One round of the monitor; true when follow-ups were run (the next round starts at once).
 async fn monitor_round(app: &App, gate: &tokio::sync::Mutex<()>, round: &mut u64) -> bool {
-    let _gate = gate.lock().await;
+    // Pings are outside the gate (a slow host must not hold up a test's quiesce); what they
+    // change (a host back Up makes its follow-ups due) is picked up by the next claim.
     if let Err(e) = app.host_monitor_tick().await {
         tracing::warn!(error = %e, "host monitor round failed");
     }
+    let _gate = gate.lock().await;
     match app.followup_tick().await {
         Ok(n) if n > 0 => return true,
         Ok(_) => {}

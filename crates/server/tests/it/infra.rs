@@ -92,7 +92,7 @@ pub async fn host_state(c: &Client, id: &str) -> String {
 
 /// Wait (bounded, 10 s) for the liveness monitor to see host `id` in `state`.
 ///
-/// This is the one wait on wall-clock time that stays: a host is marked Down when it has not
+/// A wait on wall-clock time that stays: a host is marked Down when it has not
 /// answered for `ping.interval` × `ping.timeout` seconds measured by the monitor's own clock
 /// (`App::host_monitor_tick` reads `now_ms()` and keeps the last answer in memory), and a ping
 /// is due once per `ping.interval` (at least one second). No test hook can move that clock, so
