@@ -24,6 +24,7 @@ pub struct RunningServer {
     pub app: Arc<App>,
     /// The simulator hypervisor injected into the application (tests inspect it).
     pub sim: Arc<ferrostack_sim::Simulator>,
+    quiescer: Quiescer,
     shutdown: watch::Sender<bool>,
     http: JoinHandle<()>,
     jobs: JoinHandle<()>,
@@ -51,16 +52,12 @@ impl RunningServer {
     /// pending with a back-off and do not count as due; the loop is bounded in case work keeps
     /// creating work.
     pub async fn quiesce(&self) -> Result<(), ferrostack_types::Error> {
-        for _ in 0..100 {
-            self.app.jobs.wait_idle().await;
-            if self.app.followup_tick().await? == 0 {
-                self.app.jobs.wait_idle().await;
-                return Ok(());
-            }
-        }
-        Err(ferrostack_types::Error::internal(
-            "background work did not quiesce after 100 rounds",
-        ))
+        self.quiescer.quiesce().await
+    }
+
+    /// The quiescing test hook as a handle of its own (test clients keep one).
+    pub fn quiescer(&self) -> Quiescer {
+        self.quiescer.clone()
     }
 
     /// Stop without letting anything finish (tests of crash recovery): tasks are aborted.
@@ -72,6 +69,45 @@ impl RunningServer {
         let _ = self.http.await;
         let _ = self.jobs.await;
         self.app.db.close().await;
+    }
+}
+
+/// The test hook behind [`RunningServer::quiesce`]. It shares a gate with the host monitor
+/// task: the monitor holds it while it reconnects hosts at start-up and while it runs
+/// follow-ups and expunges in each round, and `quiesce` holds it throughout, so no follow-up
+/// is in flight in the monitor (leased, hence invisible to our claim) when `quiesce` reports
+/// that none is due.
+#[derive(Clone)]
+pub struct Quiescer {
+    app: Arc<App>,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Quiescer {
+    pub fn app(&self) -> &Arc<App> {
+        &self.app
+    }
+
+    /// Wait for the job engine to be idle, run the due follow-ups, and repeat until a round
+    /// finds none. Requires the engine's run loop (started by [`start`]).
+    pub async fn quiesce(&self) -> Result<(), ferrostack_types::Error> {
+        self.quiesce_at(None).await
+    }
+
+    /// [`Quiescer::quiesce`] with the follow-ups' clock reading `now` (tests move it past a
+    /// back-off instead of sleeping through it); `None` is the real clock.
+    pub async fn quiesce_at(&self, now: Option<i64>) -> Result<(), ferrostack_types::Error> {
+        let _gate = self.gate.lock().await;
+        for _ in 0..100 {
+            self.app.jobs.wait_idle().await;
+            if self.app.followup_tick_at(now.unwrap_or_else(now_ms)).await? == 0 {
+                self.app.jobs.wait_idle().await;
+                return Ok(());
+            }
+        }
+        Err(ferrostack_types::Error::internal(
+            "background work did not quiesce after 100 rounds",
+        ))
     }
 }
 
@@ -160,11 +196,16 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
     });
     let jobs = tokio::spawn(engine.run(app.clone(), rx.clone()));
     let background = tokio::spawn(background(app.clone(), msid));
-    let monitor = tokio::spawn(host_monitor(app.clone()));
+    let quiescer = Quiescer {
+        app: app.clone(),
+        gate: Arc::default(),
+    };
+    let monitor = tokio::spawn(host_monitor(app.clone(), quiescer.gate.clone()));
     Ok(RunningServer {
         addr,
         app,
         sim,
+        quiescer,
         shutdown: tx,
         http,
         jobs,
@@ -211,26 +252,43 @@ async fn background(app: Arc<App>, msid: String) {
 /// The host liveness monitor (a round every 500 ms pings the hosts that are due), the
 /// follow-up worker, and the expunger of destroyed VMs. Hosts are reconnected first, while the
 /// API already answers (at 25k hosts that takes a while).
-async fn host_monitor(app: Arc<App>) {
-    if let Err(e) = app.host_connect_all().await {
-        tracing::warn!(error = %e, "reconnecting hosts at start-up failed");
+///
+/// Each round holds `gate` (shared with [`Quiescer`]) while it runs follow-ups and expunges,
+/// never while it pings or sleeps.
+async fn host_monitor(app: Arc<App>, gate: Arc<tokio::sync::Mutex<()>>) {
+    {
+        let _gate = gate.lock().await;
+        if let Err(e) = app.host_connect_all().await {
+            tracing::warn!(error = %e, "reconnecting hosts at start-up failed");
+        }
     }
     let mut round: u64 = 0;
     loop {
-        if let Err(e) = app.host_monitor_tick().await {
-            tracing::warn!(error = %e, "host monitor round failed");
-        }
-        match app.followup_tick().await {
-            Ok(n) if n > 0 => continue,
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "follow-up round failed"),
-        }
-        round += 1;
-        if round.is_multiple_of(20) {
-            if let Err(e) = app.vm_expunge_tick().await {
-                tracing::warn!(error = %e, "expunge round failed");
-            }
+        if monitor_round(&app, &gate, &mut round).await {
+            continue;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+/// One round of the monitor; true when follow-ups were run (the next round starts at once).
+async fn monitor_round(app: &App, gate: &tokio::sync::Mutex<()>, round: &mut u64) -> bool {
+    // Pings are outside the gate (a slow host must not hold up a test's quiesce); what they
+    // change (a host back Up makes its follow-ups due) is picked up by the next claim.
+    if let Err(e) = app.host_monitor_tick().await {
+        tracing::warn!(error = %e, "host monitor round failed");
+    }
+    let _gate = gate.lock().await;
+    match app.followup_tick().await {
+        Ok(n) if n > 0 => return true,
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "follow-up round failed"),
+    }
+    *round += 1;
+    if round.is_multiple_of(20) {
+        if let Err(e) = app.vm_expunge_tick().await {
+            tracing::warn!(error = %e, "expunge round failed");
+        }
+    }
+    false
 }

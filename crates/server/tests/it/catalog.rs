@@ -1,11 +1,9 @@
 //! Storage pools, image stores, templates (core and edge zones), OS types and offerings —
 //! through the real API.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
-use crate::common::{Answer, Client, TestServer};
+use crate::common::{finish_downloads, Answer, Client, TestServer};
 
 mod offerings;
 
@@ -147,15 +145,15 @@ fn names(items: &[Value]) -> Vec<String> {
     items.iter().map(|i| i["name"].as_str().unwrap().to_string()).collect()
 }
 
+/// Finish the template's simulated download now (see `finish_downloads`) and read it back.
 async fn wait_ready(c: &Client, id: &str, zone: &str) -> Value {
-    for _ in 0..50 {
-        let t = template_in_zone(c, id, zone).await;
-        if t["isready"] == true {
-            return t;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("template {id} did not become ready in zone {zone}");
+    finish_downloads(&c.app().expect("a client of a running TestServer"), id).await;
+    let t = template_in_zone(c, id, zone).await;
+    assert_eq!(
+        t["isready"], true,
+        "template {id} did not become ready in zone {zone}: {t}"
+    );
+    t
 }
 
 /// `deleteTemplate` is async: wait for its job when it answers with one.

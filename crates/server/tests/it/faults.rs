@@ -5,7 +5,6 @@
 //! capacity, no address, no volume, no VM on a host.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use serde_json::Value;
 
@@ -53,14 +52,9 @@ fn app(t: &TestServer) -> &ferrostack_app::App {
 
 /// Run the follow-ups (host-side removals, element releases) that are due.
 async fn settle(t: &TestServer) {
-    for _ in 0..200 {
-        if ferrostack_db::followup::pending_count(app(t).db.pool()).await.unwrap() == 0 {
-            return;
-        }
-        app(t).followup_tick().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("follow-ups did not finish");
+    t.quiesce().await;
+    let pending = ferrostack_db::followup::pending_count(app(t).db.pool()).await.unwrap();
+    assert_eq!(pending, 0, "follow-ups did not finish");
 }
 
 /// Everything a failed operation could leak, as the API and the hosts show it.

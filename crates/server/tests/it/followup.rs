@@ -2,51 +2,19 @@
 //! waits for the host and runs when it is back; a follow-up that keeps failing becomes Stuck
 //! with an alert and an ERROR event, and retryFollowUp runs it again; duplicates are one row.
 
-use std::time::Duration;
-
 use ferrostack_app::followup::{FollowUp, BACKOFF_CAP_MS};
-use ferrostack_app::App;
+use ferrostack_server::Quiescer;
 use ferrostack_types::time::now_ms;
 use serde_json::Value;
 
 use crate::common::{Client, TestServer};
+use crate::infra::host_becomes;
 use crate::setup::{cloud, configdrive_offering, deploy, shared_network, template, Cloud};
 
-/// Run due follow-ups to quiescence, as if the clock read `now`. The server's own worker may
-/// hold a lease on one meanwhile: wait for it to let go (it works in milliseconds).
-async fn drain(app: &App, now: i64) {
-    for _ in 0..500 {
-        if app.followup_tick_at(now).await.unwrap() == 0 {
-            let (leased,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM followup WHERE done IS NULL AND owner IS NOT NULL")
-                    .fetch_one(app.db.pool())
-                    .await
-                    .unwrap();
-            if leased == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-    panic!("follow-ups kept coming");
-}
-
-async fn host_state(c: &Client, h: &str) -> String {
-    c.get("listHosts", &[("id", h)]).await.items("host")[0]["state"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
-/// Wait for the liveness monitor to see the host in `state` (it pings every second here).
-async fn host_becomes(c: &Client, h: &str, state: &str) {
-    for _ in 0..100 {
-        if host_state(c, h).await == state {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("host {h} did not become {state}");
+/// Run jobs and due follow-ups to quiescence as if the follow-ups' clock read `now` (the test
+/// moves it past their back-off instead of sleeping through it).
+async fn drain(q: &Quiescer, now: i64) {
+    q.quiesce_at(Some(now)).await.unwrap();
 }
 
 async fn followups(c: &Client, params: &[(&str, &str)]) -> Vec<Value> {
@@ -101,7 +69,7 @@ async fn host_side_cleanup_waits_for_the_host_and_stuck_follow_ups_are_raised_an
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "120", 20).await;
     assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);
-    let app = t.server.as_ref().unwrap().app.clone();
+    let q = t.server.as_ref().unwrap().quiescer();
     let host = &edge.zone.hosts[0];
 
     // 1. Destroyed while the host is down: gone from the API at once, still on the host.
@@ -120,7 +88,7 @@ async fn host_side_cleanup_waits_for_the_host_and_stuck_follow_ups_are_raised_an
         "{}",
         gone.text
     );
-    drain(&app, now_ms()).await;
+    drain(&q, now_ms()).await;
     assert!(
         t.server.as_ref().unwrap().sim.vm_host(&name).is_some(),
         "the VM is still on the host"
@@ -135,7 +103,7 @@ async fn host_side_cleanup_waits_for_the_host_and_stuck_follow_ups_are_raised_an
         .await
         .ok();
     host_becomes(c, host, "Up").await;
-    drain(&app, now_ms()).await;
+    drain(&q, now_ms()).await;
     assert!(
         t.server.as_ref().unwrap().sim.vm_host(&name).is_none(),
         "the VM is removed from its host"
@@ -160,7 +128,7 @@ async fn host_side_cleanup_waits_for_the_host_and_stuck_follow_ups_are_raised_an
     );
     let start = now_ms();
     for k in 0..6 {
-        drain(&app, start + k * 2 * BACKOFF_CAP_MS).await;
+        drain(&q, start + k * 2 * BACKOFF_CAP_MS).await;
     }
     let f = one_of(c, "host.destroy", &name).await;
     assert_eq!(f["state"], "Stuck", "{f}");
@@ -185,7 +153,7 @@ async fn host_side_cleanup_waits_for_the_host_and_stuck_follow_ups_are_raised_an
     let r = c.get("retryFollowUp", &[("id", &fid)]).await;
     assert_eq!(r.ok()["followup"]["state"], "Pending", "{}", r.text);
     assert_eq!(r.ok()["followup"]["attempts"], 0);
-    drain(&app, now_ms()).await;
+    drain(&q, now_ms()).await;
     assert!(t.server.as_ref().unwrap().sim.vm_host(&name).is_none());
     assert_eq!(followups(c, &[("id", &fid)]).await[0]["state"], "Done");
     assert!(
@@ -200,6 +168,7 @@ async fn host_side_cleanup_waits_for_the_host_and_stuck_follow_ups_are_raised_an
 async fn duplicate_enqueue_is_one_row_and_a_removed_host_resolves_it() {
     let t = TestServer::start().await;
     let app = t.server.as_ref().unwrap().app.clone();
+    let q = t.server.as_ref().unwrap().quiescer();
     let f = FollowUp::HostDestroy {
         host_id: 999_999,
         instance_name: "i-2-99-VM".into(),
@@ -210,7 +179,7 @@ async fn duplicate_enqueue_is_one_row_and_a_removed_host_resolves_it() {
     }
     let rows = one_of(&t.admin, "host.destroy", "i-2-99-VM").await;
     assert_eq!(rows["state"], "Pending");
-    drain(&app, now_ms()).await;
+    drain(&q, now_ms()).await;
     let done = one_of(&t.admin, "host.destroy", "i-2-99-VM").await;
     assert_eq!(done["state"], "Done", "{done}");
     assert!(done["lasterror"].as_str().unwrap().contains("removed"), "{done}");
@@ -248,7 +217,7 @@ async fn deleting_a_host_resolves_its_host_side_follow_ups() {
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "121", 21).await;
     assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);
-    let app = t.server.as_ref().unwrap().app.clone();
+    let q = t.server.as_ref().unwrap().quiescer();
     let host = &edge.zone.hosts[0];
     let (id, name) = running_vm(c, &edge, &guest, &net, "web1").await;
     c.get("updateSimulatorHost", &[("id", host), ("state", "Down")])
@@ -259,7 +228,7 @@ async fn deleting_a_host_resolves_its_host_side_follow_ups() {
         .run_async("destroyVirtualMachine", &[("id", &id), ("expunge", "true")])
         .await;
     assert_eq!(j["jobstatus"], 1, "{j}");
-    drain(&app, now_ms()).await;
+    drain(&q, now_ms()).await;
     assert_eq!(one_of(c, "host.destroy", &name).await["state"], "WaitingHost");
     assert_eq!(c.get("deleteHost", &[("id", host)]).await.ok()["success"], true);
     let f = one_of(c, "host.destroy", &name).await;

@@ -83,11 +83,28 @@ pub async fn bring_up(c: &Client, name: &str, edge: bool, hosts: usize) -> ZoneS
     }
 }
 
-async fn host_state(c: &Client, id: &str) -> String {
+pub async fn host_state(c: &Client, id: &str) -> String {
     c.get("listHosts", &[("id", id)]).await.items("host")[0]["state"]
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// Wait (bounded, 10 s) for the liveness monitor to see host `id` in `state`.
+///
+/// A wait on wall-clock time that stays: a host is marked Down when it has not
+/// answered for `ping.interval` × `ping.timeout` seconds measured by the monitor's own clock
+/// (`App::host_monitor_tick` reads `now_ms()` and keeps the last answer in memory), and a ping
+/// is due once per `ping.interval` (at least one second). No test hook can move that clock, so
+/// the test waits for it; the monitor runs every 250 ms, so this returns soon after it is due.
+pub async fn host_becomes(c: &Client, id: &str, state: &str) {
+    for _ in 0..100 {
+        if host_state(c, id).await == state {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("host {id} did not become {state}");
 }
 
 #[tokio::test]
@@ -342,15 +359,7 @@ async fn a_host_that_stops_answering_goes_down_with_an_alert_and_comes_back() {
         .get("updateSimulatorHost", &[("id", h), ("state", "Down")])
         .await
         .ok();
-    let mut down = false;
-    for _ in 0..100 {
-        if host_state(&t.admin, h).await == "Down" {
-            down = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(down, "the host is marked Down within ping.interval × ping.timeout");
+    host_becomes(&t.admin, h, "Down").await;
     let alerts = t.admin.get("listAlerts", &[]).await.items("alert");
     assert!(
         alerts
@@ -362,15 +371,7 @@ async fn a_host_that_stops_answering_goes_down_with_an_alert_and_comes_back() {
         .get("updateSimulatorHost", &[("id", h), ("state", "Up")])
         .await
         .ok();
-    let mut up = false;
-    for _ in 0..100 {
-        if host_state(&t.admin, h).await == "Up" {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "the host is Up again once it answers");
+    host_becomes(&t.admin, h, "Up").await;
     // Failure injection through configureSimulator also takes it down, and expires with count.
     let m = t
         .admin
@@ -387,15 +388,7 @@ async fn a_host_that_stops_answering_goes_down_with_an_alert_and_comes_back() {
     let mock = m.ok()["simulatormock"]["id"].as_i64().unwrap().to_string();
     let q = t.admin.get("querySimulatorMock", &[("id", &mock)]).await;
     assert_eq!(q.ok()["simulatormock"]["name"], "PingCommand");
-    let mut down = false;
-    for _ in 0..100 {
-        if host_state(&t.admin, h).await == "Down" {
-            down = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(down);
+    host_becomes(&t.admin, h, "Down").await;
     assert_eq!(
         t.admin.get("cleanupSimulatorMock", &[("id", &mock)]).await.ok()["success"],
         true

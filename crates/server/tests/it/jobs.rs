@@ -24,6 +24,27 @@ async fn new_account(t: &TestServer, name: &str) -> String {
     a.ok()["account"]["id"].as_str().unwrap().to_string()
 }
 
+/// Wait (bounded, 5 s) until the deleteAccount job of account `name` has completed its first
+/// step (the account shows as disabled), so the test can stop the server in the middle of it.
+///
+/// A wait on wall-clock time on purpose: these tests need a job that is still running, so the
+/// server runs with a step delay, and `quiesce` (which waits for the job to finish) would
+/// defeat them. The job engine has no "step done" signal for a test to wait on.
+async fn until_first_step_ran(t: &TestServer, name: &str) {
+    for _ in 0..100 {
+        let accounts = t
+            .admin
+            .get("listAccounts", &[("listall", "true"), ("name", name)])
+            .await
+            .items("account");
+        if accounts.first().is_some_and(|a| a["state"] == "disabled") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the first step of the deleteAccount job of {name} did not run");
+}
+
 #[tokio::test]
 async fn delete_account_runs_as_a_job_with_events() {
     let t = TestServer::start().await;
@@ -140,20 +161,7 @@ async fn a_job_interrupted_by_a_crash_resumes_and_completes() {
         .unwrap()
         .to_string();
     // Let it complete a step, then kill the server mid-job.
-    let mut progressed = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let accounts = t
-            .admin
-            .get("listAccounts", &[("listall", "true"), ("name", "crashy")])
-            .await
-            .items("account");
-        if accounts.first().is_some_and(|a| a["state"] == "disabled") {
-            progressed = true;
-            break;
-        }
-    }
-    assert!(progressed, "the first step ran");
+    until_first_step_ran(&t, "crashy").await;
     t.restart(true, 0).await;
     let j = t.admin.wait_job(&jobid).await;
     assert_eq!(j["jobstatus"], 1, "{j}");
@@ -180,7 +188,8 @@ async fn graceful_stop_pauses_jobs_and_the_next_start_finishes_them() {
         .as_str()
         .unwrap()
         .to_string();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Stop it in the middle of the job (after its first step, before its last).
+    until_first_step_ran(&t, "paused").await;
     t.restart(false, 0).await;
     let j: Value = t.admin.wait_job(&jobid).await;
     assert_eq!(j["jobstatus"], 1, "{j}");

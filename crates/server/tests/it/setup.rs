@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::common::Client;
+use crate::common::{finish_downloads, Client};
 use crate::infra::{bring_up, ZoneSetup};
 
 pub struct Cloud {
@@ -139,20 +139,19 @@ pub async fn template(c: &Client, cloud: &Cloud, name: &str, direct: bool, syste
         .unwrap_or_else(|| panic!("registerTemplate: {}", r.text))
         .to_string();
     if expect_ready {
-        for _ in 0..100 {
-            let t = c
-                .get(
-                    "listTemplates",
-                    &[("templatefilter", "all"), ("id", &id), ("zoneid", &cloud.zone.zone)],
-                )
-                .await
-                .items("template");
-            if t.first().is_some_and(|t| t["isready"] == true) {
-                return id;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("template {name} did not become ready");
+        let app = c.app().expect("a client of a running TestServer");
+        finish_downloads(&app, &id).await;
+        let t = c
+            .get(
+                "listTemplates",
+                &[("templatefilter", "all"), ("id", &id), ("zoneid", &cloud.zone.zone)],
+            )
+            .await
+            .items("template");
+        assert!(
+            t.first().is_some_and(|t| t["isready"] == true),
+            "template {name} did not become ready: {t:?}"
+        );
     }
     id
 }

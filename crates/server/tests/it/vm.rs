@@ -2,8 +2,6 @@
 //! addresses, config drives built at start and removed at stop/expunge, user data rebuilds,
 //! account deletion taking the account's VMs and networks with it.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use crate::common::TestServer;
@@ -17,15 +15,11 @@ async fn vm(t: &TestServer, id: &str) -> Value {
         .clone()
 }
 
+/// Run jobs and follow-ups to quiescence; every follow-up has then finished.
 async fn settle(t: &TestServer) {
-    let app = &t.server.as_ref().unwrap().app;
-    for _ in 0..100 {
-        if ferrostack_db::followup::pending_count(app.db.pool()).await.unwrap() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("follow-ups did not finish");
+    t.quiesce().await;
+    let pending = ferrostack_db::followup::pending_count(t.app().db.pool()).await.unwrap();
+    assert_eq!(pending, 0, "follow-ups did not finish");
 }
 
 async fn host_alloc(t: &TestServer, host: &str) -> (i64, i64) {

@@ -4,11 +4,12 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
 
 use base64::Engine as _;
+use ferrostack_app::App;
 use ferrostack_server::config::Config;
-use ferrostack_server::RunningServer;
+use ferrostack_server::{Quiescer, RunningServer};
 use hmac::{Hmac, Mac};
 use serde_json::Value;
 
@@ -18,8 +19,15 @@ pub struct TestServer {
     pub database: String,
     pub url: String,
     pub admin: Client,
+    /// Shared with every client this server made; points at the running server's app.
+    handle: AppHandle,
     pg_cleanup: Option<(String, String)>,
 }
+
+/// The running server's quiescing hook (and application), shared by the test server and its
+/// clients and replaced on restart, so a client can run background work to quiescence before
+/// it reads a result.
+pub type AppHandle = Arc<RwLock<Option<Quiescer>>>;
 
 /// A client holding one user's API keys.
 #[derive(Clone)]
@@ -28,6 +36,7 @@ pub struct Client {
     pub api_key: String,
     pub secret: String,
     http: reqwest::Client,
+    app: AppHandle,
 }
 
 /// One answer: HTTP status, content type and JSON body.
@@ -124,6 +133,29 @@ impl Client {
             api_key: api_key.into(),
             secret: secret.into(),
             http: reqwest::Client::new(),
+            app: AppHandle::default(),
+        }
+    }
+
+    /// The same keys, able to quiesce the server behind `app` (see [`Client::wait_job`]).
+    pub fn with_app(mut self, app: &AppHandle) -> Client {
+        self.app = app.clone();
+        self
+    }
+
+    /// The running server's application, when this client was made by a [`TestServer`].
+    pub fn app(&self) -> Option<Arc<App>> {
+        self.quiescer().map(|q| q.app().clone())
+    }
+
+    pub fn quiescer(&self) -> Option<Quiescer> {
+        self.app.read().expect("app handle").clone()
+    }
+
+    /// Run pending jobs and due follow-ups to quiescence (no-op without a server handle).
+    pub async fn quiesce(&self) {
+        if let Some(q) = self.quiescer() {
+            q.quiesce().await.expect("quiesce");
         }
     }
 
@@ -181,16 +213,21 @@ impl Client {
         self.wait_job(&jobid).await
     }
 
+    /// Run the server's jobs (and due follow-ups) to quiescence, then read the job's result
+    /// once: a job that is due has finished by then, so there is nothing to poll for.
     pub async fn wait_job(&self, jobid: &str) -> Value {
-        for _ in 0..1500 {
-            let a = self.get("queryAsyncJobResult", &[("jobid", jobid)]).await;
-            let j = a.ok().clone();
-            if j["jobstatus"].as_i64() != Some(0) {
-                return j;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("job {jobid} did not finish");
+        let q = self
+            .quiescer()
+            .expect("wait_job needs a client made by a running TestServer");
+        q.quiesce().await.expect("quiesce");
+        let a = self.get("queryAsyncJobResult", &[("jobid", jobid)]).await;
+        let j = a.ok().clone();
+        assert_ne!(
+            j["jobstatus"].as_i64(),
+            Some(0),
+            "job {jobid} still pending after quiesce: {j}"
+        );
+        j
     }
 }
 
@@ -279,7 +316,6 @@ pub fn config(dir: &std::path::Path, database: &str, step_delay_ms: u64) -> Conf
 
 impl TestServer {
     /// Run pending jobs and due follow-ups to quiescence (no sleeps): assert after the work.
-    #[allow(dead_code)]
     pub async fn quiesce(&self) {
         self.server
             .as_ref()
@@ -287,6 +323,10 @@ impl TestServer {
             .quiesce()
             .await
             .expect("quiesce");
+    }
+
+    pub fn app(&self) -> &App {
+        &self.server.as_ref().expect("server running").app
     }
 
     pub async fn start() -> TestServer {
@@ -300,13 +340,15 @@ impl TestServer {
             .await
             .unwrap();
         let url = server.url();
-        let admin = admin_client(&url).await;
+        let handle: AppHandle = Arc::new(RwLock::new(Some(server.quiescer())));
+        let admin = admin_client(&url).await.with_app(&handle);
         TestServer {
             server: Some(server),
             dir,
             database,
             url,
             admin,
+            handle,
             pg_cleanup,
         }
     }
@@ -314,6 +356,7 @@ impl TestServer {
     /// Stop (gracefully or by killing the tasks) and start again on the same database.
     pub async fn restart(&mut self, kill: bool, step_delay_ms: u64) {
         let s = self.server.take().unwrap();
+        *self.handle.write().expect("app handle") = None;
         if kill {
             s.kill().await;
         } else {
@@ -324,6 +367,7 @@ impl TestServer {
             .unwrap();
         self.url = s.url();
         self.admin.url = self.url.clone();
+        *self.handle.write().expect("app handle") = Some(s.quiescer());
         self.server = Some(s);
     }
 
@@ -352,7 +396,8 @@ impl TestServer {
             &self.url,
             keys["apikey"].as_str().unwrap(),
             keys["secretkey"].as_str().unwrap(),
-        );
+        )
+        .with_app(&self.handle);
         (account, c)
     }
 
@@ -366,6 +411,7 @@ impl TestServer {
 
     pub async fn stop(mut self) {
         if let Some(s) = self.server.take() {
+            *self.handle.write().expect("app handle") = None;
             s.stop().await;
         }
         if let Some((base, name)) = self.pg_cleanup.take() {
@@ -404,4 +450,22 @@ pub async fn admin_client(url: &str) -> Client {
         keys["apikey"].as_str().unwrap(),
         keys["secretkey"].as_str().unwrap(),
     )
+}
+
+/// Finish the simulated download of template `uuid` in every zone now. A download takes
+/// `DOWNLOAD_MS` of wall-clock time and the server advances downloads once a second; instead of
+/// waiting, move the deadline of the rows still in progress to their start and run the same
+/// tick the server runs (`App::template_downloads_tick`), so the download completes through
+/// the code path it always takes.
+pub async fn finish_downloads(app: &App, uuid: &str) {
+    sqlx::query(
+        "UPDATE template_zone SET ready_at = download_started WHERE download_pct < 100 \
+         AND download_started IS NOT NULL AND ready_at IS NOT NULL \
+         AND template_id IN (SELECT id FROM vm_template WHERE uuid = $1)",
+    )
+    .bind(uuid)
+    .execute(app.db.pool())
+    .await
+    .expect("rewind the download clock");
+    app.template_downloads_tick().await.expect("template download tick");
 }
