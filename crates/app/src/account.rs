@@ -330,7 +330,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::AccountDisable.as_str(),
+                    kind: crate::saga::SagaKind::AccountDisable,
                     command: "disableAccount",
                     cmd_class: "org.apache.cloudstack.api.command.admin.account.DisableAccountCmd",
                     instance: Some(("Account", a.uuid.clone())),
@@ -364,7 +364,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::AccountDelete.as_str(),
+                    kind: crate::saga::SagaKind::AccountDelete,
                     command: "deleteAccount",
                     cmd_class: "org.apache.cloudstack.api.command.admin.account.DeleteAccountCmd",
                     instance: Some(("Account", a.uuid.clone())),

@@ -183,7 +183,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::DomainDelete.as_str(),
+                    kind: crate::saga::SagaKind::DomainDelete,
                     command: "deleteDomain",
                     cmd_class: "org.apache.cloudstack.api.command.admin.domain.DeleteDomainCmd",
                     instance: Some(("Domain", d.uuid.clone())),

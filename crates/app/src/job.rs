@@ -14,7 +14,7 @@ use crate::event::{Level, Resource, State};
 use crate::{App, Caller};
 
 pub struct JobRequest {
-    pub kind: &'static str,
+    pub kind: crate::saga::SagaKind,
     pub command: &'static str,
     pub cmd_class: &'static str,
     /// (`jobinstancetype`, entity uuid).
@@ -61,7 +61,7 @@ impl App {
         }
         let spec = NewJob {
             uuid: uuid.clone(),
-            kind: r.kind.to_string(),
+            kind: r.kind.as_str().to_string(),
             command: r.command.to_string(),
             cmd_class: r.cmd_class.to_string(),
             user_id: caller.user_id.0,

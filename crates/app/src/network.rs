@@ -225,7 +225,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::NetworkRestart.as_str(),
+                    kind: crate::saga::SagaKind::NetworkRestart,
                     command: "restartNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd",
                     instance: Some(("Network", n.uuid.clone())),
@@ -268,7 +268,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::NetworkDelete.as_str(),
+                    kind: crate::saga::SagaKind::NetworkDelete,
                     command: "deleteNetwork",
                     cmd_class: "org.apache.cloudstack.api.command.user.network.DeleteNetworkCmd",
                     instance: Some(("Network", n.uuid.clone())),

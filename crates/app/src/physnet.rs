@@ -234,7 +234,7 @@ impl App {
             c,
             caller,
             JobRequest {
-                kind: crate::saga::SagaKind::Physnet.as_str(),
+                kind: crate::saga::SagaKind::Physnet,
                 command: ch.command,
                 cmd_class: ch.cmd_class,
                 instance: Some(ch.instance),

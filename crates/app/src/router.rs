@@ -390,7 +390,7 @@ impl App {
                 &mut tx,
                 caller,
                 crate::job::JobRequest {
-                    kind: kind.as_str(),
+                    kind,
                     command,
                     cmd_class,
                     instance: Some(("DomainRouter", r.uuid.clone())),

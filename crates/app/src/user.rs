@@ -274,7 +274,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::UserDisable.as_str(),
+                    kind: crate::saga::SagaKind::UserDisable,
                     command: "disableUser",
                     cmd_class: "org.apache.cloudstack.api.command.admin.user.DisableUserCmd",
                     instance: Some(("User", u.uuid.clone())),

@@ -302,7 +302,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::VmDeploy.as_str(),
+                    kind: crate::saga::SagaKind::VmDeploy,
                     command: "deployVirtualMachine",
                     cmd_class: "org.apache.cloudstack.api.command.user.vm.DeployVMCmd",
                     instance: Some(("VirtualMachine", uuid.clone())),
@@ -346,7 +346,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: kind.as_str(),
+                    kind,
                     command,
                     cmd_class,
                     instance: Some(("VirtualMachine", vm.uuid.clone())),

@@ -86,7 +86,7 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: SagaKind::TemplateDelete.as_str(),
+                    kind: SagaKind::TemplateDelete,
                     command: "deleteTemplate",
                     cmd_class: "org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd",
                     instance: Some(("Template", t.uuid.clone())),
