@@ -148,7 +148,7 @@ pub struct AccountFilter {
     pub id: Option<AccountId>,
     pub name: Option<String>,
     pub account_type: Option<i64>,
-    pub state: Option<String>,
+    pub state: Option<ferrostack_types::state::AccountState>,
     pub keyword: Option<String>,
 }
 
@@ -170,8 +170,8 @@ pub async fn list(
     if let Some(t) = f.account_type {
         s.and("a.account_type = ").bind_i64(t);
     }
-    if let Some(st) = &f.state {
-        s.and("a.state = ").bind_str(st.to_lowercase());
+    if let Some(st) = f.state {
+        s.and("a.state = ").bind_str(st.as_str().to_string());
     }
     if let Some(k) = &f.keyword {
         s.and_keyword(&["a.name"], k);

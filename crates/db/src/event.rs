@@ -96,7 +96,7 @@ pub struct EventFilter {
     pub uuid: Option<String>,
     pub event_type: Option<String>,
     pub level: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<ferrostack_types::state::EventState>,
     pub keyword: Option<String>,
     pub resource_uuid: Option<String>,
     pub resource_type: Option<String>,
@@ -123,8 +123,8 @@ pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &EventFilter, page: Page)
     if let Some(l) = &f.level {
         s.and("e.level = ").bind_str(l.to_uppercase());
     }
-    if let Some(st) = &f.state {
-        s.and("lower(e.state) = ").bind_str(st.to_lowercase());
+    if let Some(st) = f.state {
+        s.and("e.state = ").bind_str(st.as_str().to_string());
     }
     if let Some(r) = &f.resource_uuid {
         s.and("e.resource_uuid = ").bind_str(r.clone());

@@ -278,7 +278,7 @@ pub struct UserFilter {
     pub id: Option<UserId>,
     pub username: Option<String>,
     pub account_type: Option<i64>,
-    pub state: Option<String>,
+    pub state: Option<ferrostack_types::state::AccountState>,
     pub keyword: Option<String>,
     pub api_key: Option<String>,
 }
@@ -296,8 +296,8 @@ pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &UserFilter, page: Page) 
     if let Some(t) = f.account_type {
         s.and("a.account_type = ").bind_i64(t);
     }
-    if let Some(st) = &f.state {
-        s.and("u.state = ").bind_str(st.to_lowercase());
+    if let Some(st) = f.state {
+        s.and("u.state = ").bind_str(st.as_str().to_string());
     }
     if let Some(k) = &f.api_key {
         s.and("u.api_key = ").bind_str(k.clone());

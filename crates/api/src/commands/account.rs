@@ -191,11 +191,19 @@ async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    // A state no account can be in matches nothing (CloudStack compares the string).
+    let state = match a.str("state") {
+        Some(s) => match ferrostack_types::state::AccountState::parse(&s) {
+            Some(st) => Some(st),
+            None => return Ok(Reply::list("account", 0, Vec::new())),
+        },
+        None => None,
+    };
     let f = AccountFilter {
         id: None,
         name: a.str("name"),
         account_type: a.i64("accounttype"),
-        state: a.str("state"),
+        state,
         keyword: a.str("keyword"),
     };
     let id = a.uuid("id");

@@ -60,11 +60,19 @@ pub fn commands() -> Vec<Command> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    // A state no event can be in matches nothing (CloudStack compares the string).
+    let state = match a.str("state") {
+        Some(s) => match ferrostack_types::state::EventState::parse(&s) {
+            Some(st) => Some(st),
+            None => return Ok(Reply::list("event", 0, Vec::new())),
+        },
+        None => None,
+    };
     let f = EventFilter {
         uuid: a.uuid("id"),
         event_type: a.str("type"),
         level: a.str("level"),
-        state: a.str("state"),
+        state,
         keyword: a.str("keyword"),
         resource_uuid: a.uuid("resourceid"),
         resource_type: a.str("resourcetype"),

@@ -214,11 +214,19 @@ async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    // A state no user can be in matches nothing (CloudStack compares the string).
+    let state = match a.str("state") {
+        Some(s) => match ferrostack_types::state::AccountState::parse(&s) {
+            Some(st) => Some(st),
+            None => return Ok(Reply::list("user", 0, Vec::new())),
+        },
+        None => None,
+    };
     let f = UserFilter {
         id: None,
         username: a.str("username"),
         account_type: a.i64("accounttype"),
-        state: a.str("state"),
+        state,
         keyword: a.str("keyword"),
         api_key: None,
     };
