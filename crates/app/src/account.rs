@@ -321,7 +321,13 @@ impl App {
     }
 
     /// `disableAccount` (async). `lock=true` only locks.
-    pub async fn account_disable(&self, caller: &Caller, r: &AccountRef, lock: bool) -> Result<Submitted, Error> {
+    pub async fn account_disable(
+        &self,
+        caller: &Caller,
+        r: &AccountRef,
+        lock: bool,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let a = self.account_resolve(&mut tx, caller, r).await?;
         Self::check_not_self_or_default(caller, &a, if lock { "lock" } else { "disable" })?;
@@ -330,19 +336,20 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::AccountDisable,
-                    command: "disableAccount",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.account.DisableAccountCmd",
                     instance: Some(("Account", a.uuid.clone())),
                     sync_key: format!("account:{}", a.uuid),
                     params: crate::saga::to_params(&crate::sagas::account::AccountDisableParams {
                         account_id: a.id,
                         lock,
                     })?,
-                    event_type: if lock {
-                        EventType::AccountLock
-                    } else {
-                        EventType::AccountDisable
+                    // One command, two events: locking is recorded as such.
+                    meta: crate::job::JobMeta {
+                        event_type: if lock {
+                            EventType::AccountLock
+                        } else {
+                            EventType::AccountDisable
+                        },
+                        ..meta
                     },
                     description: format!("{} account {}", if lock { "Locking" } else { "Disabling" }, a.name),
                     resource: Some(resource(&a)),
@@ -355,7 +362,12 @@ impl App {
     }
 
     /// `deleteAccount` (async).
-    pub async fn account_delete(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn account_delete(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let a = self.account_for(&mut tx, caller, "id", uuid).await?;
         Self::check_not_self_or_default(caller, &a, "delete")?;
@@ -364,13 +376,10 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::AccountDelete,
-                    command: "deleteAccount",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.account.DeleteAccountCmd",
                     instance: Some(("Account", a.uuid.clone())),
                     sync_key: format!("account:{}", a.uuid),
                     params: crate::saga::to_params(&crate::sagas::account::AccountDeleteParams { account_id: a.id })?,
-                    event_type: EventType::AccountDelete,
+                    meta,
                     description: format!("Deleting account {}", a.name),
                     resource: Some(resource(&a)),
                 },

@@ -153,7 +153,13 @@ impl App {
     }
 
     /// Validate and submit an async domain deletion.
-    pub async fn domain_delete(&self, caller: &Caller, uuid: &str, cleanup: bool) -> Result<Submitted, Error> {
+    pub async fn domain_delete(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        cleanup: bool,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let d = self.domain_for(&mut tx, caller, "id", uuid).await?;
         if d.parent_id.is_none() {
@@ -183,16 +189,13 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::DomainDelete,
-                    command: "deleteDomain",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.domain.DeleteDomainCmd",
                     instance: Some(("Domain", d.uuid.clone())),
                     sync_key: format!("domain:{}", d.uuid),
                     params: crate::saga::to_params(&crate::sagas::domain::DomainDeleteParams {
                         domain_id: d.id,
                         cleanup,
                     })?,
-                    event_type: EventType::DomainDelete,
+                    meta,
                     description: format!("Deleting domain {}", d.display_path()),
                     resource: Some(resource(&d)),
                 },

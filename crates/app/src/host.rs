@@ -16,7 +16,6 @@ use ferrostack_types::{Error, Page};
 use crate::event::{Level, Resource, State};
 use crate::host_state::{status_after, Observed};
 use crate::job::{JobRequest, Submitted};
-use crate::saga::SagaKind;
 use crate::{App, Caller};
 
 /// CloudStack's alert type for host state changes (`ALERT_TYPE_HOST`).
@@ -229,7 +228,12 @@ impl App {
     }
 
     /// `prepareHostForMaintenance` (async): PrepareForMaintenance, move work off, Maintenance.
-    pub async fn host_maintenance(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn host_maintenance(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let h = self.host_get_for(&mut tx, "id", uuid).await?;
         if matches!(
@@ -248,10 +252,7 @@ impl App {
                 &mut tx,
                 caller,
                 &h,
-                SagaKind::HostMaintenance,
-                "prepareHostForMaintenance",
-                "org.apache.cloudstack.api.command.admin.host.PrepareForMaintenanceCmd",
-                EventType::MaintPrepare,
+                meta,
                 format!("Preparing host {} for maintenance", h.name),
             )
             .await?;
@@ -261,7 +262,12 @@ impl App {
     }
 
     /// `cancelHostMaintenance` (async).
-    pub async fn host_cancel_maintenance(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn host_cancel_maintenance(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let h = self.host_get_for(&mut tx, "id", uuid).await?;
         if !matches!(
@@ -278,10 +284,7 @@ impl App {
                 &mut tx,
                 caller,
                 &h,
-                SagaKind::HostCancelMaintenance,
-                "cancelHostMaintenance",
-                "org.apache.cloudstack.api.command.admin.host.CancelMaintenanceCmd",
-                EventType::MaintCancel,
+                meta,
                 format!("Cancelling maintenance of host {}", h.name),
             )
             .await?;
@@ -291,20 +294,16 @@ impl App {
     }
 
     /// `reconnectHost` (async).
-    pub async fn host_reconnect(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn host_reconnect(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let h = self.host_get_for(&mut tx, "id", uuid).await?;
         let sub = self
-            .host_job(
-                &mut tx,
-                caller,
-                &h,
-                SagaKind::HostReconnect,
-                "reconnectHost",
-                "org.apache.cloudstack.api.command.admin.host.ReconnectHostCmd",
-                EventType::HostReconnect,
-                format!("Reconnecting host {}", h.name),
-            )
+            .host_job(&mut tx, caller, &h, meta, format!("Reconnecting host {}", h.name))
             .await?;
         tx.commit().await.map_err(db_err)?;
         self.jobs.wake();
@@ -317,23 +316,17 @@ impl App {
         c: &mut Conn,
         caller: &Caller,
         h: &Host,
-        kind: crate::saga::SagaKind,
-        command: &'static str,
-        cmd_class: &'static str,
-        event_type: EventType,
+        meta: crate::job::JobMeta,
         description: String,
     ) -> Result<Submitted, Error> {
         self.job_submit(
             c,
             caller,
             JobRequest {
-                kind,
-                command,
-                cmd_class,
                 instance: Some(("Host", h.uuid.clone())),
                 sync_key: format!("host:{}", h.uuid),
                 params: crate::saga::to_params(&crate::host_sagas::HostParams { host_id: h.id })?,
-                event_type,
+                meta,
                 description,
                 resource: Some(host_resource(h)),
             },

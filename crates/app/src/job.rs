@@ -14,15 +14,13 @@ use crate::event::{Level, Resource, State};
 use crate::{App, Caller};
 
 pub struct JobRequest {
-    pub kind: crate::saga::SagaKind,
-    pub command: &'static str,
-    pub cmd_class: &'static str,
+    /// The command's declaration (the registry's): saga kind, API name, Java class, event.
+    pub meta: JobMeta,
     /// (`jobinstancetype`, entity uuid).
     pub instance: Option<(&'static str, String)>,
     /// Jobs with the same key run one at a time.
     pub sync_key: String,
     pub params: Value,
-    pub event_type: EventType,
     pub description: String,
     pub resource: Option<Resource>,
 }
@@ -50,7 +48,7 @@ impl App {
         let uuid = new_uuid();
         let mut params = r.params;
         if let Value::Object(m) = &mut params {
-            m.insert("event_type".into(), Value::String(r.event_type.as_str().into()));
+            m.insert("event_type".into(), Value::String(r.meta.event_type.as_str().into()));
             m.insert("event_description".into(), Value::String(r.description.clone()));
             if let Some(res) = &r.resource {
                 m.insert(
@@ -61,9 +59,9 @@ impl App {
         }
         let spec = NewJob {
             uuid: uuid.clone(),
-            kind: r.kind.as_str().to_string(),
-            command: r.command.to_string(),
-            cmd_class: r.cmd_class.to_string(),
+            kind: r.meta.kind.as_str().to_string(),
+            command: r.meta.command.to_string(),
+            cmd_class: r.meta.cmd_class.to_string(),
             user_id: caller.user_id.0,
             account_id: caller.account_id.0,
             domain_id: caller.domain_id.0,
@@ -77,7 +75,7 @@ impl App {
         self.event_record(
             c,
             caller,
-            r.event_type,
+            r.meta.event_type,
             Level::Info,
             State::Scheduled,
             r.description,

@@ -217,7 +217,13 @@ impl App {
     }
 
     /// `restartNetwork` (async).
-    pub async fn network_restart(&self, caller: &Caller, uuid: &str, cleanup: bool) -> Result<Submitted, Error> {
+    pub async fn network_restart(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        cleanup: bool,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let n = self.network_get_for(&mut tx, caller, "id", uuid).await?;
         let sub = self
@@ -225,16 +231,13 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::NetworkRestart,
-                    command: "restartNetwork",
-                    cmd_class: "org.apache.cloudstack.api.command.user.network.RestartNetworkCmd",
                     instance: Some(("Network", n.uuid.clone())),
                     sync_key: format!("network:{}", n.uuid),
                     params: crate::saga::to_params(&crate::network_sagas::RestartParams {
                         network_id: n.id,
                         cleanup,
                     })?,
-                    event_type: EventType::NetworkRestart,
+                    meta,
                     description: format!(
                         "Restarting network {}{}",
                         n.name,
@@ -250,7 +253,13 @@ impl App {
     }
 
     /// `deleteNetwork` (async). Refused while VMs use the network, unless forced.
-    pub async fn network_delete(&self, caller: &Caller, uuid: &str, forced: bool) -> Result<Submitted, Error> {
+    pub async fn network_delete(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        forced: bool,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let n = self.network_get_for(&mut tx, caller, "id", uuid).await?;
         if forced && !caller.is_root_admin() {
@@ -268,16 +277,13 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::NetworkDelete,
-                    command: "deleteNetwork",
-                    cmd_class: "org.apache.cloudstack.api.command.user.network.DeleteNetworkCmd",
                     instance: Some(("Network", n.uuid.clone())),
                     sync_key: format!("network:{}", n.uuid),
                     params: crate::saga::to_params(&crate::network_sagas::DeleteParams {
                         network_id: n.id,
                         forced,
                     })?,
-                    event_type: EventType::NetworkDelete,
+                    meta,
                     description: format!("Deleting network {}", n.name),
                     resource: Some(network_resource(&n)),
                 },

@@ -16,7 +16,6 @@ use ferrostack_net::{
 };
 use ferrostack_types::ids::new_uuid;
 use ferrostack_types::time::now_ms;
-use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
 use serde_json::Value;
 
@@ -195,9 +194,7 @@ struct NewNsp<'a> {
 
 /// What a physical-network job is about, for submission.
 struct Change {
-    command: &'static str,
-    cmd_class: &'static str,
-    event_type: EventType,
+    meta: crate::job::JobMeta,
     instance: (&'static str, String),
     physnet_uuid: String,
     params: Value,
@@ -234,13 +231,10 @@ impl App {
             c,
             caller,
             JobRequest {
-                kind: crate::saga::SagaKind::Physnet,
-                command: ch.command,
-                cmd_class: ch.cmd_class,
                 instance: Some(ch.instance),
                 sync_key: format!("physnet:{}", ch.physnet_uuid),
                 params: ch.params,
-                event_type: ch.event_type,
+                meta: ch.meta,
                 description: ch.description,
                 resource: Some(ch.resource),
             },
@@ -249,7 +243,12 @@ impl App {
     }
 
     /// `createPhysicalNetwork`: the row (Disabled) and its default providers now, then a job.
-    pub async fn physnet_create(&self, caller: &Caller, p: PhysnetCreate) -> Result<Submitted, Error> {
+    pub async fn physnet_create(
+        &self,
+        caller: &Caller,
+        p: PhysnetCreate,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let name = p.name.trim();
         if name.is_empty() {
             return Err(Error::invalid("The physical network name can't be empty"));
@@ -346,9 +345,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "createPhysicalNetwork",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.network.CreatePhysicalNetworkCmd",
-                    event_type: EventType::PhysicalNetworkCreate,
+                    meta,
                     instance: ("PhysicalNetwork", uuid.clone()),
                     physnet_uuid: uuid.clone(),
                     params: PhysnetParams::job(id, PhysnetOp::PhysnetCreate)?,
@@ -436,7 +433,13 @@ impl App {
     }
 
     /// `updatePhysicalNetwork` (async): state, vlan range, tags, speed.
-    pub async fn physnet_update(&self, caller: &Caller, uuid: &str, u: PhysnetUpdate) -> Result<Submitted, Error> {
+    pub async fn physnet_update(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        u: PhysnetUpdate,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let p = self.physnet_get_for(&mut tx, "id", uuid).await?;
         self.physnet_update_cols(&mut tx, &p, &u).await?;
@@ -445,9 +448,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "updatePhysicalNetwork",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.network.UpdatePhysicalNetworkCmd",
-                    event_type: EventType::PhysicalNetworkUpdate,
+                    meta,
                     instance: ("PhysicalNetwork", p.uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: PhysnetParams::job(
@@ -481,7 +482,12 @@ impl App {
     }
 
     /// `deletePhysicalNetwork` (async): refused while guest networks use it.
-    pub async fn physnet_delete(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn physnet_delete(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let p = self.physnet_get_for(&mut tx, "id", uuid).await?;
         self.physnet_check_unused(&mut tx, &p).await?;
@@ -490,9 +496,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "deletePhysicalNetwork",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.network.DeletePhysicalNetworkCmd",
-                    event_type: EventType::PhysicalNetworkDelete,
+                    meta,
                     instance: ("PhysicalNetwork", p.uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: PhysnetParams::job(p.id, PhysnetOp::PhysnetDelete)?,
@@ -520,7 +524,12 @@ impl App {
     }
 
     /// `addTrafficType` (async create).
-    pub async fn traffic_add(&self, caller: &Caller, t: TrafficAdd) -> Result<Submitted, Error> {
+    pub async fn traffic_add(
+        &self,
+        caller: &Caller,
+        t: TrafficAdd,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let ty = Traffic::parse_param("traffictype", &t.traffic_type)?;
         match ty {
             Traffic::Guest | Traffic::Public | Traffic::Management | Traffic::Storage => {}
@@ -584,9 +593,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "addTrafficType",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.usage.AddTrafficTypeCmd",
-                    event_type: EventType::TrafficTypeCreate,
+                    meta,
                     instance: ("TrafficType", uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: PhysnetParams::job(id, PhysnetOp::TrafficAdd)?,
@@ -608,7 +615,13 @@ impl App {
     }
 
     /// `updateTrafficType` (async): the hypervisor labels.
-    pub async fn traffic_update(&self, caller: &Caller, uuid: &str, labels: Labels) -> Result<Submitted, Error> {
+    pub async fn traffic_update(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        labels: Labels,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let t = self.traffic_get_for(&mut tx, "id", uuid).await?;
         let sub = self
@@ -616,9 +629,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "updateTrafficType",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.usage.UpdateTrafficTypeCmd",
-                    event_type: EventType::TrafficTypeUpdate,
+                    meta,
                     instance: ("TrafficType", t.uuid.clone()),
                     physnet_uuid: t.physical_network_uuid.clone(),
                     params: PhysnetParams::job(
@@ -659,7 +670,12 @@ impl App {
     }
 
     /// `deleteTrafficType` (async): Guest traffic is refused while guest networks use it.
-    pub async fn traffic_delete(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn traffic_delete(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let t = self.traffic_get_for(&mut tx, "id", uuid).await?;
         self.traffic_check_unused(&mut tx, &t).await?;
@@ -668,9 +684,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "deleteTrafficType",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.usage.DeleteTrafficTypeCmd",
-                    event_type: EventType::TrafficTypeDelete,
+                    meta,
                     instance: ("TrafficType", t.uuid.clone()),
                     physnet_uuid: t.physical_network_uuid.clone(),
                     params: PhysnetParams::job(t.id, PhysnetOp::TrafficDelete)?,

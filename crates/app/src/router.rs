@@ -375,28 +375,19 @@ impl App {
         meta: crate::job::JobMeta,
         mut params: serde_json::Value,
     ) -> Result<crate::job::Submitted, Error> {
-        let crate::job::JobMeta {
-            kind,
-            command,
-            cmd_class,
-            event_type,
-        } = meta;
         let mut tx = self.db.begin().await?;
         let r = self.router_get_for(&mut tx, "id", uuid).await?;
         params["vm_id"] = serde_json::json!(r.id);
-        let verb = event_type.verb();
+        let verb = meta.event_type.verb();
         let sub = self
             .job_submit(
                 &mut tx,
                 caller,
                 crate::job::JobRequest {
-                    kind,
-                    command,
-                    cmd_class,
                     instance: Some(("DomainRouter", r.uuid.clone())),
                     sync_key: format!("vm:{}", r.uuid),
                     params,
-                    event_type,
+                    meta,
                     description: format!("{verb} router {}", r.instance_name),
                     resource: Some(crate::vm::vm_resource(&r)),
                 },

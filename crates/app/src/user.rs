@@ -265,7 +265,12 @@ impl App {
     }
 
     /// `disableUser` (async).
-    pub async fn user_disable(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn user_disable(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
         Self::check_user_state_change(caller, &u, "disable")?;
@@ -274,13 +279,10 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::UserDisable,
-                    command: "disableUser",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.user.DisableUserCmd",
                     instance: Some(("User", u.uuid.clone())),
                     sync_key: format!("user:{}", u.uuid),
                     params: crate::saga::to_params(&crate::sagas::user::UserDisableParams { user_id: u.id })?,
-                    event_type: EventType::UserDisable,
+                    meta,
                     description: format!("Disabling user {}", u.username),
                     resource: Some(resource(&u)),
                 },

@@ -133,7 +133,7 @@ impl App {
         Ok((result, ud_id))
     }
 
-    pub async fn vm_deploy(&self, caller: &Caller, p: VmDeploy) -> Result<Submitted, Error> {
+    pub async fn vm_deploy(&self, caller: &Caller, p: VmDeploy, meta: crate::job::JobMeta) -> Result<Submitted, Error> {
         if let Some(n) = &p.name {
             validate_hostname(n)?;
         }
@@ -302,13 +302,10 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: crate::saga::SagaKind::VmDeploy,
-                    command: "deployVirtualMachine",
-                    cmd_class: "org.apache.cloudstack.api.command.user.vm.DeployVMCmd",
                     instance: Some(("VirtualMachine", uuid.clone())),
                     sync_key: format!("vm:{uuid}"),
                     params: json!({"vm_id": id, "start": p.start, "host_id": host}),
-                    event_type: EventType::VmCreate,
+                    meta,
                     description: format!("Deploying VM {} ({})", vm.name, vm.instance_name),
                     resource: Some(vm_resource(&vm)),
                 },
@@ -330,15 +327,9 @@ impl App {
         meta: JobMeta,
         params: serde_json::Value,
     ) -> Result<Submitted, Error> {
-        let JobMeta {
-            kind,
-            command,
-            cmd_class,
-            event_type,
-        } = meta;
         let mut tx = self.db.begin().await?;
         let vm = self.vm_get_for(&mut tx, caller, "id", uuid).await?;
-        let verb = event_type.verb();
+        let verb = meta.event_type.verb();
         let mut params = params;
         params["vm_id"] = json!(vm.id);
         let sub = self
@@ -346,13 +337,10 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind,
-                    command,
-                    cmd_class,
                     instance: Some(("VirtualMachine", vm.uuid.clone())),
                     sync_key: format!("vm:{}", vm.uuid),
                     params,
-                    event_type,
+                    meta,
                     description: format!("{verb} VM {} ({})", vm.name, vm.instance_name),
                     resource: Some(vm_resource(&vm)),
                 },
@@ -606,7 +594,12 @@ impl App {
     }
 
     /// `resetPasswordForVirtualMachine` (async; VM stopped, template password-enabled).
-    pub async fn vm_reset_password(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn vm_reset_password(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut c = self.db.conn().await?;
         let vm = self.vm_get_for(&mut c, caller, "id", uuid).await?;
         if vm.password_enabled != Some(1) {
@@ -622,18 +615,7 @@ impl App {
             )));
         }
         drop(c);
-        self.vm_job(
-            caller,
-            uuid,
-            JobMeta {
-                kind: crate::saga::SagaKind::VmResetPassword,
-                command: "resetPasswordForVirtualMachine",
-                cmd_class: "org.apache.cloudstack.api.command.user.vm.ResetVMPasswordCmd",
-                event_type: EventType::VmResetPassword,
-            },
-            json!({}),
-        )
-        .await
+        self.vm_job(caller, uuid, meta, json!({})).await
     }
 
     /// `resetSSHKeyForVirtualMachine` (async; the VM must be stopped).
@@ -642,6 +624,7 @@ impl App {
         caller: &Caller,
         uuid: &str,
         keypairs: Vec<String>,
+        meta: crate::job::JobMeta,
     ) -> Result<Submitted, Error> {
         if keypairs.is_empty() {
             return Err(Error::missing("keypair"));
@@ -670,18 +653,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
-        self.vm_job(
-            caller,
-            uuid,
-            JobMeta {
-                kind: crate::saga::SagaKind::VmPushKeys,
-                command: "resetSSHKeyForVirtualMachine",
-                cmd_class: "org.apache.cloudstack.api.command.user.vm.ResetVMSSHKeyCmd",
-                event_type: EventType::VmResetSshKey,
-            },
-            json!({}),
-        )
-        .await
+        self.vm_job(caller, uuid, meta, json!({})).await
     }
 
     /// `getVirtualMachineUserData`.

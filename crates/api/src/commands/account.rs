@@ -248,7 +248,7 @@ async fn lock(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn disable(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let s = c
         .app
-        .account_disable(&c.caller, &account_ref(&a), a.bool("lock"))
+        .account_disable(&c.caller, &account_ref(&a), a.bool("lock"), c.job_meta()?)
         .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
@@ -257,7 +257,10 @@ async fn disable(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let s = c.app.account_delete(&c.caller, &a.req_uuid("id")?).await?;
+    let s = c
+        .app
+        .account_delete(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,

@@ -130,7 +130,7 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let s = c
         .app
-        .domain_delete(&c.caller, &a.req_uuid("id")?, a.bool("cleanup"))
+        .domain_delete(&c.caller, &a.req_uuid("id")?, a.bool("cleanup"), c.job_meta()?)
         .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,

@@ -275,7 +275,10 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn maintenance(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let s = c.app.host_maintenance(&c.caller, &a.req_uuid("id")?).await?;
+    let s = c
+        .app
+        .host_maintenance(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,
@@ -283,7 +286,10 @@ async fn maintenance(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn cancel_maintenance(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let s = c.app.host_cancel_maintenance(&c.caller, &a.req_uuid("id")?).await?;
+    let s = c
+        .app
+        .host_cancel_maintenance(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,
@@ -291,7 +297,10 @@ async fn cancel_maintenance(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn reconnect(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let s = c.app.host_reconnect(&c.caller, &a.req_uuid("id")?).await?;
+    let s = c
+        .app
+        .host_reconnect(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,

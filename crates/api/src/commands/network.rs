@@ -488,7 +488,7 @@ async fn network_update(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn network_restart(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let s = c
         .app
-        .network_restart(&c.caller, &a.req_uuid("id")?, a.bool("cleanup"))
+        .network_restart(&c.caller, &a.req_uuid("id")?, a.bool("cleanup"), c.job_meta()?)
         .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
@@ -499,7 +499,7 @@ async fn network_restart(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn network_delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let s = c
         .app
-        .network_delete(&c.caller, &a.req_uuid("id")?, a.bool("forced"))
+        .network_delete(&c.caller, &a.req_uuid("id")?, a.bool("forced"), c.job_meta()?)
         .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,

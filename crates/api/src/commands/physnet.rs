@@ -306,6 +306,7 @@ async fn physnet_create(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 broadcast_domain_range: a.str("broadcastdomainrange"),
                 domain_uuid: a.uuid("domainid"),
             },
+            c.job_meta()?,
         )
         .await?;
     Ok(job(s))
@@ -331,11 +332,17 @@ async fn physnet_update(c: &Ctx, a: Args) -> Result<Reply, Error> {
         tags: a.str("tags"),
         network_speed: a.str("networkspeed"),
     };
-    Ok(job(c.app.physnet_update(&c.caller, &a.req_uuid("id")?, u).await?))
+    Ok(job(c
+        .app
+        .physnet_update(&c.caller, &a.req_uuid("id")?, u, c.job_meta()?)
+        .await?))
 }
 
 async fn physnet_delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    Ok(job(c.app.physnet_delete(&c.caller, &a.req_uuid("id")?).await?))
+    Ok(job(c
+        .app
+        .physnet_delete(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?))
 }
 
 async fn traffic_add(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -346,7 +353,7 @@ async fn traffic_add(c: &Ctx, a: Args) -> Result<Reply, Error> {
         isolation_method: a.str("isolationmethod"),
         vlan: a.str("vlan"),
     };
-    Ok(job(c.app.traffic_add(&c.caller, t).await?))
+    Ok(job(c.app.traffic_add(&c.caller, t, c.job_meta()?).await?))
 }
 
 async fn traffic_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -357,12 +364,15 @@ async fn traffic_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn traffic_update(c: &Ctx, a: Args) -> Result<Reply, Error> {
     Ok(job(c
         .app
-        .traffic_update(&c.caller, &a.req_uuid("id")?, labels(&a))
+        .traffic_update(&c.caller, &a.req_uuid("id")?, labels(&a), c.job_meta()?)
         .await?))
 }
 
 async fn traffic_delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    Ok(job(c.app.traffic_delete(&c.caller, &a.req_uuid("id")?).await?))
+    Ok(job(c
+        .app
+        .traffic_delete(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?))
 }
 
 async fn nsp_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -389,19 +399,28 @@ async fn nsp_add(c: &Ctx, a: Args) -> Result<Reply, Error> {
         dest_physnet_uuid: a.uuid("destinationphysicalnetworkid"),
         services: a.str("servicelist"),
     };
-    Ok(job(c.app.nsp_add(&c.caller, n).await?))
+    Ok(job(c.app.nsp_add(&c.caller, n, c.job_meta()?).await?))
 }
 
 async fn nsp_update(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let s = c
         .app
-        .nsp_update(&c.caller, &a.req_uuid("id")?, a.str("state"), a.str("servicelist"))
+        .nsp_update(
+            &c.caller,
+            &a.req_uuid("id")?,
+            a.str("state"),
+            a.str("servicelist"),
+            c.job_meta()?,
+        )
         .await?;
     Ok(job(s))
 }
 
 async fn nsp_delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    Ok(job(c.app.nsp_delete(&c.caller, &a.req_uuid("id")?).await?))
+    Ok(job(c
+        .app
+        .nsp_delete(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?))
 }
 
 async fn vr_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -419,6 +438,6 @@ async fn vr_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn vr_configure(c: &Ctx, a: Args) -> Result<Reply, Error> {
     Ok(job(c
         .app
-        .vr_configure(&c.caller, &a.req_uuid("id")?, a.bool("enabled"))
+        .vr_configure(&c.caller, &a.req_uuid("id")?, a.bool("enabled"), c.job_meta()?)
         .await?))
 }

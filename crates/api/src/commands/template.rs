@@ -289,7 +289,12 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
     match c
         .app
-        .template_delete(&c.caller, &a.req_uuid("id")?, a.uuid("zoneid").as_deref())
+        .template_delete(
+            &c.caller,
+            &a.req_uuid("id")?,
+            a.uuid("zoneid").as_deref(),
+            c.job_meta()?,
+        )
         .await?
     {
         TemplateDeleted::Job(s) => Ok(Reply::Job {

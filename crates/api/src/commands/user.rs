@@ -280,7 +280,7 @@ async fn lock(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn disable(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let s = c.app.user_disable(&c.caller, &a.req_uuid("id")?).await?;
+    let s = c.app.user_disable(&c.caller, &a.req_uuid("id")?, c.job_meta()?).await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,

@@ -280,6 +280,7 @@ async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 account: a.str("account"),
                 domain_uuid: a.uuid("domainid"),
             },
+            c.job_meta()?,
         )
         .await?;
     Ok(Reply::Job {
@@ -370,7 +371,10 @@ async fn expunge(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn reset_password(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let s = c.app.vm_reset_password(&c.caller, &a.req_uuid("id")?).await?;
+    let s = c
+        .app
+        .vm_reset_password(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,
@@ -382,7 +386,10 @@ async fn reset_ssh(c: &Ctx, a: Args) -> Result<Reply, Error> {
     if let Some(k) = a.str("keypair") {
         keys.insert(0, k);
     }
-    let s = c.app.vm_reset_ssh_key(&c.caller, &a.req_uuid("id")?, keys).await?;
+    let s = c
+        .app
+        .vm_reset_ssh_key(&c.caller, &a.req_uuid("id")?, keys, c.job_meta()?)
+        .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,

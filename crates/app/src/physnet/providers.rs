@@ -4,7 +4,6 @@
 use ferrostack_db::physnet::{self as pn_db, NspFilter, ServiceProvider, VrElement, VrFilter};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_net::{Provider, ProviderState};
-use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page};
 
 use super::{resource, router_element_type, Change, NewNsp, NspAdd, PhysnetOp, PhysnetParams};
@@ -40,7 +39,7 @@ impl App {
     }
 
     /// `addNetworkServiceProvider` (async create): added Disabled.
-    pub async fn nsp_add(&self, caller: &Caller, a: NspAdd) -> Result<Submitted, Error> {
+    pub async fn nsp_add(&self, caller: &Caller, a: NspAdd, meta: crate::job::JobMeta) -> Result<Submitted, Error> {
         let provider = Provider::parse_param("name", &a.name)?;
         let services = a
             .services
@@ -71,9 +70,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "addNetworkServiceProvider",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.network.AddNetworkServiceProviderCmd",
-                    event_type: EventType::ServiceProviderCreate,
+                    meta,
                     instance: ("PhysicalNetworkServiceProvider", uuid.clone()),
                     physnet_uuid: p.uuid.clone(),
                     params: PhysnetParams::job(id, PhysnetOp::NspAdd)?,
@@ -144,6 +141,7 @@ impl App {
         uuid: &str,
         state: Option<String>,
         services: Option<String>,
+        meta: crate::job::JobMeta,
     ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let n = self.nsp_get_for(&mut tx, "id", uuid).await?;
@@ -154,9 +152,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "updateNetworkServiceProvider",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.network.UpdateNetworkServiceProviderCmd",
-                    event_type: EventType::ServiceProviderUpdate,
+                    meta,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
                     params: PhysnetParams::job(
@@ -180,7 +176,7 @@ impl App {
     }
 
     /// `deleteNetworkServiceProvider` (async).
-    pub async fn nsp_delete(&self, caller: &Caller, uuid: &str) -> Result<Submitted, Error> {
+    pub async fn nsp_delete(&self, caller: &Caller, uuid: &str, meta: crate::job::JobMeta) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let n = self.nsp_get_for(&mut tx, "id", uuid).await?;
         let sub = self
@@ -188,9 +184,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "deleteNetworkServiceProvider",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.network.DeleteNetworkServiceProviderCmd",
-                    event_type: EventType::ServiceProviderDelete,
+                    meta,
                     instance: ("PhysicalNetworkServiceProvider", n.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
                     params: PhysnetParams::job(n.id, PhysnetOp::NspDelete)?,
@@ -235,7 +229,13 @@ impl App {
     }
 
     /// `configureVirtualRouterElement` (async).
-    pub async fn vr_configure(&self, caller: &Caller, uuid: &str, enabled: bool) -> Result<Submitted, Error> {
+    pub async fn vr_configure(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        enabled: bool,
+        meta: crate::job::JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let e = self.vr_get_for(&mut tx, "id", uuid).await?;
         let n = pn_db::nsp_get(&mut *tx, e.nsp_id)
@@ -246,9 +246,7 @@ impl App {
                 &mut tx,
                 caller,
                 Change {
-                    command: "configureVirtualRouterElement",
-                    cmd_class: "org.apache.cloudstack.api.command.admin.router.ConfigureVirtualRouterElementCmd",
-                    event_type: EventType::NetworkElementConfigure,
+                    meta,
                     instance: ("VirtualRouterElement", e.uuid.clone()),
                     physnet_uuid: n.physical_network_uuid.clone(),
                     params: PhysnetParams::job(e.id, PhysnetOp::VrConfigure { enabled })?,

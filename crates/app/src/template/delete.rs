@@ -30,6 +30,7 @@ impl App {
         caller: &Caller,
         uuid: &str,
         zone_uuid: Option<&str>,
+        meta: crate::job::JobMeta,
     ) -> Result<TemplateDeleted, Error> {
         let mut tx = self.db.begin().await?;
         let t = template_db::by_uuid(&mut *tx, uuid)
@@ -86,16 +87,13 @@ impl App {
                 &mut tx,
                 caller,
                 JobRequest {
-                    kind: SagaKind::TemplateDelete,
-                    command: "deleteTemplate",
-                    cmd_class: "org.apache.cloudstack.api.command.user.template.DeleteTemplateCmd",
                     instance: Some(("Template", t.uuid.clone())),
                     sync_key: format!("template:{}", t.uuid),
                     params: to_params(&TemplateDeleteParams {
                         template_id: t.id,
                         zone_id: zone.as_ref().map(|z| z.id),
                     })?,
-                    event_type: EventType::TemplateDelete,
+                    meta,
                     description: format!("Deleting template {}{from_zone}", t.name),
                     resource: Some(resource(&t)),
                 },
