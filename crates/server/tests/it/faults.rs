@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::common::{Client, TestServer};
-use crate::setup::{cloud, configdrive_offering, deploy, routers_of, shared_network, template, Cloud};
+use crate::setup::{configdrive_offering, deploy, edge_with_templates, routers_of, shared_network, Cloud};
 
 struct World {
     cloud: Cloud,
@@ -21,19 +21,7 @@ struct World {
 /// An edge zone with one host, a config-drive network whose router is running.
 async fn world(t: &TestServer) -> World {
     let c = &t.admin;
-    let cloud = cloud(c, "faults", true, 1).await;
-    let guest = template(c, &cloud, "guest", true, false, true).await;
-    template(c, &cloud, "sys", true, true, true).await;
-    c.get(
-        "updateConfiguration",
-        &[
-            ("name", "router.template.simulator"),
-            ("value", "sys"),
-            ("zoneid", &cloud.zone.zone),
-        ],
-    )
-    .await
-    .ok();
+    let (cloud, guest) = edge_with_templates(c, "faults", 1).await;
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &cloud, "faults-net", &cd, "120", 20).await;
     assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::common::{Client, TestServer};
 use crate::infra::host_becomes;
-use crate::setup::{cloud, configdrive_offering, deploy, shared_network, template, Cloud};
+use crate::setup::{configdrive_offering, deploy, edge_with_templates, shared_network, Cloud};
 
 /// Run jobs and due follow-ups to quiescence as if the follow-ups' clock read `now` (the test
 /// moves it past their back-off instead of sleeping through it).
@@ -53,19 +53,7 @@ async fn host_side_cleanup_waits_for_the_host_and_stuck_follow_ups_are_raised_an
             .await
             .ok();
     }
-    let edge = cloud(c, "edge", true, 1).await;
-    let guest = template(c, &edge, "guest", true, false, true).await;
-    template(c, &edge, "sys", true, true, true).await;
-    c.get(
-        "updateConfiguration",
-        &[
-            ("name", "router.template.simulator"),
-            ("value", "sys"),
-            ("zoneid", &edge.zone.zone),
-        ],
-    )
-    .await
-    .ok();
+    let (edge, guest) = edge_with_templates(c, "edge", 1).await;
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "120", 20).await;
     assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);
@@ -201,19 +189,7 @@ async fn deleting_a_host_resolves_its_host_side_follow_ups() {
             .await
             .ok();
     }
-    let edge = cloud(c, "edge", true, 1).await;
-    let guest = template(c, &edge, "guest", true, false, true).await;
-    template(c, &edge, "sys", true, true, true).await;
-    c.get(
-        "updateConfiguration",
-        &[
-            ("name", "router.template.simulator"),
-            ("value", "sys"),
-            ("zoneid", &edge.zone.zone),
-        ],
-    )
-    .await
-    .ok();
+    let (edge, guest) = edge_with_templates(c, "edge", 1).await;
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "121", 21).await;
     assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);

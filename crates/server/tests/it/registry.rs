@@ -3,25 +3,13 @@
 //! carry the declared event type.
 
 use crate::common::TestServer;
-use crate::setup::{cloud, configdrive_offering, deploy, shared_network, template};
+use crate::setup::{configdrive_offering, deploy, edge_with_templates, shared_network};
 
 #[tokio::test]
 async fn job_rows_and_events_match_the_command_declarations() {
     let t = TestServer::start().await;
     let c = &t.admin;
-    let edge = cloud(c, "reg", true, 1).await;
-    let guest = template(c, &edge, "guest", true, false, true).await;
-    template(c, &edge, "sys", true, true, true).await;
-    c.get(
-        "updateConfiguration",
-        &[
-            ("name", "router.template.simulator"),
-            ("value", "sys"),
-            ("zoneid", &edge.zone.zone),
-        ],
-    )
-    .await
-    .ok();
+    let (edge, guest) = edge_with_templates(c, "reg", 1).await;
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "reg-net", &cd, "120", 12).await;
     let (vm, job) = deploy(c, &edge, &guest, &net, "reg-vm", &[]).await;

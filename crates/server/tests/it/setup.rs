@@ -113,6 +113,26 @@ pub async fn cloud(c: &Client, name: &str, edge: bool, hosts: usize) -> Cloud {
     }
 }
 
+/// An edge zone with `hosts` simulator hosts, a ready guest template `guest` and a system
+/// template `sys` that the zone's routers use (`router.template.simulator`). Returns the
+/// cloud and the guest template's id.
+pub async fn edge_with_templates(c: &Client, name: &str, hosts: usize) -> (Cloud, String) {
+    let edge = cloud(c, name, true, hosts).await;
+    let guest = template(c, &edge, "guest", true, false, true).await;
+    template(c, &edge, "sys", true, true, true).await;
+    c.get(
+        "updateConfiguration",
+        &[
+            ("name", "router.template.simulator"),
+            ("value", "sys"),
+            ("zoneid", &edge.zone.zone),
+        ],
+    )
+    .await
+    .ok();
+    (edge, guest)
+}
+
 /// Register a template in a zone and wait until it is ready (or, `expect_ready=false`, just
 /// registered). Returns its id.
 pub async fn template(c: &Client, cloud: &Cloud, name: &str, direct: bool, system: bool, expect_ready: bool) -> String {

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::common::TestServer;
-use crate::setup::{cloud, configdrive_offering, deploy, shared_network, template};
+use crate::setup::{cloud, configdrive_offering, deploy, edge_with_templates, shared_network};
 
 async fn vm(t: &TestServer, id: &str) -> Value {
     t.admin
@@ -37,20 +37,7 @@ async fn host_alloc(t: &TestServer, host: &str) -> (i64, i64) {
 async fn vm_lifecycle_capacity_addresses_and_config_drive() {
     let t = TestServer::start().await;
     let c = &t.admin;
-    let edge = cloud(c, "edge", true, 2).await;
-    let guest = template(c, &edge, "guest", true, false, true).await;
-    let sys = template(c, &edge, "sys", true, true, true).await;
-    let _ = sys;
-    c.get(
-        "updateConfiguration",
-        &[
-            ("name", "router.template.simulator"),
-            ("value", "sys"),
-            ("zoneid", &edge.zone.zone),
-        ],
-    )
-    .await
-    .ok();
+    let (edge, guest) = edge_with_templates(c, "edge", 2).await;
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "110", 10).await;
     let sim = t.server.as_ref().unwrap().sim.clone();
@@ -215,19 +202,7 @@ async fn vm_lifecycle_capacity_addresses_and_config_drive() {
 async fn deleting_an_account_takes_its_vms_and_networks() {
     let t = TestServer::start().await;
     let c = &t.admin;
-    let edge = cloud(c, "edge", true, 1).await;
-    let guest = template(c, &edge, "guest", true, false, true).await;
-    template(c, &edge, "sys", true, true, true).await;
-    c.get(
-        "updateConfiguration",
-        &[
-            ("name", "router.template.simulator"),
-            ("value", "sys"),
-            ("zoneid", &edge.zone.zone),
-        ],
-    )
-    .await
-    .ok();
+    let (edge, guest) = edge_with_templates(c, "edge", 1).await;
     let l2 = crate::setup::offering_id(c, "DefaultL2NetworkOfferingConfigDrive").await;
     let root = c.get("listDomains", &[]).await.items("domain")[0]["id"]
         .as_str()
