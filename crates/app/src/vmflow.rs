@@ -304,7 +304,7 @@ impl App {
     /// config drive's removal recorded as a follow-up. A stopped VM is done; a stop the host
     /// refuses puts the VM back where it was.
     pub async fn vm_stop_flow(&self, vm_id: i64, forced: bool) -> Result<(), Error> {
-        let vm = self.vm_load(vm_id).await?;
+        let mut vm = self.vm_load(vm_id).await?;
         match vm.state {
             VmState::Stopped => return Ok(()),
             VmState::Stopping => {} // resumed
@@ -317,10 +317,9 @@ impl App {
             | VmState::Unknown
             | VmState::Shutdown => {
                 let mut c = self.db.conn().await?;
-                vm_event(&mut c, &vm, VmEvent::StopRequested).await?;
+                vm.state = vm_event(&mut c, &vm, VmEvent::StopRequested).await?;
             }
         }
-        let vm = self.vm_load(vm_id).await?;
         if let Err(e) = self.vm_stop_on_host(&vm, forced).await {
             let mut c = self.db.conn().await?;
             vm_event(&mut c, &vm, VmEvent::OperationFailed).await?;

@@ -90,15 +90,36 @@ impl App {
         }
     }
 
-    /// Record follow-ups for NICs that leave their networks (stop, expunge): one
-    /// `element.release` per provider the NIC's network uses for a VM-facing service.
+    /// Record follow-ups for NICs that leave their networks (expunge): one `element.release`
+    /// per provider the NIC's network uses for a VM-facing service (DHCP, DNS, user data).
     pub async fn enqueue_nic_releases(&self, c: &mut Conn, vm: &Vm, nics: &[Nic]) -> Result<(), Error> {
+        self.enqueue_releases(c, vm, nics, None).await
+    }
+
+    /// The same, limited to `providers` (a stop releases only a user VM's config drive).
+    pub async fn enqueue_releases_for(
+        &self,
+        c: &mut Conn,
+        vm: &Vm,
+        nics: &[Nic],
+        providers: &[Provider],
+    ) -> Result<(), Error> {
+        self.enqueue_releases(c, vm, nics, Some(providers)).await
+    }
+
+    async fn enqueue_releases(
+        &self,
+        c: &mut Conn,
+        vm: &Vm,
+        nics: &[Nic],
+        only: Option<&[Provider]>,
+    ) -> Result<(), Error> {
         for nic in nics {
             let services = self.network_services(c, nic.network_id).await?;
             let mut providers: Vec<Provider> = Vec::new();
             for s in [Service::Dhcp, Service::Dns, Service::UserData] {
                 if let Some(p) = ferrostack_net::provider_for(&services, s) {
-                    if !providers.contains(&p) {
+                    if !providers.contains(&p) && only.is_none_or(|o| o.contains(&p)) {
                         providers.push(p);
                     }
                 }
@@ -115,30 +136,6 @@ impl App {
         Ok(())
     }
 
-    /// Record `element.release` follow-ups for the NICs' networks, limited to `providers`.
-    pub async fn enqueue_releases_for(
-        &self,
-        c: &mut Conn,
-        vm: &Vm,
-        nics: &[Nic],
-        providers: &[Provider],
-    ) -> Result<(), Error> {
-        for nic in nics {
-            let services = self.network_services(c, nic.network_id).await?;
-            for p in providers {
-                if services.values().any(|x| x == p) {
-                    let f = crate::followup::FollowUp::ElementRelease {
-                        provider: *p,
-                        network_id: nic.network_id,
-                        nic: Self::nic_ctx(vm, nic),
-                    };
-                    self.followup_enqueue(c, &f).await?;
-                }
-            }
-        }
-        Ok(())
-    }
-
     /// Record the removal of a VM from a host (after expunge, or a start that could not be
     /// stopped there): carried out when the host answers.
     pub async fn followup_host_destroy_enqueue(
@@ -147,7 +144,7 @@ impl App {
         host_id: i64,
         instance_name: &str,
     ) -> Result<(), Error> {
-        let f = crate::followup::FollowUp::HostDestroy {
+        let f = FollowUp::HostDestroy {
             host_id,
             instance_name: instance_name.to_string(),
         };
