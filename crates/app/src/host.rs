@@ -495,6 +495,7 @@ impl App {
         let interval_ms = interval_s * 1000;
         let down_after = (interval_ms as f64 * mult) as i64;
         let now = now_ms();
+        let asked_at = now;
         let due = self.agents.due(now, interval_ms);
         // Ping concurrently, at most 64 at a time, each bounded by the interval.
         let permits = Arc::new(tokio::sync::Semaphore::new(64));
@@ -519,7 +520,7 @@ impl App {
             if let Some(report) = report {
                 pinged.push(id);
                 if self.agents.report_is_new(id, report.generation) {
-                    if let Err(e) = self.power_sync(id, &report).await {
+                    if let Err(e) = self.power_sync(id, &report, asked_at).await {
                         tracing::warn!(host = id, error = %e, "applying the host's power report failed");
                     }
                 }

@@ -14,8 +14,9 @@ use crate::App;
 
 impl App {
     /// A Running VM the host reports off (or doesn't know) is Stopped; a Stopped VM the host
-    /// reports on is Running there. VMs in a transitional state belong to their jobs.
-    pub async fn power_sync(&self, host_id: i64, report: &PowerReport) -> Result<(), Error> {
+    /// reports on is Running there. VMs in a transitional state belong to their jobs, and a
+    /// VM whose state changed after the report was asked for (`asked_at`) is left alone.
+    pub async fn power_sync(&self, host_id: i64, report: &PowerReport, asked_at: i64) -> Result<(), Error> {
         let mut c = self.db.conn().await?;
         let vms = vm_db::on_host(&mut c, host_id).await?;
         drop(c);
@@ -25,7 +26,7 @@ impl App {
                 Some(AgentPower::PowerOff) | None => PowerState::PowerOff,
             };
             let mut tx = self.db.begin().await?;
-            if !vm_db::apply_power(&mut *tx, on.id, power, report.generation as i64).await? {
+            if !vm_db::apply_power(&mut *tx, on.id, power, report.generation as i64, asked_at).await? {
                 continue;
             }
             let Some(vm) = vm_db::get(&mut *tx, on.id).await? else {

@@ -291,13 +291,16 @@ pub async fn cas_state<'e, E: Executor<'e, Database = Any>>(
     from: VmState,
     to: VmState,
 ) -> Result<bool, Error> {
-    let r = sqlx::query("UPDATE vm_instance SET state = $1 WHERE id = $2 AND state = $3 AND removed IS NULL")
-        .bind(to.as_str())
-        .bind(id)
-        .bind(from.as_str())
-        .execute(e)
-        .await
-        .map_err(db_err)?;
+    let r = sqlx::query(
+        "UPDATE vm_instance SET state = $1, state_changed = $4 WHERE id = $2 AND state = $3 AND removed IS NULL",
+    )
+    .bind(to.as_str())
+    .bind(id)
+    .bind(from.as_str())
+    .bind(ferrostack_types::time::now_ms())
+    .execute(e)
+    .await
+    .map_err(db_err)?;
     Ok(r.rows_affected() == 1)
 }
 
@@ -324,19 +327,24 @@ pub async fn mark_removed(c: &mut Conn, id: i64, now: i64) -> Result<(), Error> 
     Ok(())
 }
 
-/// Apply a host power report only when newer than what is stored.
+/// Apply a host power report only when newer than what is stored, and only to a VM whose
+/// state did not change since the report was asked for (`asked_at`): a report taken before a
+/// stop or start committed describes the VM as it was.
 pub async fn apply_power<'e, E: Executor<'e, Database = Any>>(
     e: E,
     id: i64,
     power: PowerState,
     generation: i64,
+    asked_at: i64,
 ) -> Result<bool, Error> {
     let r = sqlx::query(
-        "UPDATE vm_instance SET power_state = $1, power_generation = $2 WHERE id = $3 AND power_generation < $2",
+        "UPDATE vm_instance SET power_state = $1, power_generation = $2 WHERE id = $3 AND power_generation < $2 \
+         AND state_changed < $4",
     )
     .bind(power.as_str())
     .bind(generation)
     .bind(id)
+    .bind(asked_at)
     .execute(e)
     .await
     .map_err(db_err)?;
