@@ -73,7 +73,8 @@ async fn handle(
     let format = Format::from_param(raw.get("response"));
     let command = raw.get("command").map(str::to_string);
     let started = std::time::Instant::now();
-    let resp = dispatch(&state, &method, &headers, raw, format, command.as_deref()).await;
+    let resp =
+        ferrostack_app::db_discipline_scope(dispatch(&state, &method, &headers, raw, format, command.as_deref())).await;
     tracing::info!(
         target: "ferrostack::api",
         command = command.as_deref().unwrap_or("-"),

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use ferrostack_agent_api::{Agent, Connector, HostLocation};
+use ferrostack_agent_api::{
+    Agent, AgentError, ConfigDriveImage, Connector, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
+};
 use ferrostack_types::Error;
 
 /// What the monitor knows about one host.
@@ -66,9 +68,11 @@ impl Agents {
     /// Open an agent for a host URL (validates the URL).
     pub async fn open(&self, hypervisor: &str, url: &str, location: &HostLocation) -> Result<Arc<dyn Agent>, Error> {
         let c = self.connector(hypervisor)?;
-        c.open(url, location)
+        let agent = c
+            .open(url, location)
             .await
-            .map_err(|e| Error::invalid(format!("Cannot use host URL {url}: {e}")))
+            .map_err(|e| Error::invalid(format!("Cannot use host URL {url}: {e}")))?;
+        Ok(Arc::new(Disciplined(agent)))
     }
 
     pub fn insert(&self, host_id: i64, agent: Arc<dyn Agent>, now: i64, up: bool) {
@@ -173,4 +177,32 @@ fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 }
 fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     m.write().unwrap_or_else(|p| p.into_inner())
+}
+
+/// An agent whose every call first checks that the calling task holds no database connection
+/// (an agent call can take seconds; a held connection would stall everyone behind it).
+struct Disciplined(Arc<dyn Agent>);
+
+macro_rules! disciplined {
+    ($($name:ident($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {
+        #[async_trait::async_trait]
+        impl Agent for Disciplined {
+            $(async fn $name(&self, $($arg: $ty),*) -> Result<$out, AgentError> {
+                ferrostack_db::held::assert_none_held(concat!("agent call ", stringify!($name)));
+                self.0.$name($($arg),*).await
+            })*
+        }
+    };
+}
+
+disciplined! {
+    connect() -> HostInfo;
+    ping() -> PowerReport;
+    start_vm(spec: &VmSpec) -> ();
+    stop_vm(name: &str, force: bool) -> ();
+    reboot_vm(name: &str) -> ();
+    destroy_vm(name: &str) -> ();
+    program_router(router: &str, config: &RouterConfig) -> ();
+    put_config_drive(image: &ConfigDriveImage) -> ();
+    delete_config_drive(vm_name: &str) -> ();
 }

@@ -83,13 +83,13 @@ pub async fn seed(db: &Db) -> Result<(), Error> {
 
 /// True while the root admin still has the default password.
 pub async fn admin_password_is_default(db: &Db) -> Result<bool, Error> {
-    let Some(root) = domain::root(db.pool()).await? else {
+    let Some(root) = domain::root(db.read()).await? else {
         return Ok(false);
     };
-    let Some(admin) = user::by_username(db.pool(), root.id(), "admin").await? else {
+    let Some(admin) = user::by_username(db.read(), root.id(), "admin").await? else {
         return Ok(false);
     };
-    let Some(hash) = user::password_hash(db.pool(), admin.id()).await? else {
+    let Some(hash) = user::password_hash(db.read(), admin.id()).await? else {
         return Ok(false);
     };
     Ok(password::verify(DEFAULT_ADMIN_PASSWORD, &hash))
@@ -97,10 +97,10 @@ pub async fn admin_password_is_default(db: &Db) -> Result<bool, Error> {
 
 /// Set the password of a user by domain path and username (the `set-password` subcommand).
 pub async fn set_password(db: &Db, domain_path: &str, username: &str, new_password: &str) -> Result<(), Error> {
-    let d = domain::by_path(db.pool(), domain_path)
+    let d = domain::by_path(db.read(), domain_path)
         .await?
         .ok_or_else(|| Error::invalid(format!("no domain with path {domain_path}")))?;
-    let u = user::by_username(db.pool(), d.id(), username)
+    let u = user::by_username(db.read(), d.id(), username)
         .await?
         .ok_or_else(|| Error::invalid(format!("no user {username} in domain {}", d.display_path())))?;
     crate::user::check_password_strength(new_password)?;

@@ -217,21 +217,44 @@ pub struct ConfigValue {
 impl App {
     /// The effective value: zone override, then global, then the default.
     pub async fn config_value(&self, name: &str, zone_id: Option<i64>) -> Result<String, Error> {
+        let mut c = self.db.conn().await?;
+        self.config_value_in(&mut c, name, zone_id).await
+    }
+
+    /// [`App::config_value`] on a connection the caller holds.
+    pub async fn config_value_in(
+        &self,
+        c: &mut ferrostack_db::Conn,
+        name: &str,
+        zone_id: Option<i64>,
+    ) -> Result<String, Error> {
         let s = setting(name).ok_or_else(|| Error::internal(format!("unknown setting {name}")))?;
         if let Some(z) = zone_id {
             if s.scope == Scope::Zone {
-                if let Some(v) = config_db::get(self.db.pool(), name, "zone", z).await? {
+                if let Some(v) = config_db::get(&mut *c, name, "zone", z).await? {
                     return Ok(v);
                 }
             }
         }
-        Ok(config_db::get(self.db.pool(), name, "global", 0)
+        Ok(config_db::get(&mut *c, name, "global", 0)
             .await?
             .unwrap_or_else(|| s.default.to_string()))
     }
 
     pub async fn config_i64(&self, name: &str, zone_id: Option<i64>) -> Result<i64, Error> {
         let v = self.config_value(name, zone_id).await?;
+        v.parse()
+            .map_err(|_| Error::internal(format!("setting {name} holds a non-number: {v}")))
+    }
+
+    /// [`App::config_i64`] on a connection the caller holds.
+    pub async fn config_i64_in(
+        &self,
+        c: &mut ferrostack_db::Conn,
+        name: &str,
+        zone_id: Option<i64>,
+    ) -> Result<i64, Error> {
+        let v = self.config_value_in(c, name, zone_id).await?;
         v.parse()
             .map_err(|_| Error::internal(format!("setting {name} holds a non-number: {v}")))
     }
@@ -257,7 +280,7 @@ impl App {
     ) -> Result<Vec<ConfigValue>, Error> {
         let zone = match zone_uuid {
             Some(u) => Some(
-                zone_db::by_uuid(self.db.pool(), u)
+                zone_db::by_uuid(self.db.read(), u)
                     .await?
                     .ok_or_else(|| Error::unknown_entity("zoneid", u))?,
             ),
@@ -313,7 +336,7 @@ impl App {
                     )));
                 }
                 Some(
-                    zone_db::by_uuid(self.db.pool(), u)
+                    zone_db::by_uuid(self.db.read(), u)
                         .await?
                         .ok_or_else(|| Error::unknown_entity("zoneid", u))?,
                 )

@@ -113,7 +113,7 @@ impl App {
     }
 
     pub async fn domain_get(&self, uuid: &str) -> Result<Option<Domain>, Error> {
-        domain_db::by_uuid(self.db.pool(), uuid).await
+        domain_db::by_uuid(self.db.read(), uuid).await
     }
 
     pub async fn domain_update(

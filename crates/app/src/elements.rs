@@ -103,7 +103,7 @@ impl ConfigDriveElement {
     /// VM gets a fresh drive at its next start, so there is nothing to do now.
     async fn rebuild(&self, vm_id: i64) -> Result<(), Error> {
         let app = app(&self.app)?;
-        let Some(vm) = ferrostack_db::vm::get(app.db.pool(), vm_id).await? else {
+        let Some(vm) = ferrostack_db::vm::get(app.db.read(), vm_id).await? else {
             return Ok(());
         };
         // A running VM gets its rebuilt drive now; any other picks it up at its next start.

@@ -129,7 +129,7 @@ impl App {
 
     /// [`App::followup_tick`] as if the clock read `now` (tests drive back-off without sleeping).
     pub async fn followup_tick_at(&self, now: i64) -> Result<usize, Error> {
-        let items = fu_db::claim(self.db.pool(), &self.config.msid, now, now + 60_000, 50).await?;
+        let items = fu_db::claim(self.db.write(), &self.config.msid, now, now + 60_000, 50).await?;
         let n = items.len();
         for f in items {
             let r = match FollowUp::from_row(&f.kind, &f.payload) {
@@ -137,9 +137,9 @@ impl App {
                 Err(e) => Err(e),
             };
             match r {
-                Ok(Outcome::Done(note)) => fu_db::complete(self.db.pool(), f.id, now, note.as_deref()).await?,
+                Ok(Outcome::Done(note)) => fu_db::complete(self.db.write(), f.id, now, note.as_deref()).await?,
                 Ok(Outcome::WaitHost(note)) => {
-                    fu_db::wait_host(self.db.pool(), f.id, now + BACKOFF_CAP_MS, &note).await?
+                    fu_db::wait_host(self.db.write(), f.id, now + BACKOFF_CAP_MS, &note).await?
                 }
                 Err(e) => self.followup_failed(&f, &e, now).await?,
             }
@@ -152,7 +152,7 @@ impl App {
         let attempt = f.attempts + 1;
         let bound = self.config_i64("followup.max.attempts", None).await?;
         let stuck = attempt >= bound;
-        fu_db::failed(self.db.pool(), f.id, now + backoff_ms(f.attempts), &message, stuck).await?;
+        fu_db::failed(self.db.write(), f.id, now + backoff_ms(f.attempts), &message, stuck).await?;
         if !stuck && f.attempts != 0 {
             return Ok(());
         }
@@ -233,7 +233,7 @@ impl App {
     }
 
     async fn followup_host_destroy(&self, host_id: i64, name: &str) -> Result<Outcome, Error> {
-        let Some(h) = ferrostack_db::host::get(self.db.pool(), host_id).await? else {
+        let Some(h) = ferrostack_db::host::get(self.db.read(), host_id).await? else {
             return Ok(Outcome::Done(Some(format!(
                 "host {host_id} was removed; nothing left to clean"
             ))));
@@ -257,7 +257,7 @@ impl App {
 
     /// A host connected: the follow-ups waiting for it are due at once.
     pub async fn followup_host_connected(&self, host_id: i64) -> Result<(), Error> {
-        fu_db::host_due(self.db.pool(), host_id, now_ms()).await?;
+        fu_db::host_due(self.db.write(), host_id, now_ms()).await?;
         Ok(())
     }
 
@@ -283,17 +283,16 @@ impl App {
     /// `retryFollowUp` (root admins): due now, with its attempt bound reset.
     pub async fn followup_retry(&self, caller: &Caller, id: i64) -> Result<Followup, Error> {
         require_root(caller)?;
-        let pool = self.db.pool();
-        let Some(f) = fu_db::get(pool, id).await? else {
+        let Some(f) = fu_db::get(self.db.read(), id).await? else {
             return Err(Error::unknown_entity("id", id));
         };
-        if !fu_db::retry_now(pool, id, now_ms()).await? {
+        if !fu_db::retry_now(self.db.write(), id, now_ms()).await? {
             return Err(Error::invalid(format!(
                 "Follow-up {id} ({} for {}) is already done",
                 f.kind, f.target
             )));
         }
-        fu_db::get(pool, id)
+        fu_db::get(self.db.read(), id)
             .await?
             .ok_or_else(|| Error::unknown_entity("id", id))
     }

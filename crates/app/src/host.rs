@@ -48,7 +48,7 @@ impl App {
     }
 
     pub async fn host_get(&self, uuid: &str) -> Result<Option<Host>, Error> {
-        host_db::by_uuid(self.db.pool(), uuid).await
+        host_db::by_uuid(self.db.read(), uuid).await
     }
 
     /// `addHost`: validate placement, connect to the agent, record what it reports.
@@ -347,7 +347,7 @@ impl App {
         match agent.connect().await {
             Ok(info) => {
                 host_db::update_capacity(
-                    self.db.pool(),
+                    self.db.write(),
                     h.id,
                     i64::from(info.cpu_sockets),
                     i64::from(info.cpu_cores),
@@ -360,7 +360,7 @@ impl App {
                 self.followup_host_connected(h.id).await?;
                 if !startup {
                     // A reconnected agent counts its power reports afresh.
-                    let mut c = self.db.conn().await?;
+                    let mut c = self.db.write_conn().await?;
                     host_db::reset_power_generations(&mut c, Some(h.id)).await?;
                 }
                 if h.status != HostStatus::Up {
@@ -384,10 +384,10 @@ impl App {
     /// Connect every host at start-up. Failures leave the host to the monitor.
     pub async fn host_connect_all(&self) -> Result<(), Error> {
         // Every agent counts its power reports afresh after a restart: forget them all at once.
-        let mut c = self.db.conn().await?;
+        let mut c = self.db.write_conn().await?;
         host_db::reset_power_generations(&mut c, None).await?;
         drop(c);
-        for h in host_db::all_live(self.db.pool()).await? {
+        for h in host_db::all_live(self.db.read()).await? {
             if let Err(e) = self.host_connect(&h, true).await {
                 tracing::warn!(host = %h.name, error = %e, "host did not answer at start-up");
             }
@@ -400,7 +400,7 @@ impl App {
     /// event, in one transaction. A host that is gone is left alone.
     async fn host_set_status(&self, host_id: i64, seen: Observed, now: i64) -> Result<(), Error> {
         for _ in 0..3 {
-            let Some(h) = host_db::get(self.db.pool(), host_id).await? else {
+            let Some(h) = host_db::get(self.db.read(), host_id).await? else {
                 return Ok(());
             };
             let to = status_after(h.status, seen.events(h.status))?;
@@ -453,7 +453,7 @@ impl App {
             },
         )
         .await?;
-        let system = self.system_caller().await?;
+        let system = self.system_caller_in(&mut tx).await?;
         let level = if status == HostStatus::Up {
             Level::Info
         } else {
@@ -479,10 +479,16 @@ impl App {
 
     /// The `system` account's user, which background work acts as.
     pub async fn system_caller(&self) -> Result<Caller, Error> {
-        let root = ferrostack_db::domain::root(self.db.pool())
+        let mut c = self.db.conn().await?;
+        self.system_caller_in(&mut c).await
+    }
+
+    /// [`App::system_caller`] on a connection the caller already holds.
+    pub async fn system_caller_in(&self, c: &mut ferrostack_db::Conn) -> Result<Caller, Error> {
+        let root = ferrostack_db::domain::root(&mut *c)
             .await?
             .ok_or_else(|| Error::internal("no ROOT domain"))?;
-        let u = ferrostack_db::user::by_username(self.db.pool(), root.id(), "system")
+        let u = ferrostack_db::user::by_username(&mut *c, root.id(), "system")
             .await?
             .ok_or_else(|| Error::internal("no system user"))?;
         Ok(Caller::from_user(&u))
@@ -531,7 +537,7 @@ impl App {
             }
         }
         let due = self.agents.due_for_write(&pinged, now);
-        let mut c = self.db.conn().await?;
+        let mut c = self.db.write_conn().await?;
         host_db::touch_pinged(&mut c, &due, now).await
     }
 

@@ -21,7 +21,7 @@ pub struct HostParams {
 }
 
 async fn job_host(app: &App, p: &HostParams) -> Result<Host, Error> {
-    host_db::get(app.db.pool(), p.host_id)
+    host_db::get(app.db.read(), p.host_id)
         .await?
         .ok_or_else(|| Error::invalid("The host was deleted while the job waited; nothing to do"))
 }

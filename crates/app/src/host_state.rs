@@ -93,12 +93,12 @@ impl App {
     ) -> Result<(ResourceState, ResourceState), Error> {
         let mut last = None;
         for _ in 0..CAS_ROUNDS {
-            let h = host_db::get(self.db.pool(), host_id)
+            let h = host_db::get(self.db.read(), host_id)
                 .await?
                 .ok_or_else(|| Error::invalid("The host was deleted; nothing to do"))?;
             let from = h.resource_state;
             let to = from.transition(event)?;
-            if from == to || host_db::cas_resource_state(self.db.pool(), h.id, from, to).await? {
+            if from == to || host_db::cas_resource_state(self.db.write(), h.id, from, to).await? {
                 return Ok((from, to));
             }
             last = Some(h);
@@ -113,7 +113,7 @@ impl App {
     /// machine's shortest path from the current state, compare-and-swap on every step.
     pub async fn host_resource_restore(&self, host_id: i64, target: ResourceState) -> Result<(), Error> {
         for _ in 0..CAS_ROUNDS * 2 {
-            let Some(h) = host_db::get(self.db.pool(), host_id).await? else {
+            let Some(h) = host_db::get(self.db.read(), host_id).await? else {
                 return Ok(());
             };
             let from = h.resource_state;
@@ -126,7 +126,7 @@ impl App {
                     Error::invalid(format!("Host {} is {from}; it cannot be returned to {target}", h.name))
                 })?;
             let to = from.transition(event)?;
-            host_db::cas_resource_state(self.db.pool(), h.id, from, to).await?;
+            host_db::cas_resource_state(self.db.write(), h.id, from, to).await?;
         }
         Err(Error::ResourceUnavailable(format!(
             "Host {host_id} kept changing while its resource state was restored; retry"

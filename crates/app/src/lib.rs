@@ -54,6 +54,8 @@ use ferrostack_jobs::Engine;
 use ferrostack_types::ids::{AccountId, DomainId, UserId};
 use ferrostack_types::{AccountType, Error, RoleType};
 
+/// Track database acquisitions of one request or job (see `ferrostack_db::held`).
+pub use ferrostack_db::held::scope as db_discipline_scope;
 pub use ferrostack_jobs::{JobOutcome, Render};
 
 /// Settings the services read.
@@ -154,7 +156,7 @@ impl Caller {
 
     /// Load the caller a job runs as (the submitting user), even if removed since.
     pub async fn load(db: &Db, id: UserId) -> Result<Caller, Error> {
-        let u = ferrostack_db::user::get_including_removed(db.pool(), id)
+        let u = ferrostack_db::user::get_including_removed(db.read(), id)
             .await?
             .ok_or_else(|| {
                 Error::ResourceUnavailable(format!("the user {id} who submitted this job no longer exists"))

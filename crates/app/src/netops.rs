@@ -41,6 +41,9 @@ impl App {
                 }
             }
         }
+        let has_source_nat = net_db::source_nat_ip(&mut c, n.id).await?.is_some();
+        drop(c);
+        let mut c = self.db.write_conn().await?;
         let state = n.state;
         let transitions = match state {
             NetworkState::Allocated => true,
@@ -59,7 +62,8 @@ impl App {
             self.network_transition(&mut c, &fresh, NetworkEvent::ImplementNetwork)
                 .await?;
         }
-        if ctx.services.contains_key(&Service::SourceNat) && net_db::source_nat_ip(&mut c, n.id).await?.is_none() {
+        drop(c);
+        if ctx.services.contains_key(&Service::SourceNat) && !has_source_nat {
             let mut tx = self.db.begin().await?;
             let got =
                 net_db::allocate_public_ip(&mut tx, n.zone_id, n.id, n.account_id, n.domain_id, true, now_ms()).await?;
@@ -75,7 +79,6 @@ impl App {
             }
             tx.commit().await.map_err(db_err)?;
         }
-        drop(c);
         for el in self.elements().elements_for(&ctx.services) {
             if let Err(e) = el.implement(&ctx).await {
                 if transitions {
@@ -84,7 +87,7 @@ impl App {
                 return Err(e);
             }
         }
-        let mut c = self.db.conn().await?;
+        let mut c = self.db.write_conn().await?;
         if let Some(fresh) = net_db::get(&mut *c, n.id).await? {
             if fresh.state == NetworkState::Implementing {
                 self.network_transition(&mut c, &fresh, NetworkEvent::OperationSucceeded)
@@ -97,7 +100,7 @@ impl App {
     /// Implementing failed: back to Allocated via Shutdown so a later attempt can retry.
     async fn network_implement_failed(&self, network_id: i64) {
         let r: Result<(), Error> = async {
-            let mut c = self.db.conn().await?;
+            let mut c = self.db.write_conn().await?;
             if let Some(n) = net_db::get(&mut *c, network_id).await? {
                 if n.state == NetworkState::Implementing {
                     self.network_transition(&mut c, &n, NetworkEvent::OperationFailed)
@@ -134,7 +137,7 @@ impl App {
                 tracing::info!(network = %n.name, provider = el.provider().as_str(), error = %e, "element shutdown failed; continuing");
             }
         }
-        let mut c = self.db.conn().await?;
+        let mut c = self.db.write_conn().await?;
         if n.state == NetworkState::Implemented {
             self.network_transition(&mut c, &n, NetworkEvent::DestroyNetwork)
                 .await?;

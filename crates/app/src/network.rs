@@ -175,7 +175,7 @@ impl App {
     }
 
     pub async fn network_get(&self, uuid: &str) -> Result<Option<Network>, Error> {
-        net_db::by_uuid(self.db.pool(), uuid).await
+        net_db::by_uuid(self.db.read(), uuid).await
     }
 
     pub async fn network_update(

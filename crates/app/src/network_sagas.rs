@@ -43,7 +43,7 @@ impl TypedSaga for NetworkRestart {
     async fn action(&self, app: &App, p: &RestartParams, step: RestartStep, _: &mut Value) -> Result<(), Error> {
         match step {
             RestartStep::Cleanup if p.cleanup => {
-                if let Some(r) = ferrostack_db::vm::router_of_network(app.db.pool(), p.network_id).await? {
+                if let Some(r) = ferrostack_db::vm::router_of_network(app.db.read(), p.network_id).await? {
                     app.router_destroy(r.id).await?;
                 }
                 app.network_shutdown(p.network_id, false).await

@@ -416,7 +416,7 @@ impl App {
     }
 
     pub async fn service_offering_get(&self, uuid: &str) -> Result<Option<ServiceOffering>, Error> {
-        offering_db::service_by_uuid(self.db.pool(), uuid).await
+        offering_db::service_by_uuid(self.db.read(), uuid).await
     }
 
     /// The offering virtual routers run with: the seeded `System Offering For Software
@@ -427,7 +427,7 @@ impl App {
         } else {
             ROUTER_OFFERING
         };
-        offering_db::service_by_unique_name(self.db.pool(), unique)
+        offering_db::service_by_unique_name(self.db.read(), unique)
             .await?
             .ok_or_else(|| {
                 Error::ResourceUnavailable(format!(

@@ -403,7 +403,7 @@ impl App {
     }
 
     pub async fn physnet_get(&self, uuid: &str) -> Result<Option<PhysicalNetwork>, Error> {
-        pn_db::by_uuid(self.db.pool(), uuid).await
+        pn_db::by_uuid(self.db.read(), uuid).await
     }
 
     /// Validate an update against the current row; returns the columns to set.
@@ -520,7 +520,7 @@ impl App {
     }
 
     pub async fn traffic_get(&self, uuid: &str) -> Result<Option<TrafficType>, Error> {
-        pn_db::traffic_by_uuid(self.db.pool(), uuid).await
+        pn_db::traffic_by_uuid(self.db.read(), uuid).await
     }
 
     /// `addTrafficType` (async create).

@@ -35,7 +35,7 @@ impl App {
                 return Ok(n);
             }
         }
-        let system = self.system_caller().await?;
+        let system = self.system_caller_in(&mut *c).await?;
         let (cidr, gw, mask) = match kind {
             SystemTraffic::Control => (Some(CONTROL_CIDR), Some("169.254.0.1"), Some("255.255.0.0")),
             SystemTraffic::Public => (None, None, None),
@@ -97,7 +97,7 @@ impl App {
             }
         }
         drop(c);
-        let router = match vm_db::router_of_network(self.db.pool(), n.id).await? {
+        let router = match vm_db::router_of_network(self.db.read(), n.id).await? {
             Some(r) => r,
             None => {
                 self.router_allocate(&n, services.contains_key(&Service::SourceNat))
@@ -108,20 +108,20 @@ impl App {
             return Ok(Some(router));
         }
         self.vm_start_flow(router.id, None).await?;
-        vm_db::get(self.db.pool(), router.id).await
+        vm_db::get(self.db.read(), router.id).await
     }
 
     /// Allocate a router for a network: the VM row (Stopped), its NICs and root volume.
     async fn router_allocate(&self, n: &Network, source_nat: bool) -> Result<Vm, Error> {
-        let zone = ferrostack_db::zone::get(self.db.pool(), n.zone_id)
+        let zone = ferrostack_db::zone::get(self.db.read(), n.zone_id)
             .await?
             .ok_or_else(|| Error::invalid("the network's zone no longer exists"))?;
         let local = zone.is_edge() || self.config_bool("system.vm.use.local.storage", Some(zone.id)).await?;
         let offering = self.router_offering(local).await?;
         let template_name = self.config_value("router.template.simulator", Some(zone.id)).await?;
-        let template = vm_db::template_uuid_by_name(self.db.pool(), &template_name).await?;
+        let template = vm_db::template_uuid_by_name(self.db.read(), &template_name).await?;
         let template_id = match &template {
-            Some(u) => ferrostack_db::template::by_uuid(self.db.pool(), u).await?.map(|t| t.id),
+            Some(u) => ferrostack_db::template::by_uuid(self.db.read(), u).await?.map(|t| t.id),
             None => None,
         };
         let system = self.system_caller().await?;
@@ -272,7 +272,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
-        vm_db::get(self.db.pool(), id)
+        vm_db::get(self.db.read(), id)
             .await?
             .ok_or_else(|| Error::internal("router vanished"))
     }
@@ -285,10 +285,10 @@ impl App {
         let name = self
             .config_value("router.template.simulator", Some(router.zone_id))
             .await?;
-        if let Some(uuid) = vm_db::template_uuid_by_name(self.db.pool(), &name).await? {
+        if let Some(uuid) = vm_db::template_uuid_by_name(self.db.read(), &name).await? {
             if router.template_uuid.as_deref() != Some(uuid.as_str()) {
-                if let Some(t) = ferrostack_db::template::by_uuid(self.db.pool(), &uuid).await? {
-                    let mut c = self.db.conn().await?;
+                if let Some(t) = ferrostack_db::template::by_uuid(self.db.read(), &uuid).await? {
+                    let mut c = self.db.write_conn().await?;
                     vm_db::set_cols(
                         &mut c,
                         router.id,
@@ -298,7 +298,7 @@ impl App {
                 }
             }
         }
-        let router = vm_db::get(self.db.pool(), router.id)
+        let router = vm_db::get(self.db.read(), router.id)
             .await?
             .ok_or_else(|| Error::invalid("The router was removed"))?;
         let fix = format!(
@@ -329,12 +329,12 @@ impl App {
     /// whatever is missing around it. Returns the final row (removed).
     pub async fn router_destroy(&self, router_id: i64) -> Result<Option<Vm>, Error> {
         self.vm_expunge(router_id, crate::vmflow::ExpungeMode::Converge).await?;
-        vm_db::get_including_removed(self.db.pool(), router_id).await
+        vm_db::get_including_removed(self.db.read(), router_id).await
     }
 
     /// Element shutdown: stop the network's router (it is started again on implement).
     pub async fn router_stop_for_network(&self, network_id: i64) -> Result<(), Error> {
-        match vm_db::router_of_network(self.db.pool(), network_id).await? {
+        match vm_db::router_of_network(self.db.read(), network_id).await? {
             Some(r) => match r.state {
                 // Nothing runs: nothing to shut down.
                 VmState::Stopped | VmState::Destroyed | VmState::Expunging | VmState::Error => Ok(()),
@@ -351,7 +351,7 @@ impl App {
 
     /// Element destroy: remove the network's router.
     pub async fn router_remove_for_network(&self, network_id: i64) -> Result<(), Error> {
-        if let Some(r) = vm_db::router_of_network(self.db.pool(), network_id).await? {
+        if let Some(r) = vm_db::router_of_network(self.db.read(), network_id).await? {
             self.router_destroy(r.id).await?;
         }
         Ok(())
@@ -475,7 +475,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
-        vm_db::get(self.db.pool(), r.id)
+        vm_db::get(self.db.read(), r.id)
             .await?
             .ok_or_else(|| Error::internal("router vanished"))
     }

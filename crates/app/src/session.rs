@@ -34,17 +34,17 @@ fn usable(u: &ferrostack_db::user::User) -> bool {
 impl App {
     pub async fn session_login(&self, username: &str, pw: &str, domain: LoginDomain) -> Result<LoginResult, Error> {
         let (d, shown) = match &domain {
-            LoginDomain::Uuid(u) => (domain_db::by_uuid(self.db.pool(), u).await?, u.clone()),
-            LoginDomain::Path(p) => (domain_db::by_path(self.db.pool(), p).await?, p.clone()),
+            LoginDomain::Uuid(u) => (domain_db::by_uuid(self.db.read(), u).await?, u.clone()),
+            LoginDomain::Path(p) => (domain_db::by_path(self.db.read(), p).await?, p.clone()),
         };
         let d = d.ok_or_else(|| login_failed(username, &shown))?;
-        let u = user_db::by_username(self.db.pool(), d.id(), username)
+        let u = user_db::by_username(self.db.read(), d.id(), username)
             .await?
             .ok_or_else(|| login_failed(username, &d.uuid))?;
         if pw.is_empty() || !usable(&u) {
             return Err(login_failed(username, &d.uuid));
         }
-        let hash = user_db::password_hash(self.db.pool(), u.id())
+        let hash = user_db::password_hash(self.db.read(), u.id())
             .await?
             .unwrap_or_default();
         let pw = pw.to_string();
@@ -78,33 +78,33 @@ impl App {
     /// Resolve a session: the JSESSIONID value and the session key presented with it.
     pub async fn session_caller(&self, session_id: &str, session_key: &str) -> Result<Caller, Error> {
         let unauthorized = || Error::Unauthorized("unable to verify user credentials".into());
-        let s = session_db::get(self.db.pool(), session_id)
+        let s = session_db::get(self.db.read(), session_id)
             .await?
             .ok_or_else(unauthorized)?;
         let now = now_ms();
         let expired = now - s.last_access > self.config.session_timeout_secs * 1000;
         if expired || !constant_eq(&s.session_key, session_key) {
             if expired {
-                session_db::delete(self.db.pool(), session_id).await?;
+                session_db::delete(self.db.write(), session_id).await?;
             }
             return Err(unauthorized());
         }
-        let u = user_db::get(self.db.pool(), UserId(s.user_id))
+        let u = user_db::get(self.db.read(), UserId(s.user_id))
             .await?
             .filter(usable)
             .ok_or_else(unauthorized)?;
         if now - s.last_access > 30_000 {
-            session_db::touch(self.db.pool(), session_id, now).await?;
+            session_db::touch(self.db.write(), session_id, now).await?;
         }
         Ok(Caller::from_user(&u))
     }
 
     pub async fn session_logout(&self, session_id: &str) -> Result<(), Error> {
-        let Some(s) = session_db::get(self.db.pool(), session_id).await? else {
+        let Some(s) = session_db::get(self.db.read(), session_id).await? else {
             return Ok(());
         };
-        session_db::delete(self.db.pool(), session_id).await?;
-        if let Some(u) = user_db::get(self.db.pool(), UserId(s.user_id)).await? {
+        session_db::delete(self.db.write(), session_id).await?;
+        if let Some(u) = user_db::get(self.db.read(), UserId(s.user_id)).await? {
             let mut tx = self.db.begin().await?;
             self.event_done(
                 &mut tx,
@@ -121,13 +121,13 @@ impl App {
 
     /// The user and secret key behind an API key, if the user may call the API.
     pub async fn session_key_owner(&self, api_key: &str) -> Result<Option<(Caller, String)>, Error> {
-        let Some(u) = user_db::by_api_key(self.db.pool(), api_key).await? else {
+        let Some(u) = user_db::by_api_key(self.db.read(), api_key).await? else {
             return Ok(None);
         };
         if !usable(&u) {
             return Ok(None);
         }
-        let Some((_, secret)) = user_db::keys(self.db.pool(), u.id()).await? else {
+        let Some((_, secret)) = user_db::keys(self.db.read(), u.id()).await? else {
             return Ok(None);
         };
         Ok(Some((Caller::from_user(&u), secret)))

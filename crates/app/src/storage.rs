@@ -420,7 +420,7 @@ impl App {
     }
 
     pub async fn storage_pool_get(&self, uuid: &str) -> Result<Option<StoragePool>, Error> {
-        storage_db::pool_by_uuid(self.db.pool(), uuid).await
+        storage_db::pool_by_uuid(self.db.read(), uuid).await
     }
 
     /// `updateStoragePool`: name, tags, capacity, enable/disable.

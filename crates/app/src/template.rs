@@ -683,10 +683,10 @@ impl App {
 
 /// The `system` user, who performs background work (downloads).
 async fn system_caller(app: &App) -> Result<Option<Caller>, Error> {
-    let Some(root) = ferrostack_db::domain::root(app.db.pool()).await? else {
+    let Some(root) = ferrostack_db::domain::root(app.db.read()).await? else {
         return Ok(None);
     };
-    Ok(ferrostack_db::user::by_username(app.db.pool(), root.id(), "system")
+    Ok(ferrostack_db::user::by_username(app.db.read(), root.id(), "system")
         .await?
         .map(|u| Caller::from_user(&u)))
 }

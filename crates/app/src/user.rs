@@ -146,12 +146,12 @@ impl App {
     }
 
     pub async fn user_get(&self, uuid: &str) -> Result<Option<User>, Error> {
-        user_db::by_uuid(self.db.pool(), uuid).await
+        user_db::by_uuid(self.db.read(), uuid).await
     }
 
     /// `getUser userapikey=…`.
     pub async fn user_by_api_key(&self, caller: &Caller, key: &str) -> Result<User, Error> {
-        let u = user_db::by_api_key(self.db.pool(), key)
+        let u = user_db::by_api_key(self.db.read(), key)
             .await?
             .filter(|u| can_see_user(caller, u))
             .ok_or_else(|| Error::invalid("No user found for the given API key; check userapikey"))?;

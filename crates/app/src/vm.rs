@@ -102,7 +102,7 @@ impl App {
         userdata_id: Option<&str>,
         details: &BTreeMap<String, String>,
     ) -> Result<(Option<Vec<u8>>, Option<i64>), Error> {
-        let max = self.config_i64("vm.userdata.max.length", None).await? as usize;
+        let max = self.config_i64_in(c, "vm.userdata.max.length", None).await? as usize;
         let (vm_ud, ud_id) = match (inline, userdata_id) {
             (Some(_), Some(_)) => return Err(Error::invalid("Give either userdata or userdataid, not both")),
             (Some(b64), None) => (Some(validate_userdata(b64, max)?), None),
@@ -420,7 +420,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
-        vm_db::get(self.db.pool(), vm.id)
+        vm_db::get(self.db.read(), vm.id)
             .await?
             .ok_or_else(|| Error::internal("VM vanished"))
     }
@@ -486,7 +486,7 @@ impl App {
         if ud.is_some() {
             self.vm_push_user_data(vm.id).await;
         }
-        vm_db::get(self.db.pool(), vm.id)
+        vm_db::get(self.db.read(), vm.id)
             .await?
             .ok_or_else(|| Error::internal("VM vanished"))
     }
@@ -548,7 +548,7 @@ impl App {
         .await?;
         tx.commit().await.map_err(db_err)?;
         self.vm_push_user_data(vm.id).await;
-        vm_db::get(self.db.pool(), vm.id)
+        vm_db::get(self.db.read(), vm.id)
             .await?
             .ok_or_else(|| Error::internal("VM vanished"))
     }
@@ -574,11 +574,15 @@ impl App {
                 user_data: vm.user_data.clone(),
                 ssh_public_keys: vm_db::ssh_keys(&mut *c, vm.id).await?,
             };
+            let mut targets = Vec::with_capacity(nics.len());
             for nic in &nics {
-                let Some(n) = ferrostack_db::network::get(&mut *c, nic.network_id).await? else {
-                    continue;
-                };
-                let ctx = self.network_ctx(&mut c, &n).await?;
+                if let Some(n) = ferrostack_db::network::get(&mut *c, nic.network_id).await? {
+                    targets.push((self.network_ctx(&mut c, &n).await?, nic));
+                }
+            }
+            // The providers may call the host: no connection held across them.
+            drop(c);
+            for (ctx, nic) in targets {
                 if let Some(el) = self.elements().user_data_element(&ctx.services) {
                     if let Some(ud) = el.user_data() {
                         ud.save_user_data(&ctx, &Self::nic_ctx(&vm, nic), &vm_ctx).await?;

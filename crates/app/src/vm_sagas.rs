@@ -117,7 +117,7 @@ impl DeployStep {
 
 /// The job's answer: the VM or router as it is now (removed ones included).
 async fn vm_outcome(app: &App, vm_id: i64) -> Result<JobOutcome, Error> {
-    let vm = vm_db::get_including_removed(app.db.pool(), vm_id)
+    let vm = vm_db::get_including_removed(app.db.read(), vm_id)
         .await?
         .ok_or_else(|| Error::invalid("The VM no longer exists"))?;
     let object = match vm.vm_type {

@@ -72,7 +72,7 @@ pub enum ExpungeMode {
 
 impl App {
     pub async fn vm_load(&self, vm_id: i64) -> Result<Vm, Error> {
-        vm_db::get(self.db.pool(), vm_id)
+        vm_db::get(self.db.read(), vm_id)
             .await?
             .ok_or_else(|| Error::invalid(format!("VM {vm_id} no longer exists")))
     }
@@ -130,7 +130,7 @@ impl App {
                     | VmState::Unknown
                     | VmState::Shutdown => {
                         let vm = self.vm_before_start(&vm).await?;
-                        let mut c = self.db.conn().await?;
+                        let mut c = self.db.write_conn().await?;
                         vm_event(&mut c, &vm, VmEvent::StartRequested).await?;
                     }
                 }
@@ -186,14 +186,14 @@ impl App {
         if d.skip {
             return Ok(());
         }
-        let Some(vm) = vm_db::get(self.db.pool(), vm_id).await? else {
+        let Some(vm) = vm_db::get(self.db.read(), vm_id).await? else {
             return Ok(());
         };
         match step {
             // Running → Stopping: the host-side stop is the next undo.
             StartStep::Commit => {
                 if vm.state == VmState::Running {
-                    let mut c = self.db.conn().await?;
+                    let mut c = self.db.write_conn().await?;
                     vm_event(&mut c, &vm, VmEvent::StopRequested).await?;
                 }
                 Ok(())
@@ -203,7 +203,7 @@ impl App {
                 if let Some(h) = host {
                     if let Err(e) = self.vm_stop_on(&vm, h, true).await {
                         tracing::info!(vm = %vm.instance_name, error = %e, "stopping a failed start on its host failed; removing it there later");
-                        let mut c = self.db.conn().await?;
+                        let mut c = self.db.write_conn().await?;
                         self.followup_host_destroy_enqueue(&mut c, h, &vm.instance_name).await?;
                     }
                 }
@@ -316,12 +316,12 @@ impl App {
             | VmState::Error
             | VmState::Unknown
             | VmState::Shutdown => {
-                let mut c = self.db.conn().await?;
+                let mut c = self.db.write_conn().await?;
                 vm.state = vm_event(&mut c, &vm, VmEvent::StopRequested).await?;
             }
         }
         if let Err(e) = self.vm_stop_on_host(&vm, forced).await {
-            let mut c = self.db.conn().await?;
+            let mut c = self.db.write_conn().await?;
             vm_event(&mut c, &vm, VmEvent::OperationFailed).await?;
             return Err(e);
         }
@@ -408,7 +408,7 @@ impl App {
     /// outside (element entries, config drive, the host's copy). Converges: a VM already gone
     /// is done; with [`ExpungeMode::Converge`] a host that cannot stop it does not block.
     pub async fn vm_expunge(&self, vm_id: i64, mode: ExpungeMode) -> Result<(), Error> {
-        let Some(vm) = vm_db::get(self.db.pool(), vm_id).await? else {
+        let Some(vm) = vm_db::get(self.db.read(), vm_id).await? else {
             return Ok(());
         };
         match (vm.state, mode) {

@@ -133,7 +133,7 @@ async fn plan_lines(db: &Db, sql: &str) -> Result<Vec<String>, String> {
         Backend::Postgres => (format!("EXPLAIN (ANALYZE, BUFFERS) {sql}"), 0),
     };
     // An UPDATE under EXPLAIN ANALYZE really runs: keep it in a transaction that rolls back.
-    let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
+    let mut tx = db.write().begin().await.map_err(|e| e.to_string())?;
     let rows: Vec<AnyRow> = sqlx::query(AssertSqlSafe(text))
         .fetch_all(&mut *tx)
         .await
@@ -148,7 +148,7 @@ async fn plan_lines(db: &Db, sql: &str) -> Result<Vec<String>, String> {
 async fn run_ms(db: &Db, sql: &str) -> Result<f64, String> {
     let mut times = Vec::new();
     for _ in 0..5 {
-        let mut tx = db.pool().begin().await.map_err(|e| e.to_string())?;
+        let mut tx = db.write().begin().await.map_err(|e| e.to_string())?;
         let t = Instant::now();
         sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
             .execute(&mut *tx)

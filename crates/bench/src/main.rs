@@ -207,7 +207,7 @@ async fn bench_zone(c: &Client) -> Result<(String, String, String, String), Stri
 async fn id_of(db: &Db, table: &str, uuid: &str) -> Result<i64, String> {
     let (id,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT id FROM {table} WHERE uuid = $1")))
         .bind(uuid)
-        .fetch_one(db.pool())
+        .fetch_one(db.read())
         .await
         .map_err(|e| format!("{table} {uuid}: {e}"))?;
     Ok(id)
@@ -419,7 +419,7 @@ async fn bench(args: &Args, data_dir: PathBuf, database: &str) -> Result<Report,
     let mut plans = Vec::new();
     if args.explain {
         let host_id: (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM host")
-            .fetch_one(db.pool())
+            .fetch_one(db.read())
             .await
             .map_err(|e| e.to_string())?;
         let last_offset = ((n.max(1) as i64 - 1) / measure::PAGE_SIZE) * measure::PAGE_SIZE;

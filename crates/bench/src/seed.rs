@@ -110,7 +110,7 @@ async fn insert_rows(tx: &mut Tx, head: &str, rows: impl Iterator<Item = String>
 
 async fn scalar(db: &Db, sql: &'static str) -> Result<Option<i64>, String> {
     let r: Option<(i64,)> = sqlx::query_as(sql)
-        .fetch_optional(db.pool())
+        .fetch_optional(db.read())
         .await
         .map_err(|e| format!("{sql}: {e}"))?;
     Ok(r.map(|r| r.0))
@@ -127,7 +127,7 @@ async fn refs(db: &Db) -> Result<Refs, String> {
         "SELECT id, cpu_number, cpu_speed, memory_mb FROM service_offering \
          WHERE name = 'Small Instance' AND removed IS NULL ORDER BY id LIMIT 1",
     )
-    .fetch_one(db.pool())
+    .fetch_one(db.read())
     .await
     .map_err(|e| format!("no 'Small Instance' service offering: {e}"))?;
     let template_id = need(
@@ -513,7 +513,7 @@ pub async fn seed(db: &Db, place: Place, plan: Plan, now: i64) -> Result<Seeded,
 pub async fn analyze(db: &Db) -> Result<Duration, String> {
     let t = Instant::now();
     sqlx::raw_sql("ANALYZE")
-        .execute(db.pool())
+        .execute(db.write())
         .await
         .map_err(|e| format!("ANALYZE: {e}"))?;
     Ok(t.elapsed())

@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod event;
 pub mod followup;
+pub mod held;
 pub mod host;
 pub mod job;
 pub mod mshost;
@@ -41,7 +42,6 @@ pub use col::{enum_col, opt_enum_col};
 pub use sql::Sql;
 
 pub type Conn = AnyConnection;
-pub type Tx = Transaction<'static, sqlx::Any>;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -82,16 +82,123 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// The database handle: a connection pool and the engine behind it.
+/// How many connections the handle opens.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSize {
+    /// SQLite: read-only connections beside the one writer.
+    pub sqlite_readers: u32,
+    /// PostgreSQL: the pool (reads and writes); size it above the job workers so requests
+    /// never queue behind jobs.
+    pub postgres: u32,
+}
+
+impl Default for PoolSize {
+    fn default() -> Self {
+        PoolSize {
+            sqlite_readers: 8,
+            postgres: 32,
+        }
+    }
+}
+
+/// The database handle and its access discipline.
+///
+/// SQLite gets the shape it is good at: **one writer** connection, through which every write
+/// transaction passes in turn (a queue in the process instead of busy-waiting on the file
+/// lock), and a pool of **read-only readers** that WAL lets run beside it. PostgreSQL has one
+/// pool for both. Code asks for what it does: [`Db::read`] / [`Db::conn`] to read,
+/// [`Db::write`] for one autocommit write, [`Db::begin`] for a write transaction. A
+/// connection that comes back inside a transaction (a failed COMMIT whose ROLLBACK failed too,
+/// as when the disk was full) or that fails its ping is closed, never handed out again.
+///
+/// Each connection handed out is tracked ([`held`]): acquiring another while holding one is a
+/// bug the tests catch.
 #[derive(Clone, Debug)]
 pub struct Db {
-    pool: AnyPool,
+    writer: AnyPool,
+    readers: AnyPool,
     backend: Backend,
+}
+
+/// A pooled connection (read-only on SQLite) that counts as held until dropped.
+#[derive(Debug)]
+pub struct DbConn {
+    conn: sqlx::pool::PoolConnection<sqlx::Any>,
+    _held: held::Held,
+}
+
+impl std::ops::Deref for DbConn {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for DbConn {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+/// A write transaction that counts as held until committed, rolled back or dropped.
+#[derive(Debug)]
+pub struct Tx {
+    tx: Transaction<'static, sqlx::Any>,
+    _held: held::Held,
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+                              PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;";
+
+/// Give a connection back only if it is outside any transaction and answers: a COMMIT that
+/// failed (disk full) and a ROLLBACK that failed after it leave the connection inside a
+/// transaction for good, and every later BEGIN on it would fail.
+fn healthy_on_release(
+    conn: &mut AnyConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> futures::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    Box::pin(async move {
+        use sqlx::Connection;
+        // The ping runs after any rollback a dropped transaction queued.
+        conn.ping().await?;
+        if conn.is_in_transaction() {
+            tracing::warn!("closing a database connection left inside a transaction");
+            return Ok(false);
+        }
+        Ok(true)
+    })
 }
 
 impl Db {
     /// Connect (creating an SQLite file if needed) and apply all migrations.
     pub async fn open(url: &str) -> Result<Db, Error> {
+        Db::open_with(url, PoolSize::default()).await
+    }
+
+    pub async fn open_with(url: &str, size: PoolSize) -> Result<Db, Error> {
         sqlx::any::install_default_drivers();
         let backend: Backend = url.parse()?;
         let url = match backend {
@@ -109,33 +216,66 @@ impl Db {
             }
             Backend::Postgres => url.to_string(),
         };
-        let options = AnyPoolOptions::new()
-            .max_connections(match backend {
-                Backend::Sqlite => 8,
-                Backend::Postgres => 16,
-            })
-            .acquire_timeout(Duration::from_secs(30));
-        let options = match backend {
-            Backend::Sqlite => options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    use sqlx::Executor;
-                    conn.execute(
-                        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                         PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
-                    )
-                    .await?;
-                    Ok(())
-                })
-            }),
-            Backend::Postgres => options,
-        };
-        let pool = options.connect(&url).await.map_err(|e| {
+        let unavailable = |e: sqlx::Error| {
             Error::ServiceUnavailable(format!(
                 "cannot open the database {}: {e}; check the URL and that the server is running",
                 redact_url(&url)
             ))
-        })?;
-        let db = Db { pool, backend };
+        };
+        let base = || {
+            AnyPoolOptions::new()
+                .acquire_timeout(Duration::from_secs(30))
+                .after_release(healthy_on_release)
+        };
+        let db = match backend {
+            Backend::Sqlite => {
+                let writer = base()
+                    .max_connections(1)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+                    .map_err(unavailable)?;
+                let db = Db {
+                    readers: writer.clone(),
+                    writer,
+                    backend,
+                };
+                // Migrate before the readers open: they see the final schema.
+                db.migrate().await?;
+                let readers = base()
+                    .max_connections(size.sqlite_readers.max(1))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute(SQLITE_PRAGMAS).await?;
+                            conn.execute("PRAGMA query_only=ON;").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await
+                    .map_err(unavailable)?;
+                return Ok(Db { readers, ..db });
+            }
+            Backend::Postgres => {
+                let pool = base()
+                    .max_connections(size.postgres.max(2))
+                    .connect(&url)
+                    .await
+                    .map_err(unavailable)?;
+                Db {
+                    readers: pool.clone(),
+                    writer: pool,
+                    backend,
+                }
+            }
+        };
         db.migrate().await?;
         Ok(db)
     }
@@ -146,7 +286,7 @@ impl Db {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| Error::ServiceUnavailable(format!("database migration failed: {e}")))
     }
@@ -155,27 +295,73 @@ impl Db {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// The pool to run one read statement on (it borrows a reader for the statement only).
+    #[track_caller]
+    pub fn read(&self) -> &AnyPool {
+        held::check_acquire(std::panic::Location::caller());
+        &self.readers
     }
 
-    /// A pooled connection for reads or single statements.
-    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, Error> {
-        self.pool.acquire().await.map_err(db_err)
+    /// The pool to run one autocommit write statement on (SQLite: the writer, for the
+    /// statement only). Several writes that belong together go in one [`Db::begin`].
+    #[track_caller]
+    pub fn write(&self) -> &AnyPool {
+        held::check_acquire(std::panic::Location::caller());
+        &self.writer
     }
 
-    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`)
-    /// so that concurrent writers wait on the busy timeout instead of failing on upgrade.
-    pub async fn begin(&self) -> Result<Tx, Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+    /// A connection for several reads in a row (read-only on SQLite). Drop it before any
+    /// other database call, agent call or wait.
+    #[track_caller]
+    pub fn conn(&self) -> impl std::future::Future<Output = Result<DbConn, Error>> + Send + '_ {
+        let at = std::panic::Location::caller();
+        held::check_acquire(at);
+        async move {
+            let conn = self.readers.acquire().await.map_err(db_err)?;
+            Ok(DbConn {
+                conn,
+                _held: held::Held::take(at),
+            })
         }
-        .map_err(db_err)
+    }
+
+    /// The writer for a few autocommit writes in a row (each its own statement). Hold it for
+    /// those statements only: every other writer waits behind it.
+    #[track_caller]
+    pub fn write_conn(&self) -> impl std::future::Future<Output = Result<DbConn, Error>> + Send + '_ {
+        let at = std::panic::Location::caller();
+        held::check_acquire(at);
+        async move {
+            let conn = self.writer.acquire().await.map_err(db_err)?;
+            Ok(DbConn {
+                conn,
+                _held: held::Held::take(at),
+            })
+        }
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`) on
+    /// the one writer; keep it short: no agent call, no wait, no other acquisition inside.
+    #[track_caller]
+    pub fn begin(&self) -> impl std::future::Future<Output = Result<Tx, Error>> + Send + '_ {
+        let at = std::panic::Location::caller();
+        held::check_acquire(at);
+        async move {
+            let tx = match self.backend {
+                Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+                Backend::Postgres => self.writer.begin().await,
+            }
+            .map_err(db_err)?;
+            Ok(Tx {
+                tx,
+                _held: held::Held::take(at),
+            })
+        }
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.writer.close().await;
+        self.readers.close().await;
     }
 }
 
@@ -184,9 +370,29 @@ impl Db {
 pub fn db_err(e: sqlx::Error) -> Error {
     if matches!(e, sqlx::Error::PoolTimedOut) {
         Error::ServiceUnavailable("the database is busy; retry the request".into())
+    } else if is_storage_full(&e) {
+        Error::ResourceUnavailable(
+            "the database cannot write: its disk is full; free space on the database's filesystem \
+             (ferrostack recovers by itself once there is room) and retry"
+                .into(),
+        )
     } else {
         Error::internal(format!("database: {e}"))
     }
+}
+
+/// True when the database refused a write for lack of space (SQLite `SQLITE_FULL`,
+/// PostgreSQL class 53 "insufficient resources": disk full, out of memory, too many
+/// connections) — an operator's problem with a clear fix, not a bug.
+pub fn is_storage_full(e: &sqlx::Error) -> bool {
+    if let sqlx::Error::Database(d) = e {
+        let code = d.code().unwrap_or_default();
+        return code == "13" || code.starts_with("53") || d.message().contains("database or disk is full");
+    }
+    if let sqlx::Error::Io(io) = e {
+        return io.raw_os_error() == Some(28);
+    }
+    false
 }
 
 /// True when the failure is a unique-constraint violation.

@@ -166,7 +166,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     /// Run jobs until `shutdown` turns true. In-flight jobs stop at their next step boundary
     /// and are released so the next start (or another server) resumes them.
     pub async fn run(self: Arc<Self>, ctx: Arc<C>, mut shutdown: watch::Receiver<bool>) {
-        match job_db::release_all(self.db.pool(), &self.cfg.owner).await {
+        match job_db::release_all(self.db.write(), &self.cfg.owner).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(jobs = n, "resuming jobs interrupted by the last shutdown or crash"),
             Err(e) => tracing::error!(error = %e, "could not release jobs left by the last run"),
@@ -183,7 +183,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                         _ = shutdown.changed() => break,
                     }
                     let until = now_ms() + engine.cfg.lease.as_millis() as i64;
-                    if let Err(e) = job_db::renew_leases(engine.db.pool(), &engine.cfg.owner, until).await {
+                    if let Err(e) = job_db::renew_leases(engine.db.write(), &engine.cfg.owner, until).await {
                         tracing::warn!(error = %e, "job lease renewal failed");
                     }
                 }
@@ -198,7 +198,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
             while let Ok(permit) = permits.clone().try_acquire_owned() {
                 let now = now_ms();
                 let claimed = job_db::claim(
-                    self.db.pool(),
+                    self.db.write(),
                     &self.cfg.owner,
                     now,
                     now + self.cfg.lease.as_millis() as i64,
@@ -209,11 +209,11 @@ impl<C: Send + Sync + 'static> Engine<C> {
                         let engine = self.clone();
                         let ctx = ctx.clone();
                         let shutdown = shutdown.clone();
-                        tasks.spawn(async move {
+                        tasks.spawn(ferrostack_db::held::scope(async move {
                             engine.run_job(&ctx, job, &shutdown).await;
                             drop(permit);
                             engine.wake();
-                        });
+                        }));
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -232,7 +232,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
         }
         while tasks.join_next().await.is_some() {}
         renewer.abort();
-        if let Err(e) = job_db::release_all(self.db.pool(), &self.cfg.owner).await {
+        if let Err(e) = job_db::release_all(self.db.write(), &self.cfg.owner).await {
             tracing::warn!(error = %e, "releasing jobs at shutdown failed");
         }
     }
@@ -327,7 +327,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                 match rendered {
                     Ok(v) => {
                         if let Err(e) =
-                            job_db::complete(self.db.pool(), id, STATUS_SUCCEEDED, 0, &v.to_string(), now_ms()).await
+                            job_db::complete(self.db.write(), id, STATUS_SUCCEEDED, 0, &v.to_string(), now_ms()).await
                         {
                             tracing::error!(job = %job.uuid, error = %e, "could not complete job");
                             return;
@@ -367,7 +367,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
 
     async fn save(&self, job: &Job, step: usize, undoing: bool, state: &Value) -> bool {
         match job_db::save_progress(
-            self.db.pool(),
+            self.db.write(),
             job.id(),
             &self.cfg.owner,
             step as i64,
@@ -390,7 +390,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     }
 
     async fn release(&self, job: &Job) {
-        if let Err(e) = job_db::release(self.db.pool(), job.id(), &self.cfg.owner).await {
+        if let Err(e) = job_db::release(self.db.write(), job.id(), &self.cfg.owner).await {
             tracing::warn!(job = %job.uuid, error = %e, "could not release job");
         }
     }
@@ -398,7 +398,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
     async fn fail(&self, ctx: &C, job: &Job, e: &Error) {
         let body = error_json(e, &job.command);
         if let Err(db) = job_db::complete(
-            self.db.pool(),
+            self.db.write(),
             job.id(),
             STATUS_FAILED,
             i64::from(e.http_status()),
@@ -441,7 +441,7 @@ fn stored_error(job: &Job) -> Error {
 }
 
 async fn store_pending_failure(db: &Db, id: JobId, result: &Value) -> Result<(), Error> {
-    job_db::set_pending_result(db.pool(), id, &result.to_string()).await
+    job_db::set_pending_result(db.write(), id, &result.to_string()).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -496,7 +496,7 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 pub async fn wait_done(db: &Db, id: JobId, timeout: Duration) -> Result<Job, Error> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        if let Some(j) = job_db::get(db.pool(), id).await? {
+        if let Some(j) = job_db::get(db.read(), id).await? {
             if j.status != 0 {
                 return Ok(j);
             }

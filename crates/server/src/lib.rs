@@ -195,12 +195,15 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         }
     });
     let jobs = tokio::spawn(engine.run(app.clone(), rx.clone()));
-    let background = tokio::spawn(background(app.clone(), msid));
+    let background = tokio::spawn(ferrostack_db::held::scope(background(app.clone(), msid)));
     let quiescer = Quiescer {
         app: app.clone(),
         gate: Arc::default(),
     };
-    let monitor = tokio::spawn(host_monitor(app.clone(), quiescer.gate.clone()));
+    let monitor = tokio::spawn(ferrostack_db::held::scope(host_monitor(
+        app.clone(),
+        quiescer.gate.clone(),
+    )));
     Ok(RunningServer {
         addr,
         app,
@@ -230,7 +233,7 @@ async fn background(app: Arc<App>, msid: String) {
         }
         let now = now_ms();
         if let Err(e) = ferrostack_db::mshost::heartbeat(
-            app.db.pool(),
+            app.db.write(),
             &msid,
             &host,
             VERSION,
@@ -242,7 +245,7 @@ async fn background(app: Arc<App>, msid: String) {
             tracing::warn!(error = %e, "management server heartbeat failed");
         }
         let cutoff = now - app.config.session_timeout_secs * 1000;
-        if let Err(e) = ferrostack_db::session::expire(app.db.pool(), cutoff).await {
+        if let Err(e) = ferrostack_db::session::expire(app.db.write(), cutoff).await {
             tracing::warn!(error = %e, "session expiry failed");
         }
         tokio::time::sleep(Duration::from_secs(1)).await;

@@ -177,7 +177,7 @@ impl App {
     async fn physnet_outcome(&self, p: &PhysnetParams) -> Result<JobOutcome, Error> {
         let id = p.id;
         let gone = |what: &str| Error::ResourceUnavailable(format!("The {what} was deleted while the job ran"));
-        let pool = self.db.pool();
+        let pool = self.db.read();
         Ok(match &p.op {
             PhysnetOp::PhysnetCreate | PhysnetOp::PhysnetUpdate { .. } => JobOutcome::Entity {
                 object: "physicalnetwork",

@@ -18,7 +18,7 @@ impl App {
     }
 
     pub async fn nsp_get(&self, uuid: &str) -> Result<Option<ServiceProvider>, Error> {
-        pn_db::nsp_by_uuid(self.db.pool(), uuid).await
+        pn_db::nsp_by_uuid(self.db.read(), uuid).await
     }
 
     /// Services a provider may offer: a comma list, each supported by the provider.
@@ -208,7 +208,7 @@ impl App {
     }
 
     pub async fn vr_get(&self, uuid: &str) -> Result<Option<VrElement>, Error> {
-        pn_db::vr_by_uuid(self.db.pool(), uuid).await
+        pn_db::vr_by_uuid(self.db.read(), uuid).await
     }
 
     pub async fn vr_list(

@@ -56,7 +56,7 @@ impl App {
         }
         let mut out = Vec::with_capacity(per_zone.len());
         for (zone_id, t) in per_zone {
-            let Some(zone) = zone_db::get(self.db.pool(), zone_id).await? else {
+            let Some(zone) = zone_db::get(self.db.read(), zone_id).await? else {
                 continue;
             };
             out.push(ZoneCapacity {

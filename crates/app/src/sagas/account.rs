@@ -200,7 +200,7 @@ impl TypedSaga for AccountDisable {
     }
 
     async fn finish(&self, app: &App, p: &AccountDisableParams, _: &Value) -> Result<JobOutcome, Error> {
-        let a = account_db::get(app.db.pool(), AccountId(p.account_id))
+        let a = account_db::get(app.db.read(), AccountId(p.account_id))
             .await?
             .ok_or_else(|| Error::invalid("The account was deleted while being disabled"))?;
         Ok(JobOutcome::Entity {

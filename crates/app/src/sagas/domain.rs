@@ -57,7 +57,7 @@ impl TypedSaga for DomainDelete {
         _: &mut Value,
     ) -> Result<(), Error> {
         let id = DomainId(p.domain_id);
-        let Some(d) = domain_db::get(app.db.pool(), id).await? else {
+        let Some(d) = domain_db::get(app.db.read(), id).await? else {
             return Ok(()); // already gone: deletion converges
         };
         let mut c = app.db.conn().await?;

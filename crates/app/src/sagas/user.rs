@@ -82,7 +82,7 @@ impl TypedSaga for UserDisable {
     }
 
     async fn finish(&self, app: &App, p: &UserDisableParams, _: &Value) -> Result<JobOutcome, Error> {
-        let u = user_db::get(app.db.pool(), UserId(p.user_id))
+        let u = user_db::get(app.db.read(), UserId(p.user_id))
             .await?
             .ok_or_else(|| Error::invalid("The user was deleted while being disabled"))?;
         Ok(JobOutcome::Entity {

@@ -41,7 +41,7 @@ fn app(t: &TestServer) -> &ferrostack_app::App {
 /// Run the follow-ups (host-side removals, element releases) that are due.
 async fn settle(t: &TestServer) {
     t.quiesce().await;
-    let pending = ferrostack_db::followup::pending_count(app(t).db.pool()).await.unwrap();
+    let pending = ferrostack_db::followup::pending_count(app(t).db.read()).await.unwrap();
     assert_eq!(pending, 0, "follow-ups did not finish");
 }
 

@@ -162,7 +162,7 @@ async fn duplicate_enqueue_is_one_row_and_a_removed_host_resolves_it() {
         instance_name: "i-2-99-VM".into(),
     };
     for _ in 0..3 {
-        let mut c = app.db.conn().await.unwrap();
+        let mut c = app.db.write_conn().await.unwrap();
         app.followup_enqueue(&mut c, &f).await.unwrap();
     }
     let rows = one_of(&t.admin, "host.destroy", "i-2-99-VM").await;
@@ -172,7 +172,7 @@ async fn duplicate_enqueue_is_one_row_and_a_removed_host_resolves_it() {
     assert_eq!(done["state"], "Done", "{done}");
     assert!(done["lasterror"].as_str().unwrap().contains("removed"), "{done}");
     // Once done, the same effect may be queued again.
-    let mut c = app.db.conn().await.unwrap();
+    let mut c = app.db.write_conn().await.unwrap();
     app.followup_enqueue(&mut c, &f).await.unwrap();
     drop(c);
     let all = followups(&t.admin, &[("kind", "host.destroy")]).await;

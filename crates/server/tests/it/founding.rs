@@ -219,7 +219,7 @@ async fn founding_edge_router_destroy_converges_in_every_state() {
     let app = &t.server.as_ref().unwrap().app;
     sqlx::query("UPDATE network SET removed = 1, state = 'Destroy' WHERE uuid = $1")
         .bind(&orphan_net)
-        .execute(app.db.pool())
+        .execute(app.db.write())
         .await
         .unwrap();
     destroy_ok(&t, r[0]["id"].as_str().unwrap()).await;
@@ -229,7 +229,7 @@ async fn founding_edge_router_destroy_converges_in_every_state() {
     // with their clock past the back-off instead of waiting for it.
     let q = t.server.as_ref().unwrap().quiescer();
     q.quiesce_at(Some(now_ms() + BACKOFF_CAP_MS)).await.unwrap();
-    let pending = ferrostack_db::followup::pending_count(t.app().db.pool()).await.unwrap();
+    let pending = ferrostack_db::followup::pending_count(t.app().db.read()).await.unwrap();
     let fu = c.get("listFollowUps", &[]).await.text;
     assert_eq!(pending, 0, "follow-ups did not finish: {fu}");
     t.stop().await;

@@ -66,7 +66,7 @@ async fn step(c: &Client, command: &str, params: &[(&str, &str)]) -> Option<Valu
 
 async fn invariants(t: &TestServer) {
     let app = &t.server.as_ref().unwrap().app;
-    let pool = app.db.pool();
+    let pool = app.db.read();
     // Run jobs and due follow-ups to quiescence (a host that is down keeps some pending, and a
     // failed one waits out its back-off: neither is due, so neither is waited for).
     t.quiesce().await;

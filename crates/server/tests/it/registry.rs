@@ -27,7 +27,7 @@ async fn job_rows_and_events_match_the_command_declarations() {
     let registry = ferrostack_api::registry();
     let rows: Vec<(String, String, String, String)> =
         sqlx::query_as("SELECT uuid, kind, command, cmd_class FROM async_job")
-            .fetch_all(app.db.pool())
+            .fetch_all(app.db.read())
             .await
             .unwrap();
     assert!(rows.len() >= 7, "{rows:?}");
@@ -43,7 +43,7 @@ async fn job_rows_and_events_match_the_command_declarations() {
         assert_eq!(decl.class, class, "{command}: command class");
         let events: Vec<(String,)> = sqlx::query_as("SELECT event_type FROM event WHERE job_uuid = $1")
             .bind(&uuid)
-            .fetch_all(app.db.pool())
+            .fetch_all(app.db.read())
             .await
             .unwrap();
         assert!(!events.is_empty(), "{command}: no events for job {uuid}");

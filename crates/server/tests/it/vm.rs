@@ -18,7 +18,7 @@ async fn vm(t: &TestServer, id: &str) -> Value {
 /// Run jobs and follow-ups to quiescence; every follow-up has then finished.
 async fn settle(t: &TestServer) {
     t.quiesce().await;
-    let pending = ferrostack_db::followup::pending_count(t.app().db.pool()).await.unwrap();
+    let pending = ferrostack_db::followup::pending_count(t.app().db.read()).await.unwrap();
     assert_eq!(pending, 0, "follow-ups did not finish");
 }
 
@@ -151,7 +151,7 @@ async fn vm_lifecycle_capacity_addresses_and_config_drive() {
     assert!(sim.config_drive_path(&name).is_none());
     let app = &t.server.as_ref().unwrap().app;
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM guest_ip WHERE owner_kind = 'UserVm'")
-        .fetch_one(app.db.pool())
+        .fetch_one(app.db.read())
         .await
         .unwrap();
     assert_eq!(n, 0, "addresses released at expunge");
@@ -283,7 +283,7 @@ async fn password_enabled_templates_give_a_password_that_never_lands_in_job_rows
     assert_eq!(j["jobresult"]["virtualmachine"]["passwordenabled"], true);
     let app = &t.server.as_ref().unwrap().app;
     let rows: Vec<(Option<String>, String)> = sqlx::query_as("SELECT result, params FROM async_job")
-        .fetch_all(app.db.pool())
+        .fetch_all(app.db.read())
         .await
         .unwrap();
     assert!(

@@ -464,7 +464,7 @@ pub async fn finish_downloads(app: &App, uuid: &str) {
          AND template_id IN (SELECT id FROM vm_template WHERE uuid = $1)",
     )
     .bind(uuid)
-    .execute(app.db.pool())
+    .execute(app.db.write())
     .await
     .expect("rewind the download clock");
     app.template_downloads_tick().await.expect("template download tick");
