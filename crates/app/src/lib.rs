@@ -41,6 +41,7 @@ pub mod vm_sagas;
 pub mod vmflow;
 pub mod vmops;
 pub mod vmpower;
+mod vmstart;
 pub mod vmstate;
 pub mod zone;
 

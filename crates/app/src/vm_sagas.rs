@@ -157,7 +157,7 @@ impl TypedSaga for VmDeploy {
             // Completed at submission; never run.
             None => Ok(()),
             Some(_) if !p.start => Ok(()),
-            Some(s) => app.vm_start_step(p.vm_id, p.host_id, true, s, data).await,
+            Some(s) => app.vm_start_step(p.vm_id, p.host_id, s, data).await,
         }
     }
     async fn undo(&self, app: &App, p: &DeployParams, step: DeployStep, data: &Value) -> Result<(), Error> {
@@ -186,7 +186,7 @@ impl<const ROUTER: bool> TypedSaga for Start<ROUTER> {
     };
 
     async fn action(&self, app: &App, p: &StartParams, step: StartStep, data: &mut Value) -> Result<(), Error> {
-        app.vm_start_step(p.vm_id, p.host_id, true, step, data).await
+        app.vm_start_step(p.vm_id, p.host_id, step, data).await
     }
     async fn undo(&self, app: &App, p: &StartParams, step: StartStep, data: &Value) -> Result<(), Error> {
         app.vm_start_undo(p.vm_id, step, data).await

@@ -16,6 +16,7 @@ use ferrostack_types::Error;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::vmstart::Begun;
 use crate::vmstate::{noun, vm_event, volumes_to, VolumeGoal};
 use crate::App;
 
@@ -78,12 +79,12 @@ impl App {
     }
 
     /// Start a VM or router inline: the steps of the start job, and on failure the undos of the
-    /// completed ones, newest first. A VM that another operation is starting is a conflict.
+    /// completed ones, newest first. A VM that another operation is starting is waited for.
     pub async fn vm_start_flow(&self, vm_id: i64, preferred_host: Option<i64>) -> Result<(), Error> {
         let mut data = Value::Null;
         let mut done: Vec<StartStep> = Vec::new();
         for &step in StartStep::ALL {
-            match self.vm_start_step(vm_id, preferred_host, false, step, &mut data).await {
+            match self.vm_start_step(vm_id, preferred_host, step, &mut data).await {
                 Ok(()) => done.push(step),
                 Err(e) => {
                     for &d in done.iter().rev() {
@@ -98,12 +99,11 @@ impl App {
         Ok(())
     }
 
-    /// Run one start step. `resumed`: a job may find its own VM in Starting after a crash.
+    /// Run one start step.
     pub async fn vm_start_step(
         &self,
         vm_id: i64,
         preferred_host: Option<i64>,
-        resumed: bool,
         step: StartStep,
         data: &mut Value,
     ) -> Result<(), Error> {
@@ -113,26 +113,9 @@ impl App {
         }
         match step {
             StartStep::Begin => {
-                let vm = self.vm_load(vm_id).await?;
-                match vm.state {
-                    VmState::Running => {
-                        d.skip = true;
-                        d.write(data)?;
-                    }
-                    VmState::Starting if resumed => {}
-                    VmState::Starting
-                    | VmState::Stopped
-                    | VmState::Stopping
-                    | VmState::Destroyed
-                    | VmState::Expunging
-                    | VmState::Migrating
-                    | VmState::Error
-                    | VmState::Unknown
-                    | VmState::Shutdown => {
-                        let vm = self.vm_before_start(&vm).await?;
-                        let mut c = self.db.write_conn().await?;
-                        vm_event(&mut c, &vm, VmEvent::StartRequested).await?;
-                    }
+                if self.vm_start_begin(vm_id).await? == Begun::AlreadyRunning {
+                    d.skip = true;
+                    d.write(data)?;
                 }
                 Ok(())
             }
@@ -254,7 +237,7 @@ impl App {
 
     /// Kind hook before a start: routers take the zone's current router template and check
     /// that it can run there.
-    async fn vm_before_start(&self, vm: &Vm) -> Result<Vm, Error> {
+    pub(crate) async fn vm_before_start(&self, vm: &Vm) -> Result<Vm, Error> {
         match vm.vm_type {
             VmType::User => Ok(vm.clone()),
             VmType::DomainRouter => self.router_before_start(vm).await,

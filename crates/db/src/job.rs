@@ -310,3 +310,17 @@ pub async fn set_pending_result<'e, E: Executor<'e, Database = Any>>(
         .map_err(db_err)?;
     Ok(())
 }
+
+/// Whether the job is pending and running right now on some server (claimed, lease not
+/// expired) — as opposed to finished, unknown, or waiting to be claimed again.
+pub async fn is_running<'e, E: Executor<'e, Database = Any>>(e: E, uuid: &str, now: i64) -> Result<bool, Error> {
+    let v: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM async_job WHERE uuid = $1 AND status = 0 AND owner IS NOT NULL AND lease_until >= $2",
+    )
+    .bind(uuid)
+    .bind(now)
+    .fetch_optional(e)
+    .await
+    .map_err(db_err)?;
+    Ok(v.is_some())
+}

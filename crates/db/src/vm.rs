@@ -617,3 +617,44 @@ pub use crate::volume::{
     insert_volume, list_volumes, place_volumes, volume_cas, volume_id_by_uuid, volumes_of_vm, volumes_on_pool, Volume,
     VolumeFilter,
 };
+
+/// The job recorded as carrying out a VM's start (see migration 0011), if any.
+pub async fn start_job<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<String>, Error> {
+    let v: Option<(Option<String>,)> = sqlx::query_as("SELECT start_job FROM vm_instance WHERE id = $1")
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)?;
+    Ok(v.and_then(|(j,)| j))
+}
+
+/// Record `job` as the VM's starter if the recorded one is still `expected` (a compare-and-set:
+/// two flows taking over one stale start cannot both win). False when it changed meanwhile.
+pub async fn swap_start_job<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    id: i64,
+    expected: Option<&str>,
+    job: Option<&str>,
+) -> Result<bool, Error> {
+    let q = match expected {
+        Some(_) => "UPDATE vm_instance SET start_job = $1 WHERE id = $2 AND start_job = $3",
+        None => "UPDATE vm_instance SET start_job = $1 WHERE id = $2 AND start_job IS NULL",
+    };
+    let mut q = sqlx::query(q).bind(job.map(str::to_string)).bind(id);
+    if let Some(x) = expected {
+        q = q.bind(x.to_string());
+    }
+    Ok(q.execute(e).await.map_err(db_err)?.rows_affected() == 1)
+}
+
+/// Record the job that carries out the start just begun (in the Starting transition's
+/// transaction); `None` outside a job.
+pub async fn set_start_job<'e, E: Executor<'e, Database = Any>>(e: E, id: i64, job: Option<&str>) -> Result<(), Error> {
+    sqlx::query("UPDATE vm_instance SET start_job = $1 WHERE id = $2")
+        .bind(job.map(str::to_string))
+        .bind(id)
+        .execute(e)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

@@ -19,6 +19,17 @@ use futures::FutureExt;
 use serde_json::{json, Value};
 use tokio::sync::{watch, Notify, Semaphore};
 
+tokio::task_local! {
+    static CURRENT_JOB: String;
+}
+
+/// The uuid of the job the calling task runs, if it runs one: a flow that records who carries
+/// out a transition (a VM's start) names the job, so others can tell a live owner from a dead
+/// one and a resumed job recognises its own work.
+pub fn current_job() -> Option<String> {
+    CURRENT_JOB.try_with(String::clone).ok()
+}
+
 /// What a finished job produced, before the API layer renders it for `jobresult`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobOutcome {
@@ -209,11 +220,12 @@ impl<C: Send + Sync + 'static> Engine<C> {
                         let engine = self.clone();
                         let ctx = ctx.clone();
                         let shutdown = shutdown.clone();
-                        tasks.spawn(ferrostack_db::held::scope(async move {
+                        let uuid = job.uuid.clone();
+                        tasks.spawn(ferrostack_db::held::scope(CURRENT_JOB.scope(uuid, async move {
                             engine.run_job(&ctx, job, &shutdown).await;
                             drop(permit);
                             engine.wake();
-                        }));
+                        })));
                     }
                     Ok(None) => break,
                     Err(e) => {

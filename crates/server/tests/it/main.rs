@@ -2,6 +2,7 @@
 
 mod catalog;
 mod common;
+mod concurrency;
 mod faults;
 mod followup;
 mod founding;
