@@ -249,6 +249,11 @@ impl App {
         if !state.can_log_in() {
             session_db::delete_for_user(&mut *tx, u.id()).await?;
         }
+        if request == AccountEvent::Enable {
+            // As in CloudStack: enabling a user (e.g. one disabled by failed logins) forgets
+            // its failed login attempts.
+            user_db::reset_login_attempts(&mut tx, u.id()).await?;
+        }
         let u = user_db::get(&mut *tx, u.id())
             .await?
             .ok_or_else(|| Error::internal("user vanished"))?;
