@@ -212,10 +212,16 @@ impl App {
         Ok(Caller::from_user(&u))
     }
 
-    pub async fn session_logout(&self, session_id: &str) -> Result<(), Error> {
+    /// End the session `session_id`, presented with its session key like every other command
+    /// (a cookie alone must not log a session out: CSRF). A session that is already gone is
+    /// logged out.
+    pub async fn session_logout(&self, session_id: &str, session_key: &str) -> Result<(), Error> {
         let Some(s) = session_db::get(self.db.pool(), session_id).await? else {
             return Ok(());
         };
+        if !constant_eq(&s.session_key, session_key) {
+            return Err(Error::Unauthorized("unable to verify user credentials".into()));
+        }
         session_db::delete(self.db.pool(), session_id).await?;
         if let Some(u) = user_db::get(self.db.pool(), UserId(s.user_id)).await? {
             let mut tx = self.db.begin().await?;
