@@ -107,7 +107,7 @@ async fn dispatch(
         return login(state, method, &raw, format).await;
     }
     if command == "logout" {
-        return logout(state, headers, format).await;
+        return logout(state, headers, &raw, format).await;
     }
     let caller = match authenticate(state, headers, &raw).await {
         Ok(c) => c,
@@ -164,13 +164,7 @@ async fn authenticate(state: &ApiState, headers: &HeaderMap, raw: &RawParams) ->
             return Err(unauthorized());
         }
         if raw.get("signatureversion") == Some("3") {
-            let expires = raw.get("expires").ok_or_else(unauthorized)?;
-            let t = ferrostack_types::time::parse_tz(expires).ok_or_else(unauthorized)?;
-            if t < chrono::Utc::now() {
-                return Err(Error::Unauthorized(format!(
-                    "{BAD_CREDENTIALS}: the request expired at {expires}; sign it again with a later expires"
-                )));
-            }
+            check_expires(state, raw.get("expires")).await?;
         }
         return Ok(caller);
     }
@@ -186,6 +180,32 @@ async fn authenticate(state: &ApiState, headers: &HeaderMap, raw: &RawParams) ->
         return state.app.session_caller(sid, key).await;
     }
     Err(unauthorized())
+}
+
+/// The setting bounding how far ahead a `signatureVersion=3` request may expire.
+const EXPIRES_MAX_SETTING: &str = "api.signature.expires.max.seconds";
+
+/// `signatureVersion=3`: `expires` must be given, parse, lie in the future (as CloudStack
+/// checks) and not further ahead than [`EXPIRES_MAX_SETTING`] allows (ferrostack: a signed URL
+/// that leaks can be replayed only until it expires, so that time is bounded).
+async fn check_expires(state: &ApiState, expires: Option<&str>) -> Result<(), Error> {
+    let unauthorized = || Error::Unauthorized(BAD_CREDENTIALS.into());
+    let expires = expires.ok_or_else(unauthorized)?;
+    let t = ferrostack_types::time::parse_tz(expires).ok_or_else(unauthorized)?;
+    let now = chrono::Utc::now();
+    if t < now {
+        return Err(Error::Unauthorized(format!(
+            "{BAD_CREDENTIALS}: the request expired at {expires}; sign it again with a later expires"
+        )));
+    }
+    let max = state.app.config_i64(EXPIRES_MAX_SETTING, None).await?;
+    if t > now + chrono::Duration::seconds(max) {
+        return Err(Error::Unauthorized(format!(
+            "{BAD_CREDENTIALS}: expires {expires} is more than {max} seconds ahead \
+             ({EXPIRES_MAX_SETTING}); sign the request again with an expires at most that far in the future"
+        )));
+    }
+    Ok(())
 }
 
 async fn login(state: &ApiState, method: &Method, raw: &RawParams, format: Format) -> Response {
@@ -249,11 +269,33 @@ async fn login(state: &ApiState, method: &Method, raw: &RawParams, format: Forma
     resp
 }
 
-async fn logout(state: &ApiState, headers: &HeaderMap, format: Format) -> Response {
-    if let Some(sid) = cookie(headers, "JSESSIONID") {
-        if let Err(e) = state.app.session_logout(sid).await {
+/// `logout`. A session is ended only when its session key comes with the cookie, as for every
+/// other command (a cookie alone must not log anyone out: CSRF); otherwise 401 and the session
+/// stays valid. A signed API-key request has no session: as in CloudStack it is answered with
+/// success and ends nothing (its signature is still checked). A request with no credentials
+/// at all has nothing to end and is answered with success too, as CloudStack does.
+async fn logout(state: &ApiState, headers: &HeaderMap, raw: &RawParams, format: Format) -> Response {
+    let mut ended = false;
+    if raw.get("apikey").is_some() && raw.get("signature").is_some() {
+        if let Err(e) = authenticate(state, headers, raw).await {
             return render_error(format, Some("logout"), &e);
         }
+    } else if let Some(sid) = cookie(headers, "JSESSIONID") {
+        let refused = || {
+            Error::Unauthorized(
+                "unable to verify user credentials; give the sessionkey of the session to log out".into(),
+            )
+        };
+        let Some(key) = raw.get("sessionkey") else {
+            return render_error(format, Some("logout"), &refused());
+        };
+        if cookie(headers, "sessionkey").is_some_and(|c| c != key) {
+            return render_error(format, Some("logout"), &refused());
+        }
+        if let Err(e) = state.app.session_logout(sid, key).await {
+            return render_error(format, Some("logout"), &e);
+        }
+        ended = true;
     }
     let mut resp = render(
         format,
@@ -262,7 +304,7 @@ async fn logout(state: &ApiState, headers: &HeaderMap, format: Format) -> Respon
         json!({"description": "success"}),
     );
     for name in ["JSESSIONID", "sessionkey"] {
-        if cookie(headers, name).is_some() {
+        if ended && cookie(headers, name).is_some() {
             if let Ok(v) = HeaderValue::from_str(&format!("{name}=; Path=/client; Max-Age=0")) {
                 resp.headers_mut().append(header::SET_COOKIE, v);
             }

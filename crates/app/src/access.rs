@@ -1,14 +1,16 @@
 //! Who may see and touch what. Lists are scoped with [`App::owner_scope`] (CloudStack's
 //! `listall` / `isrecursive` / `domainid` / `account` semantics); actions check the target's
-//! owner with [`check_account`] and, for user management, the role hierarchy with
-//! [`check_manage_user`] (the CVE-2025-47849/47713 rule: a caller never manages a user of a
-//! higher role).
+//! owner with [`check_account`] and, for managing users and accounts, the role hierarchy with
+//! [`check_manage_user`] and [`check_manage_account`] (the CVE-2025-47849/47713 rule: a caller
+//! never manages an account, or a user of an account, of a higher role type, and one of its
+//! own role type only where [`SameRolePeers`] allows it).
 
 use ferrostack_db::account::{Account, OwnerScope};
 use ferrostack_db::domain::Domain;
 use ferrostack_db::user::User;
 use ferrostack_db::Conn;
 use ferrostack_types::{Error, RoleType};
+use std::cmp::Ordering;
 
 use crate::{App, Caller};
 
@@ -58,10 +60,56 @@ pub fn check_account(caller: &Caller, a: &Account) -> Result<(), Error> {
     }
 }
 
-/// May the caller manage (update, change password, read or create keys of) user `u`?
-/// Users manage only themselves; admins manage users in their reach whose role is not above
-/// their own.
-pub fn check_manage_user(caller: &Caller, u: &User) -> Result<(), Error> {
+/// The setting naming the role types whose administrators may manage other accounts (and
+/// their users) of their own role type.
+pub const SAME_ROLE_SETTING: &str = "role.types.allowed.for.operations.on.accounts.of.same.role.type";
+
+/// Role types whose administrators may manage other accounts of their own role type
+/// ([`SAME_ROLE_SETTING`]; CloudStack's default lists every admin role type). Root admins are
+/// not restricted by it: they manage every account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SameRolePeers(Vec<RoleType>);
+
+impl SameRolePeers {
+    /// From the setting's value (names that are not role types are ignored).
+    pub fn parse(v: &str) -> SameRolePeers {
+        SameRolePeers(v.split(',').filter_map(|s| RoleType::parse(s.trim())).collect())
+    }
+
+    fn allows(&self, r: RoleType) -> bool {
+        r == RoleType::Admin || self.0.contains(&r)
+    }
+}
+
+/// Why the role rule refuses a target, or `None` when it allows it (CloudStack's
+/// `checkCallerRoleTypeAllowedForUserOrAccountOperations`): the caller's own account always;
+/// another account of a lower role type; of the same role type only when `peers` allows the
+/// caller's; of a higher one never.
+fn role_refusal(caller: &Caller, account_id: i64, role: RoleType, peers: &SameRolePeers) -> Option<String> {
+    if account_id == caller.account_id.0 {
+        return None;
+    }
+    match role.cmp(&caller.role) {
+        Ordering::Less => None,
+        Ordering::Equal if peers.allows(caller.role) => None,
+        Ordering::Equal => Some(format!(
+            "its role type {} is the same as yours and {SAME_ROLE_SETTING} does not list it; ask an \
+             administrator of a higher role type, or a root admin to add {} to that setting",
+            role.as_str(),
+            role.as_str()
+        )),
+        Ordering::Greater => Some(format!(
+            "its role type {} is above yours ({}); ask an administrator of at least that role type",
+            role.as_str(),
+            caller.role.as_str()
+        )),
+    }
+}
+
+/// May the caller manage (update, change password, read or create keys of, change the state
+/// of, delete, add to the account of) user `u`? Users manage only themselves; admins manage
+/// users in their reach under the role rule of [`role_refusal`].
+pub fn check_manage_user(caller: &Caller, u: &User, peers: &SameRolePeers) -> Result<(), Error> {
     if caller.user_id.0 == u.id {
         return Ok(());
     }
@@ -70,14 +118,31 @@ pub fn check_manage_user(caller: &Caller, u: &User) -> Result<(), Error> {
         RoleType::DomainAdmin | RoleType::ResourceAdmin => in_subtree(&u.domain_path, &caller.domain_path),
         RoleType::User => false,
     };
-    if reach && u.role_type() <= caller.role {
-        Ok(())
+    let refusal = if reach {
+        role_refusal(caller, u.account_id, u.role_type(), peers)
     } else {
-        Err(Error::denied(format!(
-            "Account {} does not have permission to manage user {}; a user can only be managed by \
-             itself or by an administrator of at least the same role",
+        Some("it is outside your reach".to_string())
+    };
+    match refusal {
+        None => Ok(()),
+        Some(why) => Err(Error::denied(format!(
+            "Account {} does not have permission to manage user {}: {why}",
             caller.account_name, u.uuid
-        )))
+        ))),
+    }
+}
+
+/// May the caller manage (update, lock, disable, enable, delete, add users to) account `a`?
+/// The account must be in the caller's reach ([`check_account`]) and pass the role rule of
+/// [`role_refusal`], the same one that guards its users.
+pub fn check_manage_account(caller: &Caller, a: &Account, peers: &SameRolePeers) -> Result<(), Error> {
+    check_account(caller, a)?;
+    match role_refusal(caller, a.id, a.role_type(), peers) {
+        None => Ok(()),
+        Some(why) => Err(Error::denied(format!(
+            "Account {} does not have permission to manage account {} ({}): {why}",
+            caller.account_name, a.name, a.uuid
+        ))),
     }
 }
 
@@ -91,6 +156,11 @@ pub fn can_see_user(caller: &Caller, u: &User) -> bool {
 }
 
 impl App {
+    /// The current [`SameRolePeers`] (read before a transaction begins).
+    pub async fn same_role_peers(&self) -> Result<SameRolePeers, Error> {
+        Ok(SameRolePeers::parse(&self.config_value(SAME_ROLE_SETTING, None).await?))
+    }
+
     /// Resolve a domain uuid the caller may use.
     pub async fn domain_for(&self, c: &mut Conn, caller: &Caller, param: &str, uuid: &str) -> Result<Domain, Error> {
         let d = ferrostack_db::domain::by_uuid(&mut *c, uuid)
@@ -167,5 +237,48 @@ mod tests {
         assert!(in_subtree("/a/", "/a/"));
         assert!(in_subtree("/x/", "/"));
         assert!(!in_subtree("/ab/", "/a/"));
+    }
+
+    fn caller(role: RoleType, account: i64) -> Caller {
+        Caller {
+            user_id: ferrostack_types::ids::UserId(account * 10),
+            user_uuid: "u".into(),
+            username: "u".into(),
+            account_id: ferrostack_types::ids::AccountId(account),
+            account_uuid: "a".into(),
+            account_name: "a".into(),
+            domain_id: ferrostack_types::ids::DomainId(1),
+            domain_uuid: "d".into(),
+            domain_path: "/".into(),
+            role,
+            account_type: role.account_type(),
+        }
+    }
+
+    #[test]
+    fn role_rule_table() {
+        use RoleType::{Admin, DomainAdmin, ResourceAdmin, User};
+        let all = SameRolePeers::parse("Admin, ResourceAdmin, DomainAdmin");
+        let only_admin = SameRolePeers::parse("Admin");
+        for c in RoleType::ALL {
+            for t in RoleType::ALL {
+                let me = caller(c, 1);
+                // Another account: lower always, same per the setting, higher never.
+                let want = t < c || (t == c && c != User);
+                assert_eq!(role_refusal(&me, 2, t, &all).is_none(), want, "{c:?} on {t:?}");
+                let strict = t < c || (t == c && c == Admin);
+                assert_eq!(role_refusal(&me, 2, t, &only_admin).is_none(), strict, "{c:?} on {t:?}");
+                // Its own account: always.
+                assert!(role_refusal(&me, 1, t, &only_admin).is_none());
+            }
+        }
+        let why = role_refusal(&caller(DomainAdmin, 1), 2, ResourceAdmin, &all).unwrap();
+        assert!(why.contains("ResourceAdmin is above yours (DomainAdmin)"), "{why}");
+        let why = role_refusal(&caller(DomainAdmin, 1), 2, DomainAdmin, &only_admin).unwrap();
+        assert!(why.contains(SAME_ROLE_SETTING), "{why}");
+        assert_eq!(
+            SameRolePeers::parse(" domainadmin ,Boss"),
+            SameRolePeers(vec![DomainAdmin])
+        );
     }
 }

@@ -10,7 +10,7 @@ use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{AccountType, Error, Page, RoleType};
 
-use crate::access::{check_account, ListScope};
+use crate::access::{check_account, check_manage_account, ListScope};
 use crate::event::Resource;
 use crate::job::{JobRequest, Submitted};
 use crate::user::check_password_strength;
@@ -221,8 +221,10 @@ impl App {
         network_domain: Option<String>,
         role_uuid: Option<String>,
     ) -> Result<(Account, Vec<User>), Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let a = self.account_resolve(&mut tx, caller, r).await?;
+        check_manage_account(caller, &a, &peers)?;
         if a.is_default == 1 && new_name.is_some() {
             return Err(Error::invalid(format!(
                 "The default account {} can't be renamed",
@@ -292,8 +294,10 @@ impl App {
         r: &AccountRef,
         request: AccountEvent,
     ) -> Result<(Account, Vec<User>), Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let a = self.account_resolve(&mut tx, caller, r).await?;
+        check_manage_account(caller, &a, &peers)?;
         let (verb, event) = match request {
             AccountEvent::Lock => ("lock", EventType::AccountLock),
             AccountEvent::Disable => ("disable", EventType::AccountDisable),
@@ -328,8 +332,10 @@ impl App {
         lock: bool,
         meta: crate::job::JobMeta,
     ) -> Result<Submitted, Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let a = self.account_resolve(&mut tx, caller, r).await?;
+        check_manage_account(caller, &a, &peers)?;
         Self::check_not_self_or_default(caller, &a, if lock { "lock" } else { "disable" })?;
         let sub = self
             .job_submit(
@@ -368,8 +374,10 @@ impl App {
         uuid: &str,
         meta: crate::job::JobMeta,
     ) -> Result<Submitted, Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let a = self.account_for(&mut tx, caller, "id", uuid).await?;
+        check_manage_account(caller, &a, &peers)?;
         Self::check_not_self_or_default(caller, &a, "delete")?;
         let sub = self
             .job_submit(

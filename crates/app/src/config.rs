@@ -3,8 +3,8 @@
 
 use ferrostack_db::{config as config_db, db_err, zone as zone_db};
 use ferrostack_types::time::now_ms;
-use ferrostack_types::Error;
 use ferrostack_types::EventType;
+use ferrostack_types::{Error, RoleType};
 
 use crate::event::Resource;
 use crate::{App, Caller};
@@ -26,10 +26,18 @@ impl Scope {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
-    Integer { min: i64, max: i64 },
-    Float { min: f64, max: f64 },
+    Integer {
+        min: i64,
+        max: i64,
+    },
+    Float {
+        min: f64,
+        max: f64,
+    },
     Boolean,
     String,
+    /// A comma-separated list of role type names (`Admin, DomainAdmin`).
+    RoleTypes,
 }
 
 impl Kind {
@@ -38,7 +46,7 @@ impl Kind {
             Kind::Integer { .. } => "Number",
             Kind::Float { .. } => "Decimal",
             Kind::Boolean => "Boolean",
-            Kind::String => "String",
+            Kind::String | Kind::RoleTypes => "String",
         }
     }
 }
@@ -163,6 +171,33 @@ pub const SETTINGS: &[Setting] = &[
         scope: Scope::Global,
         kind: Kind::Boolean,
     },
+    Setting {
+        name: "incorrect.login.attempts.allowed",
+        category: "Advanced",
+        default: "5",
+        description: "Incorrect login attempts allowed before the user is disabled (when value > 0). If value <=0 users are not disabled after failed login attempts",
+        scope: Scope::Global,
+        kind: Kind::Integer { min: 0, max: 10_000 },
+    },
+    Setting {
+        name: "api.signature.expires.max.seconds",
+        category: "Advanced",
+        default: "86400",
+        description: "How far in the future (in seconds) the expires of a signatureVersion=3 request may be; a request signed to expire later is refused (ferrostack).",
+        scope: Scope::Global,
+        kind: Kind::Integer {
+            min: 60,
+            max: 31_536_000,
+        },
+    },
+    Setting {
+        name: "role.types.allowed.for.operations.on.accounts.of.same.role.type",
+        category: "Advanced",
+        default: "Admin, ResourceAdmin, DomainAdmin",
+        description: "Comma separated list of role types that are allowed to do operations on accounts or users of the same role type within a domain.",
+        scope: Scope::Global,
+        kind: Kind::RoleTypes,
+    },
 ];
 
 pub fn setting(name: &str) -> Option<&'static Setting> {
@@ -195,6 +230,21 @@ pub fn validate(s: &Setting, value: &str) -> Result<String, Error> {
                 s.name
             ))),
         },
+        Kind::RoleTypes => {
+            let mut out: Vec<&str> = Vec::new();
+            for item in v.split(',').map(str::trim) {
+                let r = RoleType::parse(item).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "Invalid value {value} for {}: give role types separated by commas, each one of Admin, ResourceAdmin, DomainAdmin, User",
+                        s.name
+                    ))
+                })?;
+                if !out.contains(&r.as_str()) {
+                    out.push(r.as_str());
+                }
+            }
+            Ok(out.join(", "))
+        }
         Kind::String => {
             if v.is_empty() {
                 Err(Error::invalid(format!("The value of {} can't be empty", s.name)))
@@ -395,5 +445,12 @@ mod tests {
         assert!(validate(s, "abc").is_err());
         assert_eq!(validate(s, " 2 ").unwrap(), "2");
         assert!(validate(setting("system.vm.use.local.storage").unwrap(), "yes").is_err());
+        let roles = setting("role.types.allowed.for.operations.on.accounts.of.same.role.type").unwrap();
+        assert_eq!(
+            validate(roles, " admin,DomainAdmin , admin").unwrap(),
+            "Admin, DomainAdmin"
+        );
+        assert!(validate(roles, "Admin, Boss").is_err());
+        assert!(validate(roles, "").is_err());
     }
 }

@@ -14,6 +14,17 @@ pub fn hash(password: &str) -> Result<String, Error> {
         .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
 }
 
+/// An Argon2id hash of a random password nobody knows, with the parameters [`hash`] uses. A
+/// login for a user that does not exist (or has no usable hash) is verified against it, so that
+/// it costs the same time as a login with a wrong password.
+pub const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$uKKd6/mS5+zZW7xJJXZfGg$4E8uDJF46jBclLo3SqC0CG3hmaeZr3lTheHdfGZfvN8";
+
+/// Whether `stored` is a hash [`verify`] can check (the system user's `!` is not).
+pub fn is_hash(stored: &str) -> bool {
+    PasswordHash::new(stored).is_ok()
+}
+
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
         Ok(h) => Argon2::default().verify_password(password.as_bytes(), &h).is_ok(),
@@ -39,5 +50,21 @@ mod tests {
         assert!(!super::verify("other", &a));
         assert!(!super::verify("pw", "not-a-hash"));
         assert_eq!(super::random_token(20).len(), 27);
+    }
+
+    /// The dummy costs what a real hash costs: same algorithm, version and parameters.
+    #[test]
+    fn dummy_hash_has_the_parameters_of_real_hashes() {
+        use argon2::password_hash::PasswordHash;
+        let real = super::hash("pw").unwrap();
+        let (real, dummy) = (
+            PasswordHash::new(&real).unwrap(),
+            PasswordHash::new(super::DUMMY_HASH).unwrap(),
+        );
+        assert_eq!(real.algorithm, dummy.algorithm);
+        assert_eq!(real.version, dummy.version);
+        assert_eq!(real.params, dummy.params);
+        assert_eq!(real.hash.map(|h| h.len()), dummy.hash.map(|h| h.len()));
+        assert!(super::is_hash(super::DUMMY_HASH) && !super::is_hash("!"));
     }
 }

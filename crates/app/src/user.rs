@@ -10,7 +10,7 @@ use ferrostack_types::time::now_ms;
 use ferrostack_types::EventType;
 use ferrostack_types::{Error, Page, RoleType};
 
-use crate::access::{can_see_user, check_account, check_manage_user, ListScope};
+use crate::access::{can_see_user, check_manage_account, check_manage_user, ListScope, SameRolePeers};
 use crate::event::Resource;
 use crate::job::{JobRequest, Submitted};
 use crate::{password, App, Caller};
@@ -66,6 +66,7 @@ impl App {
     pub async fn user_create(&self, caller: &Caller, p: UserCreate) -> Result<User, Error> {
         check_password_strength(&p.password)?;
         let hash = password::hash(&p.password)?;
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let domain = match &p.domain_uuid {
             Some(u) => self.domain_for(&mut tx, caller, "domainid", u).await?,
@@ -82,12 +83,7 @@ impl App {
                     domain.display_path()
                 ))
             })?;
-        check_account(caller, &a)?;
-        if a.role_type() > caller.role {
-            return Err(Error::denied(
-                "You can't add users to an account whose role is above your own",
-            ));
-        }
+        check_manage_account(caller, &a, &peers)?;
         let uuid = match p.user_uuid {
             None => new_uuid(),
             Some(s) => parse_uuid(&s)
@@ -166,9 +162,10 @@ impl App {
             }
             None => None,
         };
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
-        check_manage_user(caller, &u)?;
+        check_manage_user(caller, &u, &peers)?;
         if let Some(hash) = &new_hash {
             // Changing one's own password needs the current one (unless root admin).
             if u.id == caller.user_id.0 && caller.role != RoleType::Admin {
@@ -219,8 +216,8 @@ impl App {
         Ok(u)
     }
 
-    fn check_user_state_change(caller: &Caller, u: &User, verb: &str) -> Result<(), Error> {
-        check_manage_user(caller, u)?;
+    fn check_user_state_change(caller: &Caller, u: &User, peers: &SameRolePeers, verb: &str) -> Result<(), Error> {
+        check_manage_user(caller, u, peers)?;
         if u.id == caller.user_id.0 {
             return Err(Error::invalid(format!(
                 "You can't {verb} your own user; ask another administrator"
@@ -237,6 +234,7 @@ impl App {
 
     /// `enableUser` / `lockUser` (sync).
     pub async fn user_set_state(&self, caller: &Caller, uuid: &str, request: AccountEvent) -> Result<User, Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
         let (verb, event) = match request {
@@ -244,10 +242,15 @@ impl App {
             AccountEvent::Disable => ("disable", EventType::UserDisable),
             AccountEvent::Enable => ("enable", EventType::UserEnable),
         };
-        Self::check_user_state_change(caller, &u, verb)?;
+        Self::check_user_state_change(caller, &u, &peers, verb)?;
         let state = user_move(&mut tx, u.id(), u.state, request).await?;
         if !state.can_log_in() {
             session_db::delete_for_user(&mut *tx, u.id()).await?;
+        }
+        if request == AccountEvent::Enable {
+            // As in CloudStack: enabling a user (e.g. one disabled by failed logins) forgets
+            // its failed login attempts.
+            user_db::reset_login_attempts(&mut tx, u.id()).await?;
         }
         let u = user_db::get(&mut *tx, u.id())
             .await?
@@ -271,9 +274,10 @@ impl App {
         uuid: &str,
         meta: crate::job::JobMeta,
     ) -> Result<Submitted, Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
-        Self::check_user_state_change(caller, &u, "disable")?;
+        Self::check_user_state_change(caller, &u, &peers, "disable")?;
         let sub = self
             .job_submit(
                 &mut tx,
@@ -294,9 +298,10 @@ impl App {
     }
 
     pub async fn user_delete(&self, caller: &Caller, uuid: &str) -> Result<(), Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
-        Self::check_user_state_change(caller, &u, "delete")?;
+        Self::check_user_state_change(caller, &u, &peers, "delete")?;
         user_db::mark_removed(&mut tx, u.id(), now_ms()).await?;
         session_db::delete_for_user(&mut *tx, u.id()).await?;
         self.event_done(
@@ -312,9 +317,10 @@ impl App {
 
     /// `registerUserKeys`: generate (replace) the user's key pair and return it once.
     pub async fn user_register_keys(&self, caller: &Caller, uuid: &str) -> Result<(String, String), Error> {
+        let peers = self.same_role_peers().await?;
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
-        check_manage_user(caller, &u)?;
+        check_manage_user(caller, &u, &peers)?;
         let api_key = password::random_token(64);
         let secret_key = password::random_token(64);
         user_db::set_keys(&mut tx, u.id(), &api_key, &secret_key).await?;
@@ -332,9 +338,10 @@ impl App {
 
     /// `getUserKeys`: only for the user itself or an administrator of at least its role.
     pub async fn user_keys(&self, caller: &Caller, uuid: &str) -> Result<Option<(String, String)>, Error> {
+        let peers = self.same_role_peers().await?;
         let mut c = self.db.conn().await?;
         let u = self.user_for(&mut c, caller, "id", uuid).await?;
-        check_manage_user(caller, &u)?;
+        check_manage_user(caller, &u, &peers)?;
         user_db::keys(&mut *c, u.id()).await
     }
 }

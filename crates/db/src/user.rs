@@ -192,6 +192,30 @@ pub async fn set_password(c: &mut Conn, id: UserId, hash: &str) -> Result<(), Er
     Ok(())
 }
 
+/// Count one failed password login of an enabled user; the new count, or `None` when the user
+/// is not enabled (a disabled or locked user's failures are not counted, as in CloudStack).
+pub async fn count_failed_login(c: &mut Conn, id: UserId) -> Result<Option<i64>, Error> {
+    let r: Option<(i64,)> = sqlx::query_as(
+        "UPDATE app_user SET login_attempts = login_attempts + 1 \
+         WHERE id = $1 AND state = 'enabled' AND removed IS NULL RETURNING login_attempts",
+    )
+    .bind(id.0)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(r.map(|r| r.0))
+}
+
+/// Forget a user's failed logins (successful login, `enableUser`).
+pub async fn reset_login_attempts(c: &mut Conn, id: UserId) -> Result<(), Error> {
+    sqlx::query("UPDATE app_user SET login_attempts = 0 WHERE id = $1 AND login_attempts <> 0")
+        .bind(id.0)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// Compare-and-swap the state: `false` when the user is no longer in `from` (or is gone).
 pub async fn set_state(c: &mut Conn, id: UserId, from: AccountState, to: AccountState) -> Result<bool, Error> {
     let r = sqlx::query("UPDATE app_user SET state = $1 WHERE id = $2 AND state = $3 AND removed IS NULL")

@@ -1,5 +1,6 @@
 //! Integration tests: the whole server on port 0, driven through the real HTTP API.
 
+mod abuse;
 mod catalog;
 mod common;
 mod concurrency;
