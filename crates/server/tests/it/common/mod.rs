@@ -310,6 +310,7 @@ pub fn config(dir: &std::path::Path, database: &str, step_delay_ms: u64) -> Conf
         session_timeout_secs: 1800,
         job_workers: 8,
         job_step_delay_ms: step_delay_ms,
+        startup_reconcile_secs: ferrostack_server::config::DEFAULT_STARTUP_RECONCILE_SECS,
         log: None,
     }
 }
