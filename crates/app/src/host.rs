@@ -4,7 +4,7 @@
 use ferrostack_types::EventType;
 use std::sync::Arc;
 
-use ferrostack_agent_api::{Agent, HostLocation, PowerReport};
+use ferrostack_agent_api::{Agent, AgentError, HostInfo, HostLocation, PowerReport};
 use ferrostack_db::alert::{self as alert_db, Alert, AlertFilter};
 use ferrostack_db::host::{self as host_db, CapacityRow, Host, HostFilter};
 use ferrostack_db::{db_err, zone as zone_db, Conn};
@@ -334,17 +334,45 @@ impl App {
         .await
     }
 
-    /// Re-open and connect a host's agent; the host is Up if it answers.
+    /// Re-open and connect a host's agent; the host is Up if it answers within
+    /// `ping.interval × ping.timeout` seconds.
     pub async fn host_connect(&self, h: &Host, startup: bool) -> Result<(), Error> {
+        let agent = self.host_open(h).await?;
+        let within = self.host_answer_within_ms().await?;
+        let answer = connect_bounded(&agent, within).await;
+        self.host_connected(h, agent, answer, startup).await
+    }
+
+    /// Open (not yet connect) the agent of a known host.
+    pub(crate) async fn host_open(&self, h: &Host) -> Result<Arc<dyn Agent>, Error> {
         let location = HostLocation {
             zone: h.zone_uuid.clone(),
             pod: h.pod_uuid.clone(),
             cluster: h.cluster_uuid.clone(),
             host: h.uuid.clone(),
         };
-        let agent = self.agents.open(&h.hypervisor, &h.url, &location).await?;
+        self.agents.open(&h.hypervisor, &h.url, &location).await
+    }
+
+    /// How long a host gets to answer a connect before it counts as not answering: the time
+    /// after which the monitor would mark it Down (`ping.interval × ping.timeout`).
+    pub(crate) async fn host_answer_within_ms(&self) -> Result<i64, Error> {
+        let interval_s = self.config_i64("ping.interval", None).await?;
+        let mult = self.config_f64("ping.timeout", None).await?;
+        Ok((interval_s as f64 * 1000.0 * mult) as i64)
+    }
+
+    /// Record a connect attempt's answer: capacity, the live agent, the host's status and the
+    /// follow-ups that waited for it.
+    pub(crate) async fn host_connected(
+        &self,
+        h: &Host,
+        agent: Arc<dyn Agent>,
+        answer: Result<HostInfo, AgentError>,
+        startup: bool,
+    ) -> Result<(), Error> {
         let now = now_ms();
-        match agent.connect().await {
+        match answer {
             Ok(info) => {
                 host_db::update_capacity(
                     self.db.write(),
@@ -381,24 +409,10 @@ impl App {
         }
     }
 
-    /// Connect every host at start-up. Failures leave the host to the monitor.
-    pub async fn host_connect_all(&self) -> Result<(), Error> {
-        // Every agent counts its power reports afresh after a restart: forget them all at once.
-        let mut c = self.db.write_conn().await?;
-        host_db::reset_power_generations(&mut c, None).await?;
-        drop(c);
-        for h in host_db::all_live(self.db.read()).await? {
-            if let Err(e) = self.host_connect(&h, true).await {
-                tracing::warn!(host = %h.name, error = %e, "host did not answer at start-up");
-            }
-        }
-        Ok(())
-    }
-
     /// Record what was observed about a host: its status moves through the host machine with
     /// a compare-and-swap (re-read and retried when another writer won), with an alert and an
     /// event, in one transaction. A host that is gone is left alone.
-    async fn host_set_status(&self, host_id: i64, seen: Observed, now: i64) -> Result<(), Error> {
+    pub(crate) async fn host_set_status(&self, host_id: i64, seen: Observed, now: i64) -> Result<(), Error> {
         for _ in 0..3 {
             let Some(h) = host_db::get(self.db.read(), host_id).await? else {
                 return Ok(());
@@ -593,8 +607,20 @@ impl App {
     }
 }
 
+/// A connect bounded by `within_ms`; not answering in time is `Unreachable`.
+pub(crate) async fn connect_bounded(agent: &Arc<dyn Agent>, within_ms: i64) -> Result<HostInfo, AgentError> {
+    let within = std::time::Duration::from_millis(within_ms.max(1) as u64);
+    match tokio::time::timeout(within, agent.connect()).await {
+        Ok(answer) => answer,
+        Err(_) => Err(AgentError::Unreachable(format!(
+            "no answer to the connect within {} ms",
+            within_ms.max(1)
+        ))),
+    }
+}
+
 /// One ping, bounded by the ping interval; the host's power report when it answered.
-async fn ping_one(id: i64, agent: Arc<dyn Agent>, timeout_ms: i64) -> (i64, Option<PowerReport>) {
+pub(crate) async fn ping_one(id: i64, agent: Arc<dyn Agent>, timeout_ms: i64) -> (i64, Option<PowerReport>) {
     let r = tokio::time::timeout(std::time::Duration::from_millis(timeout_ms.max(1) as u64), agent.ping()).await;
     (id, r.ok().and_then(|r| r.ok()))
 }

@@ -13,6 +13,7 @@ pub mod event;
 pub mod followup;
 pub mod host;
 pub mod host_sagas;
+pub mod host_startup;
 pub mod host_state;
 pub mod infra;
 pub mod job;

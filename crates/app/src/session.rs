@@ -212,14 +212,6 @@ impl App {
         Ok(Caller::from_user(&u))
     }
 
-<<<<<<< HEAD
-    pub async fn session_logout(&self, session_id: &str) -> Result<(), Error> {
-        let Some(s) = session_db::get(self.db.read(), session_id).await? else {
-            return Ok(());
-        };
-        session_db::delete(self.db.write(), session_id).await?;
-        if let Some(u) = user_db::get(self.db.read(), UserId(s.user_id)).await? {
-=======
     /// End the session `session_id`, presented with its session key like every other command
     /// (a cookie alone must not log a session out: CSRF). A session that is already gone is
     /// logged out.
@@ -232,7 +224,6 @@ impl App {
         }
         session_db::delete(self.db.write(), session_id).await?;
         if let Some(u) = user_db::get(self.db.read(), UserId(s.user_id)).await? {
->>>>>>> h-security
             let mut tx = self.db.begin().await?;
             self.event_done(
                 &mut tx,

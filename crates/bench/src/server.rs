@@ -107,6 +107,7 @@ impl Launch {
             session_timeout_secs: 1800,
             job_workers: 16,
             job_step_delay_ms: 0,
+            startup_reconcile_secs: ferrostack_server::config::DEFAULT_STARTUP_RECONCILE_SECS,
             log: None,
         };
         let t0 = Instant::now();

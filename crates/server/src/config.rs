@@ -7,6 +7,7 @@ use clap::Args;
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_STARTUP_RECONCILE_SECS: u64 = 60;
 
 /// Options shared by the subcommands that open the database.
 #[derive(Debug, Clone, Args, Default)]
@@ -22,7 +23,7 @@ pub struct DbOpts {
     pub database: Option<String>,
 
     /// TOML file with settings (keys: listen, database, data_dir, session_timeout_secs,
-    /// job_workers, log)
+    /// job_workers, startup_reconcile_secs, log)
     #[arg(long, env = "FERROSTACK_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
 }
@@ -44,6 +45,12 @@ pub struct ServeOpts {
     #[arg(long, env = "FERROSTACK_JOB_WORKERS", value_name = "N")]
     pub job_workers: Option<usize>,
 
+    /// How long start-up waits for every host to connect and report its VMs' power state
+    /// before the API answers; hosts still connecting after that finish in the background
+    /// [default: 60]
+    #[arg(long, env = "FERROSTACK_STARTUP_RECONCILE_SECS", value_name = "SECS")]
+    pub startup_reconcile_secs: Option<u64>,
+
     /// Testing aid: pause this long before every async-job step, so that crash recovery can
     /// be exercised. Leave at 0 in production.
     #[arg(long, env = "FERROSTACK_JOB_STEP_DELAY_MS", value_name = "MS", default_value_t = 0)]
@@ -59,6 +66,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub session_timeout_secs: Option<i64>,
     pub job_workers: Option<usize>,
+    pub startup_reconcile_secs: Option<u64>,
     pub log: Option<String>,
 }
 
@@ -71,6 +79,8 @@ pub struct Config {
     pub session_timeout_secs: i64,
     pub job_workers: usize,
     pub job_step_delay_ms: u64,
+    /// See [`ServeOpts::startup_reconcile_secs`].
+    pub startup_reconcile_secs: u64,
     pub log: Option<String>,
 }
 
@@ -123,6 +133,10 @@ impl Config {
             session_timeout_secs,
             job_workers,
             job_step_delay_ms: opts.job_step_delay_ms,
+            startup_reconcile_secs: opts
+                .startup_reconcile_secs
+                .or(file.startup_reconcile_secs)
+                .unwrap_or(DEFAULT_STARTUP_RECONCILE_SECS),
             log: file.log,
         })
     }

@@ -1,6 +1,12 @@
 //! Wiring: open and migrate the database, seed it, build the application and the job engine,
-//! and serve the API until told to stop. [`start`] is what `ferrostack serve` and the
-//! integration tests both use.
+//! reconcile with the hosts, and serve the API until told to stop. [`start`] is what
+//! `ferrostack serve` and the integration tests both use.
+//!
+//! Start-up order: the simulator loads its saved hosts; every host is connected and its
+//! power report applied ([`App::host_startup_reconcile`]); then jobs resume and the API
+//! answers, so neither sees a VM or router as Running that its host does not run. The
+//! reconcile is bounded by `startup_reconcile_secs`: past that, the server serves anyway and
+//! the remaining hosts finish connecting in the background before the monitor's first round.
 
 pub mod config;
 
@@ -30,6 +36,8 @@ pub struct RunningServer {
     jobs: JoinHandle<()>,
     background: JoinHandle<()>,
     monitor: JoinHandle<()>,
+    /// The start-up reconcile, in case it outlived its bound.
+    reconcile: tokio::task::AbortHandle,
 }
 
 impl RunningServer {
@@ -44,6 +52,7 @@ impl RunningServer {
         let _ = self.jobs.await;
         self.background.abort();
         self.monitor.abort();
+        self.reconcile.abort();
         self.app.db.close().await;
     }
 
@@ -66,6 +75,7 @@ impl RunningServer {
         self.jobs.abort();
         self.background.abort();
         self.monitor.abort();
+        self.reconcile.abort();
         let _ = self.http.await;
         let _ = self.jobs.await;
         self.app.db.close().await;
@@ -73,7 +83,7 @@ impl RunningServer {
 }
 
 /// The test hook behind [`RunningServer::quiesce`]. It shares a gate with the host monitor
-/// task: the monitor holds it while it reconnects hosts at start-up and while it runs
+/// task: the start-up reconcile holds it while it reconnects hosts, and the monitor while it runs
 /// follow-ups and expunges in each round, and `quiesce` holds it throughout, so no follow-up
 /// is in flight in the monitor (leased, hence invisible to our claim) when `quiesce` reports
 /// that none is due.
@@ -162,7 +172,10 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         Arc::new(ferrostack_api::JobRenderer),
         Arc::new(JobEvents),
     ));
-    let sim = ferrostack_sim::Simulator::new(cfg.data_dir.join("simulator"));
+    let sim_dir = cfg.data_dir.join("simulator");
+    let sim = tokio::task::spawn_blocking(move || ferrostack_sim::Simulator::new(sim_dir))
+        .await
+        .map_err(|e| format!("loading the simulator's hosts failed: {e}"))?;
     let connectors: Vec<Arc<dyn ferrostack_agent_api::Connector>> = vec![sim.clone()];
     let control: Arc<dyn ferrostack_agent_api::control::SimulatorControl> = sim.clone();
     let app = Arc::new(App::new(
@@ -181,6 +194,15 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let quiescer = Quiescer {
+        app: app.clone(),
+        gate: Arc::default(),
+    };
+    // The heartbeat first: a long reconcile must not make this server look dead to others.
+    let background = tokio::spawn(ferrostack_db::held::scope(background(app.clone(), msid)));
+    // Connect hosts → apply their power reports → resume jobs and serve.
+    let (reconcile, pending) =
+        ferrostack_db::held::scope(startup_reconcile(&app, &quiescer.gate, cfg.startup_reconcile_secs)).await;
     let (tx, rx) = watch::channel(false);
     let router = ferrostack_api::router(app.clone());
     let mut http_rx = rx.clone();
@@ -195,14 +217,10 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         }
     });
     let jobs = tokio::spawn(engine.run(app.clone(), rx.clone()));
-    let background = tokio::spawn(ferrostack_db::held::scope(background(app.clone(), msid)));
-    let quiescer = Quiescer {
-        app: app.clone(),
-        gate: Arc::default(),
-    };
     let monitor = tokio::spawn(ferrostack_db::held::scope(host_monitor(
         app.clone(),
         quiescer.gate.clone(),
+        pending,
     )));
     Ok(RunningServer {
         addr,
@@ -214,7 +232,47 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         jobs,
         background,
         monitor,
+        reconcile,
     })
+}
+
+/// Run the start-up reconcile (holding the quiescing gate) and wait for it at most `limit_secs`.
+/// Returns its abort handle and, when it outlived the bound, its join handle (the monitor
+/// waits for it before its first round).
+async fn startup_reconcile(
+    app: &Arc<App>,
+    gate: &Arc<tokio::sync::Mutex<()>>,
+    limit_secs: u64,
+) -> (tokio::task::AbortHandle, Option<JoinHandle<()>>) {
+    let guard = gate.clone().lock_owned().await;
+    let started = std::time::Instant::now();
+    let task_app = app.clone();
+    let mut task = tokio::spawn(async move {
+        let _gate = guard;
+        match task_app.host_startup_reconcile().await {
+            Ok(r) => tracing::info!(
+                hosts = r.hosts,
+                connected = r.connected,
+                power_reports = r.synced,
+                ms = started.elapsed().as_millis() as u64,
+                "hosts reconnected and their power state reconciled"
+            ),
+            Err(e) => tracing::warn!(error = %e, "reconnecting hosts at start-up failed"),
+        }
+    });
+    let abort = task.abort_handle();
+    match tokio::time::timeout(Duration::from_secs(limit_secs), &mut task).await {
+        Ok(_) => (abort, None),
+        Err(_) => {
+            tracing::warn!(
+                limit_secs,
+                "hosts are still reconnecting after the start-up bound; serving now. Until a host's \
+                 power report arrives its VMs and routers show their last recorded state \
+                 (raise --startup-reconcile-secs to wait longer)"
+            );
+            (abort, Some(task))
+        }
+    }
 }
 
 /// Periodic work: heartbeat into the management-server table, expire idle sessions (every
@@ -253,17 +311,14 @@ async fn background(app: Arc<App>, msid: String) {
 }
 
 /// The host liveness monitor (a round every 500 ms pings the hosts that are due), the
-/// follow-up worker, and the expunger of destroyed VMs. Hosts are reconnected first, while the
-/// API already answers (at 25k hosts that takes a while).
+/// follow-up worker, and the expunger of destroyed VMs. It starts once the start-up reconcile
+/// is done (`pending`, if it outlived its bound).
 ///
 /// Each round holds `gate` (shared with [`Quiescer`]) while it runs follow-ups and expunges,
 /// never while it pings or sleeps.
-async fn host_monitor(app: Arc<App>, gate: Arc<tokio::sync::Mutex<()>>) {
-    {
-        let _gate = gate.lock().await;
-        if let Err(e) = app.host_connect_all().await {
-            tracing::warn!(error = %e, "reconnecting hosts at start-up failed");
-        }
+async fn host_monitor(app: Arc<App>, gate: Arc<tokio::sync::Mutex<()>>, pending: Option<JoinHandle<()>>) {
+    if let Some(reconcile) = pending {
+        let _ = reconcile.await;
     }
     let mut round: u64 = 0;
     loop {

@@ -15,7 +15,6 @@ use ferrostack_agent_api::{
 };
 
 use crate::mock::MockResult;
-use crate::state::DriveRecord;
 use crate::{url, Inner};
 
 /// Hypervisor version (and agent version) simulated hosts report.
@@ -97,11 +96,12 @@ impl SimAgent {
     }
 
     /// Run `f` on the state after re-checking that the host is up (it may have gone down
-    /// during a mock wait).
+    /// during a mock wait), and save what it changed before answering.
     fn with_up_host<T>(&self, f: impl FnOnce(&mut crate::state::State) -> T) -> Result<T, AgentError> {
-        let mut state = self.inner.lock();
-        state.ensure_up(&self.key)?;
-        Ok(f(&mut state))
+        self.inner.update(|state| {
+            state.ensure_up(&self.key)?;
+            Ok(f(state))
+        })?
     }
 }
 
@@ -173,7 +173,9 @@ impl Agent for SimAgent {
 
     async fn destroy_vm(&self, name: &str) -> Result<(), AgentError> {
         self.prelude(Command::Destroy).await?;
-        self.with_up_host(|s| s.destroy_vm(&self.key, name))
+        self.with_up_host(|s| {
+            s.destroy_vm(&self.key, name);
+        })
     }
 
     async fn program_router(&self, router: &str, config: &RouterConfig) -> Result<(), AgentError> {
@@ -197,11 +199,9 @@ impl Agent for SimAgent {
         tokio::fs::rename(&tmp, &path)
             .await
             .map_err(|e| io_failed("store", &path, &e))?;
-        let record = DriveRecord {
-            host: self.key.clone(),
-            path: path.clone(),
-        };
-        let replaced = self.inner.lock().drives.insert(image.vm_name.clone(), record);
+        let replaced = self
+            .inner
+            .update(|state| state.put_drive(&self.key, &image.vm_name, path.clone()))?;
         if let Some(old) = replaced.filter(|old| old.path != path) {
             remove_if_present(&old.path).await?;
         }
@@ -210,14 +210,10 @@ impl Agent for SimAgent {
 
     async fn delete_config_drive(&self, vm_name: &str) -> Result<(), AgentError> {
         self.prelude(Command::HandleConfigDriveIso).await?;
-        let Some(record) = self.inner.lock().drives.get(vm_name).cloned() else {
+        let Some(record) = self.inner.lock().drive(vm_name) else {
             return Ok(());
         };
         remove_if_present(&record.path).await?;
-        let mut state = self.inner.lock();
-        if state.drives.get(vm_name) == Some(&record) {
-            state.drives.remove(vm_name);
-        }
-        Ok(())
+        self.inner.update(|state| state.remove_drive_if(vm_name, &record))
     }
 }

@@ -14,14 +14,21 @@
 //! * **Routers and config drives**: programmed router configurations are kept per
 //!   (router, network) and counted; config-drive ISOs are written to
 //!   `<dir>/configdrive/<file name>`. Tests read both back through [`Simulator`].
+//! * **Hosts survive restarts** of the management server the simulator runs in, like real
+//!   hosts do: each host's VM table (spec, power state), report generation, router
+//!   configurations and config-drive records are kept in `<dir>/hosts/`, one small file per
+//!   host written atomically with every change, and loaded by [`Simulator::new`]. Host
+//!   outages, mock rules and `program_router` counts are in-memory test controls and start
+//!   afresh. See the `persist` module for the details.
 //! * **Failure and delay injection** like CloudStack's `configureSimulator`: see
 //!   [`MockRule`] and [`Simulator::configure`].
 //! * **Host outages**: [`Simulator::set_host_up`] makes every call on a host answer
 //!   `Unreachable` until it is back; its VMs keep their state (use
-//!   [`Simulator::power_off_all`] to simulate a crash).
+//!   [`Simulator::power_off_all`] to simulate a crash, [`Simulator::forget_vm`] for a host
+//!   that lost a VM). Outages are not saved: a new simulator starts with every host up.
 //!
-//! All state sits behind one mutex that is never held across an await; there are no
-//! background tasks, and nothing depends on timing except injected waits.
+//! All state sits behind one mutex that is never held across an await (or a file write);
+//! there are no background tasks, and nothing depends on timing except injected waits.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferrostack_agent_api::AgentError> {
@@ -39,9 +46,12 @@
 
 mod agent;
 mod mock;
+mod persist;
 mod state;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_persist;
 mod url;
 
 use std::path::{Path, PathBuf};
@@ -58,16 +68,42 @@ pub const HYPERVISOR: &str = "Simulator";
 
 /// State shared by the simulator and every agent it opened.
 pub(crate) struct Inner {
-    /// Where config-drive ISOs are kept (`<dir>/configdrive/`).
+    /// Where config-drive ISOs (`<dir>/configdrive/`) and host state (`<dir>/hosts/`) are kept.
     pub dir: PathBuf,
     state: Mutex<state::State>,
+    store: persist::Store,
 }
 
 impl Inner {
-    /// Lock the state. A panic elsewhere cannot leave it half-updated in a way that matters
-    /// (every update is a few map operations), so a poisoned lock is simply taken over.
+    /// Lock the state for reading. A panic elsewhere cannot leave it half-updated in a way
+    /// that matters (every update is a few map operations), so a poisoned lock is simply
+    /// taken over.
     pub fn lock(&self) -> MutexGuard<'_, state::State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Change the state and save the hosts that changed before returning: the snapshots are
+    /// taken under the lock and written after it is released.
+    pub fn update<T>(&self, f: impl FnOnce(&mut state::State) -> T) -> Result<T, AgentError> {
+        let (out, snapshots) = {
+            let mut state = self.lock();
+            let out = f(&mut state);
+            (out, state.take_snapshots())
+        };
+        self.store.write(snapshots).map_err(AgentError::Failed)?;
+        Ok(out)
+    }
+
+    /// [`Inner::update`] for the test controls, which have no error to return: a failed save
+    /// is logged (by the store) and the change stays in memory.
+    pub fn update_logged<T>(&self, f: impl FnOnce(&mut state::State) -> T) -> T {
+        let (out, snapshots) = {
+            let mut state = self.lock();
+            let out = f(&mut state);
+            (out, state.take_snapshots())
+        };
+        let _ = self.store.write(snapshots);
+        out
     }
 }
 
@@ -78,11 +114,25 @@ pub struct Simulator {
 }
 
 impl Simulator {
-    /// A simulator with no hosts, keeping config drives under `dir` (created on first use).
+    /// The simulator keeping its files under `dir` (created on first use), with the hosts
+    /// saved there by an earlier simulator on the same directory. Missing or unreadable host
+    /// files are logged and those hosts start empty. Reads every host file: call it from a
+    /// blocking context (`spawn_blocking`) when there are many.
     pub fn new(dir: impl Into<PathBuf>) -> Arc<Simulator> {
+        let dir = dir.into();
+        let store = persist::Store::new(&dir);
+        let started = std::time::Instant::now();
+        let loaded = store.load();
+        let (hosts, corrupt) = (loaded.hosts.len(), loaded.corrupt);
+        let state = state::State::from_files(loaded.hosts, &dir);
+        if hosts > 0 || corrupt > 0 {
+            tracing::info!(hosts, corrupt, vms = state.vm_hosts.len(), ms = started.elapsed().as_millis() as u64,
+                dir = %dir.display(), "simulated hosts loaded");
+        }
         let inner = Inner {
-            dir: dir.into(),
-            state: Mutex::new(state::State::default()),
+            dir,
+            state: Mutex::new(state),
+            store,
         };
         Arc::new(Simulator { inner: Arc::new(inner) })
     }
@@ -145,17 +195,24 @@ impl Simulator {
     /// Power off every VM on a host (simulates a crash); returns how many were running.
     /// Unknown hosts power off nothing.
     pub fn power_off_all(&self, url_or_host_uuid: &str) -> usize {
-        let mut state = self.inner.lock();
-        match state.resolve_host(url_or_host_uuid) {
-            Some(key) => state.power_off_all(&key),
-            None => 0,
-        }
+        self.inner
+            .update_logged(|state| match state.resolve_host(url_or_host_uuid) {
+                Some(key) => state.power_off_all(&key),
+                None => 0,
+            })
     }
 
     /// Change a VM's power state out of band (as if the guest shut itself down or an
     /// operator started it on the host). `false` if no host knows the VM.
     pub fn set_vm_power(&self, vm_name: &str, power: PowerState) -> bool {
-        self.inner.lock().set_vm_power(vm_name, power)
+        self.inner.update_logged(|state| state.set_vm_power(vm_name, power))
+    }
+
+    /// Remove a VM from whichever host has it, as if the host lost it (rebooted without
+    /// restarting it, or the VM was undefined out of band); its router configurations go
+    /// with it. `false` if no host knows the VM.
+    pub fn forget_vm(&self, vm_name: &str) -> bool {
+        self.inner.update_logged(|state| state.forget_vm(vm_name))
     }
 
     /// A VM's power state on whichever host has it.
@@ -165,7 +222,6 @@ impl Simulator {
         Some(state.hosts.get(key)?.vms.get(vm_name)?.power)
     }
 
-    /// The canonical URL (`http://sim/...`) of the host a VM lives on.
     /// Every VM some simulated host knows (running or not), sorted.
     pub fn vm_names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.inner.lock().vm_hosts.keys().cloned().collect();
@@ -173,6 +229,7 @@ impl Simulator {
         v
     }
 
+    /// The canonical URL (`http://sim/...`) of the host a VM lives on.
     pub fn vm_host(&self, vm_name: &str) -> Option<String> {
         self.inner.lock().vm_hosts.get(vm_name).cloned()
     }
@@ -200,12 +257,12 @@ impl Simulator {
 
     /// Where a VM's config drive ISO is stored, if one is.
     pub fn config_drive_path(&self, vm_name: &str) -> Option<PathBuf> {
-        self.inner.lock().drives.get(vm_name).map(|d| d.path.clone())
+        self.inner.lock().drive(vm_name).map(|d| d.path)
     }
 
     /// The canonical URL of the host a VM's config drive was stored through.
     pub fn config_drive_host(&self, vm_name: &str) -> Option<String> {
-        self.inner.lock().drives.get(vm_name).map(|d| d.host.clone())
+        self.inner.lock().drive(vm_name).map(|d| d.host)
     }
 }
 
@@ -220,7 +277,7 @@ impl Connector for Simulator {
     /// by uuid.
     async fn open(&self, url: &str, location: &HostLocation) -> Result<Arc<dyn Agent>, AgentError> {
         let key = url::host_key(url)?;
-        self.inner.lock().host_mut(&key).location = Some(location.clone());
+        self.inner.lock().set_location(&key, location);
         Ok(Arc::new(agent::SimAgent {
             inner: Arc::clone(&self.inner),
             key,

@@ -15,6 +15,7 @@ mod model;
 mod network;
 mod physnet;
 mod registry;
+mod restart;
 mod setup;
 mod userdata;
 mod vm;

@@ -310,6 +310,7 @@ pub fn config(dir: &std::path::Path, database: &str, step_delay_ms: u64) -> Conf
         session_timeout_secs: 1800,
         job_workers: 8,
         job_step_delay_ms: step_delay_ms,
+        startup_reconcile_secs: ferrostack_server::config::DEFAULT_STARTUP_RECONCILE_SECS,
         log: None,
     }
 }
@@ -355,13 +356,24 @@ impl TestServer {
 
     /// Stop (gracefully or by killing the tasks) and start again on the same database.
     pub async fn restart(&mut self, kill: bool, step_delay_ms: u64) {
-        let s = self.server.take().unwrap();
+        self.shut_down(kill).await;
+        self.start_again(step_delay_ms).await;
+    }
+
+    /// The first half of [`TestServer::restart`]: stop the server (gracefully or by killing
+    /// its tasks), keeping its data directory and database.
+    pub async fn shut_down(&mut self, kill: bool) {
+        let s = self.server.take().expect("server running");
         *self.handle.write().expect("app handle") = None;
         if kill {
             s.kill().await;
         } else {
             s.stop().await;
         }
+    }
+
+    /// The second half of [`TestServer::restart`]: start on the same data directory and database.
+    pub async fn start_again(&mut self, step_delay_ms: u64) {
         let s = ferrostack_server::start(&config(self.dir.path(), &self.database, step_delay_ms))
             .await
             .unwrap();
