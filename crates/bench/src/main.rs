@@ -4,6 +4,8 @@
 //! - `ferrostack-bench [flags]` (no subcommand): the list benchmark — seed N hosts / VMs /
 //!   networks straight into the database, time the list calls, report the server's memory, a
 //!   deploy burst and (optionally) a restart with every host connected.
+//! - `ferrostack-bench load …`: N concurrent clients (admin and plain users) drive a weighted
+//!   mix of lists, deploys, stop/start, router reboots and destroys for S seconds.
 //! - `ferrostack-bench burst …`: D deploys submitted at once on H simulator hosts.
 
 mod burst;
@@ -12,6 +14,7 @@ mod client;
 mod env;
 mod explain;
 mod list;
+mod load;
 mod measure;
 mod report;
 mod seed;
@@ -41,6 +44,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
+    /// N concurrent clients drive a weighted mix of API calls for S seconds
+    Load(load::LoadArgs),
     /// D deploys submitted at once on H simulator hosts; VMs/s to job completion
     Burst(burst_cmd::BurstArgs),
 }
@@ -69,6 +74,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     match &cli.cmd {
         None => finish(list::run(&cli.list).await, report::print, cli.list.env.json.as_deref()),
+        Some(Cmd::Load(a)) => finish(load::run(a).await, load::report::print, a.env.json.as_deref()),
         Some(Cmd::Burst(a)) => finish(burst_cmd::run(a).await, burst_cmd::print, a.env.json.as_deref()),
     }
 }
