@@ -1,9 +1,12 @@
 //! A `deployVirtualMachine` burst on real simulator hosts: a zone of its own (so the seeded,
 //! unconnected hosts are never placement candidates) brought up through the API the way the
 //! integration tests do (`crates/server/tests/it/setup.rs`), a shared network with a virtual
-//! router, then D deploys submitted at once and their jobs followed to the end.
+//! router, then D deploys submitted at once and their jobs followed to the end. The `load`
+//! mode brings its zone up the same way (`bring_up`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -16,6 +19,8 @@ use crate::measure::Stats;
 pub struct Burst {
     pub hosts: usize,
     pub deploys: usize,
+    /// Concurrent submitters (1: one after the other).
+    pub submitters: usize,
     pub succeeded: usize,
     pub failed: usize,
     /// The first deploy on the network (it also starts the virtual router), seconds.
@@ -25,6 +30,10 @@ pub struct Burst {
     /// From the first submit to the last job's end, seconds.
     pub total_s: f64,
     pub vms_per_minute: f64,
+    /// Successful deploys per second of `total_s`.
+    pub vms_per_s: f64,
+    /// The HTTP request of each submit (the answer carries the job id).
+    pub submit_latency: Stats,
     /// Submit → job end, per deploy (sampled every 200 ms).
     pub latency: Stats,
     pub first_error: Option<String>,
@@ -42,14 +51,26 @@ async fn ok(c: &Client, command: &str, params: &[(&str, &str)]) -> Result<Value,
     Ok(a.ok(command)?.clone())
 }
 
-/// Zone, pod, cluster, hosts, physical network with VirtualRouter enabled, templates, a shared
-/// network; returns (zone, offering, template, network) ids.
-async fn bring_up(c: &Client, hosts: usize) -> Result<(String, String, String, String), String> {
+/// What `bring_up` created, by id.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub zone: String,
+    /// "Small Instance".
+    pub offering: String,
+    /// The guest template (the system one is the zone's router template).
+    pub template: String,
+    /// The shared network with a virtual router (a /20: about 4000 addresses).
+    pub network: String,
+}
+
+/// Zone `name` with pod, cluster, `hosts` simulator hosts, a physical network (Guest and
+/// Public traffic) with VirtualRouter enabled, ready templates and a shared network.
+pub async fn bring_up(c: &Client, name: &str, hosts: usize) -> Result<Site, String> {
     let z = ok(
         c,
         "createZone",
         &[
-            ("name", "bench-burst"),
+            ("name", name),
             ("dns1", "8.8.8.8"),
             ("internaldns1", "10.0.0.2"),
             ("networktype", "Advanced"),
@@ -85,7 +106,7 @@ async fn bring_up(c: &Client, hosts: usize) -> Result<(String, String, String, S
     .await?;
     let cluster = id_at(&cl, "/cluster/0/id", "addCluster")?;
     for i in 0..hosts {
-        let url = format!("http://sim/bench-burst/c1/h{i}");
+        let url = format!("http://sim/{name}/c1/h{i}");
         ok(
             c,
             "addHost",
@@ -104,7 +125,11 @@ async fn bring_up(c: &Client, hosts: usize) -> Result<(String, String, String, S
     let pn = ok(
         c,
         "createPhysicalNetwork",
-        &[("zoneid", &zone), ("name", "bench-burst-phys"), ("vlan", "100-999")],
+        &[
+            ("zoneid", &zone),
+            ("name", &format!("{name}-phys")),
+            ("vlan", "100-999"),
+        ],
     )
     .await?;
     let physnet = id_at(&pn, "/id", "createPhysicalNetwork")?;
@@ -140,10 +165,11 @@ async fn bring_up(c: &Client, hosts: usize) -> Result<(String, String, String, S
     let os = ok(c, "listOsTypes", &[]).await?;
     let ostype = id_at(&os, "/ostype/0/id", "listOsTypes")?;
     let mut templates = Vec::new();
-    for (name, system) in [("bench-sys", true), ("bench-guest", false)] {
+    let (sys_name, guest_name) = (format!("{name}-sys"), format!("{name}-guest"));
+    for (tname, system) in [(sys_name.as_str(), true), (guest_name.as_str(), false)] {
         let mut p = vec![
-            ("name", name),
-            ("displaytext", name),
+            ("name", tname),
+            ("displaytext", tname),
             ("url", "http://images.example.org/t.qcow2"),
             ("format", "QCOW2"),
             ("hypervisor", "Simulator"),
@@ -183,54 +209,110 @@ async fn bring_up(c: &Client, hosts: usize) -> Result<(String, String, String, S
         "updateConfiguration",
         &[
             ("name", "router.template.simulator"),
-            ("value", "bench-sys"),
+            ("value", &sys_name),
             ("zoneid", &zone),
         ],
     )
     .await?;
     let no = ok(c, "listNetworkOfferings", &[("name", "DefaultSharedNetworkOffering")]).await?;
     let net_offering = id_at(&no, "/networkoffering/0/id", "listNetworkOfferings")?;
+    let net_name = format!("{name}-shared");
     let n = ok(
         c,
         "createNetwork",
         &[
-            ("name", "bench-burst-shared"),
-            ("displaytext", "bench-burst-shared"),
+            ("name", &net_name),
+            ("displaytext", &net_name),
             ("zoneid", &zone),
             ("networkofferingid", &net_offering),
             ("vlan", "2000"),
             ("gateway", "10.250.0.1"),
-            ("netmask", "255.255.252.0"),
+            ("netmask", "255.255.240.0"),
             ("startip", "10.250.0.10"),
-            ("endip", "10.250.3.250"),
+            ("endip", "10.250.15.250"),
         ],
     )
     .await?;
     let network = id_at(&n, "/network/id", "createNetwork")?;
-    Ok((zone, offering, templates[1].clone(), network))
+    Ok(Site {
+        zone,
+        offering,
+        template: templates[1].clone(),
+        network,
+    })
 }
 
-async fn submit(c: &Client, ids: &(String, String, String, String), name: &str) -> Result<String, String> {
-    let (zone, offering, template, network) = ids;
-    let a = c
-        .post(
+/// Submit one deploy on the site's shared network; returns the job id and the request time.
+async fn submit(c: &Client, site: &Site, name: &str) -> Result<(String, Duration), String> {
+    let (d, a) = c
+        .timed_post(
             "deployVirtualMachine",
             &[
-                ("zoneid", zone),
-                ("serviceofferingid", offering),
-                ("templateid", template),
-                ("networkids", network),
+                ("zoneid", &site.zone),
+                ("serviceofferingid", &site.offering),
+                ("templateid", &site.template),
+                ("networkids", &site.network),
                 ("name", name),
             ],
         )
         .await?;
-    id_at(a.ok("deployVirtualMachine")?, "/jobid", "deployVirtualMachine")
+    Ok((
+        id_at(a.ok("deployVirtualMachine")?, "/jobid", "deployVirtualMachine")?,
+        d,
+    ))
 }
 
-pub async fn run(c: &Client, hosts: usize, deploys: usize) -> Result<Burst, String> {
-    let ids = bring_up(c, hosts).await?;
+/// One submitted deploy: its job (or why the submit failed), when and how long the submit took.
+type Submitted = (Result<String, String>, Instant, Duration);
+
+/// Submit deploys 1..=`deploys` from `submitters` concurrent tasks.
+async fn submit_all(c: &Client, site: &Site, deploys: usize, submitters: usize) -> Vec<Submitted> {
+    let next = Arc::new(AtomicUsize::new(1));
+    let mut tasks = Vec::new();
+    for _ in 0..submitters.max(1) {
+        let (c, site, next) = (c.clone(), site.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i > deploys {
+                    return out;
+                }
+                let at = Instant::now();
+                let r = submit(&c, &site, &format!("bench-burst-{i}")).await;
+                let took = at.elapsed();
+                out.push((r.map(|(job, _)| job), at, took));
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(v) => all.extend(v),
+            Err(e) => all.push((Err(format!("submit task: {e}")), Instant::now(), Duration::ZERO)),
+        }
+    }
+    all.sort_by_key(|s| s.1);
+    all
+}
+
+/// Bring up a zone of `hosts` simulator hosts, then the burst.
+pub async fn run(c: &Client, hosts: usize, deploys: usize, submitters: usize) -> Result<Burst, String> {
+    let site = bring_up(c, "bench-burst", hosts).await?;
+    burst_on(c, &site, hosts, deploys, submitters).await
+}
+
+/// One deploy (which also starts the network's router), then `deploys` submitted at once and
+/// their jobs followed to the end.
+pub async fn burst_on(
+    c: &Client,
+    site: &Site,
+    hosts: usize,
+    deploys: usize,
+    submitters: usize,
+) -> Result<Burst, String> {
     let t = Instant::now();
-    let j = submit(c, &ids, "bench-burst-0").await?;
+    let (j, _) = submit(c, site, "bench-burst-0").await?;
     let first = c.wait_job(&j, Duration::from_secs(300)).await?;
     if first.get("jobstatus").and_then(Value::as_i64) != Some(1) {
         return Err(format!("the first deploy failed: {first}"));
@@ -238,14 +320,21 @@ pub async fn run(c: &Client, hosts: usize, deploys: usize) -> Result<Burst, Stri
     let first_deploy_s = t.elapsed().as_secs_f64();
 
     let t0 = Instant::now();
-    let mut pending: VecDeque<(String, Instant)> = VecDeque::new();
-    for i in 1..=deploys {
-        let at = Instant::now();
-        pending.push_back((submit(c, &ids, &format!("bench-burst-{i}")).await?, at));
-    }
+    let submitted = submit_all(c, site, deploys, submitters).await;
     let submit_s = t0.elapsed().as_secs_f64();
     let (mut succeeded, mut failed, mut first_error) = (0, 0, None);
     let mut latencies = Vec::new();
+    let submit_latency = Stats::of(&submitted.iter().map(|s| s.2).collect::<Vec<_>>());
+    let mut pending: VecDeque<(String, Instant)> = VecDeque::new();
+    for (r, at, _) in submitted {
+        match r {
+            Ok(job) => pending.push_back((job, at)),
+            Err(e) => {
+                failed += 1;
+                first_error.get_or_insert(e);
+            }
+        }
+    }
     let deadline = Instant::now() + Duration::from_secs(1800);
     let mut last_end = t0.elapsed();
     while !pending.is_empty() {
@@ -282,19 +371,25 @@ pub async fn run(c: &Client, hosts: usize, deploys: usize) -> Result<Burst, Stri
         }
     }
     let total_s = last_end.as_secs_f64();
+    let rate = |per: f64| {
+        if total_s > 0.0 {
+            succeeded as f64 * per / total_s
+        } else {
+            0.0
+        }
+    };
     Ok(Burst {
         hosts,
         deploys,
+        submitters: submitters.max(1),
         succeeded,
         failed,
         first_deploy_s,
         submit_s,
         total_s,
-        vms_per_minute: if total_s > 0.0 {
-            succeeded as f64 * 60.0 / total_s
-        } else {
-            0.0
-        },
+        vms_per_minute: rate(60.0),
+        vms_per_s: rate(1.0),
+        submit_latency,
         latency: Stats::of(&latencies),
         first_error,
     })

@@ -48,6 +48,11 @@ impl Answer {
             .unwrap_or(0)
     }
 
+    /// CloudStack's `errorcode` of an error answer.
+    pub fn errorcode(&self) -> Option<i64> {
+        self.inner().get("errorcode").and_then(Value::as_i64)
+    }
+
     /// A string field of the inner object, by JSON pointer (e.g. `/zone/id`).
     pub fn str_at(&self, pointer: &str) -> Option<String> {
         self.inner()
@@ -101,6 +106,27 @@ pub struct Client {
 }
 
 impl Client {
+    /// A client for `url` with these keys and a connection pool of its own; requests that get
+    /// no answer within `timeout` fail.
+    pub fn with_keys(url: &str, api_key: &str, secret: &str, timeout: Duration) -> Result<Client, String> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(4)
+            .timeout(timeout)
+            .build()
+            .map_err(|e| e.to_string())?;
+        Ok(Client {
+            url: url.to_string(),
+            api_key: api_key.to_string(),
+            secret: secret.to_string(),
+            http,
+        })
+    }
+
+    /// The same keys with a connection pool of its own (one per load client).
+    pub fn fork(&self, timeout: Duration) -> Result<Client, String> {
+        Client::with_keys(&self.url, &self.api_key, &self.secret, timeout)
+    }
+
     fn signed(&self, command: &str, params: &[(&str, &str)]) -> Result<String, String> {
         let mut p: Vec<(String, String)> = vec![
             ("command".into(), command.into()),
@@ -142,9 +168,10 @@ impl Client {
         Ok(self.timed_get(command, params).await?.1)
     }
 
-    /// Signed POST with a form body.
-    pub async fn post(&self, command: &str, params: &[(&str, &str)]) -> Result<Answer, String> {
+    /// Signed POST with a form body; also returns the wall time from sending to the last body byte.
+    pub async fn timed_post(&self, command: &str, params: &[(&str, &str)]) -> Result<(Duration, Answer), String> {
         let body = self.signed(command, params)?;
+        let t0 = Instant::now();
         let r = self
             .http
             .post(&self.url)
@@ -155,12 +182,21 @@ impl Client {
             .map_err(|e| format!("{command}: {e}"))?;
         let status = r.status().as_u16();
         let bytes = r.bytes().await.map_err(|e| format!("{command}: {e}"))?;
+        let elapsed = t0.elapsed();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(Answer {
-            status,
-            bytes: bytes.len(),
-            body,
-        })
+        Ok((
+            elapsed,
+            Answer {
+                status,
+                bytes: bytes.len(),
+                body,
+            },
+        ))
+    }
+
+    /// Signed POST with a form body.
+    pub async fn post(&self, command: &str, params: &[(&str, &str)]) -> Result<Answer, String> {
+        Ok(self.timed_post(command, params).await?.1)
     }
 
     /// Wait for an async job; returns the final job object.

@@ -1,509 +1,63 @@
-//! `ferrostack-bench`: start the real server, seed N hosts / VMs / networks straight into its
-//! database, and time the list calls through the signed HTTP API; report the server's memory,
-//! a deploy burst and (optionally) a restart with every host connected. It prints numbers; it
-//! never passes or fails on time.
+//! `ferrostack-bench`: start the real server and measure it through the signed HTTP API. It
+//! prints numbers; it never passes or fails on time.
+//!
+//! - `ferrostack-bench [flags]` (no subcommand): the list benchmark — seed N hosts / VMs /
+//!   networks straight into the database, time the list calls, report the server's memory, a
+//!   deploy burst and (optionally) a restart with every host connected.
+//! - `ferrostack-bench load …`: N concurrent clients (admin and plain users) drive a weighted
+//!   mix of lists, deploys, stop/start, router reboots and destroys for S seconds.
+//! - `ferrostack-bench burst …`: D deploys submitted at once on H simulator hosts.
 
 mod burst;
+mod burst_cmd;
 mod client;
+mod env;
 mod explain;
+mod list;
+mod load;
 mod measure;
 mod report;
 mod seed;
 mod server;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
-use clap::Parser;
-use ferrostack_db::{Backend, Db};
-use sqlx::AssertSqlSafe;
-
-use crate::client::Client;
-use crate::measure::{cases, count_of, run_case, World};
-use crate::report::{ListRun, Report, Restart};
-use crate::server::{Launch, Mem, Server};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "ferrostack-bench",
-    about = "Seed N hosts, VMs and networks into a real ferrostack server and time its list calls",
-    long_about = "Starts `ferrostack serve` as a child process (or in process with --in-process) on a fresh \
-database, creates a zone/pod/cluster through the API, seeds hosts, VMs (with NICs and volumes), isolated networks, \
+    args_conflicts_with_subcommands = true,
+    about = "Measure a real ferrostack server: list calls at scale (default), a mixed load, a deploy burst",
+    long_about = "Without a subcommand: starts `ferrostack serve` as a child process (or in process with --in-process) on \
+a fresh database, creates a zone/pod/cluster through the API, seeds hosts, VMs (with NICs and volumes), isolated networks, \
 routers, accounts and events with bulk SQL, then times list calls (pagesize=500; first, middle and last page) \
-through signed HTTP requests and reports the server's RSS. Prints numbers; never fails on time."
+through signed HTTP requests and reports the server's RSS. `load` runs concurrent API clients against a zone of \
+simulator hosts brought up through the API; `burst` submits a deploy burst. Prints numbers; never fails on time."
 )]
-struct Args {
-    /// Hosts, user VMs and networks to seed
-    #[arg(long, default_value_t = 25_000)]
-    scale: usize,
-    /// Timed repetitions of every request (after one warm-up)
-    #[arg(long, default_value_t = 20)]
-    repeat: usize,
-    /// Database: `postgres://user@host:port/db` (a fresh database ferrostack_bench_<random> is created
-    /// beside it and dropped at the end) or `sqlite:///path/file.db`; default: SQLite in a temp dir
-    #[arg(long)]
-    database: Option<String>,
-    /// The server binary to run as a child process [default: `ferrostack` next to this binary]
-    #[arg(long)]
-    server_bin: Option<PathBuf>,
-    /// Start the server inside this process instead (RSS then includes the benchmark itself)
-    #[arg(long, conflicts_with = "server_bin")]
-    in_process: bool,
-    /// Virtual routers to seed (one per network, at most --scale) [default: --scale]
-    #[arg(long)]
-    routers: Option<usize>,
-    /// Accounts to seed (VMs and networks are spread over them) [default: scale/25]
-    #[arg(long)]
-    accounts: Option<usize>,
-    /// Events to seed [default: --scale]
-    #[arg(long)]
-    events: Option<usize>,
-    /// Deploys in the deployVirtualMachine burst (0 = skip)
-    #[arg(long, default_value_t = 200)]
-    burst: usize,
-    /// Simulator hosts added through addHost for the burst
-    #[arg(long, default_value_t = 4)]
-    burst_hosts: usize,
-    /// Afterwards restart the server so every seeded host is connected, and measure again
-    #[arg(long)]
-    restart: bool,
-    /// Print the query plans of the list statements and of the per-host statements
-    #[arg(long)]
-    explain: bool,
-    /// Refresh planner statistics after seeding: auto = PostgreSQL only (as autovacuum would soon do)
-    #[arg(long, value_enum, default_value_t = Analyze::Auto)]
-    analyze: Analyze,
-    /// Write the full report as JSON to this file
-    #[arg(long)]
-    json: Option<PathBuf>,
-    /// Keep the data directory (and the PostgreSQL database) afterwards
-    #[arg(long)]
-    keep: bool,
-    /// Seconds to wait for the server to listen (a restart connects every host first)
-    #[arg(long, default_value_t = 3600)]
-    start_timeout: u64,
-    /// Seconds to wait for the power sync after a restart to settle
-    #[arg(long, default_value_t = 1800)]
-    settle_timeout: u64,
+struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    list: list::ListArgs,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Analyze {
-    Auto,
-    Yes,
-    No,
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// N concurrent clients drive a weighted mix of API calls for S seconds
+    Load(load::LoadArgs),
+    /// D deploys submitted at once on H simulator hosts; VMs/s to job completion
+    Burst(burst_cmd::BurstArgs),
 }
 
-fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|r| r.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:"))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0);
-    format!("{cores} cores ({model}), {:.1} GB RAM", mem_kb as f64 / 1024.0 / 1024.0)
-}
-
-/// A fresh PostgreSQL database beside `base`; returns its URL.
-async fn create_pg(base: &str) -> Result<(String, String), String> {
-    use sqlx::Connection;
-    let name = format!("ferrostack_bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut c = sqlx::PgConnection::connect(base)
-        .await
-        .map_err(|e| format!("cannot connect to {}: {e}", ferrostack_db::redact_url(base)))?;
-    sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut c)
-        .await
-        .map_err(|e| format!("CREATE DATABASE {name}: {e}"))?;
-    let _ = c.close().await;
-    let i = base
-        .rfind('/')
-        .filter(|i| *i > "postgres://".len())
-        .ok_or("the PostgreSQL URL must end with /<database>")?;
-    Ok((format!("{}/{name}", &base[..i]), name))
-}
-
-async fn drop_pg(base: &str, name: &str) {
-    use sqlx::Connection;
-    if let Ok(mut c) = sqlx::PgConnection::connect(base).await {
-        let _ = sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-            .execute(&mut c)
-            .await;
-    }
-}
-
-async fn api(c: &Client, command: &str, params: &[(&str, &str)], pointer: &str) -> Result<String, String> {
-    let a = c.get(command, params).await?;
-    a.ok(command)?;
-    a.str_at(pointer)
-        .ok_or_else(|| format!("{command}: no {pointer} in {}", a.body))
-}
-
-/// The zone, pod, cluster and physical network the seeded rows live in, through the API.
-async fn bench_zone(c: &Client) -> Result<(String, String, String, String), String> {
-    let zone = api(
-        c,
-        "createZone",
-        &[
-            ("name", "bench"),
-            ("dns1", "8.8.8.8"),
-            ("internaldns1", "10.0.0.2"),
-            ("networktype", "Advanced"),
-        ],
-        "/zone/id",
-    )
-    .await?;
-    let pod = api(
-        c,
-        "createPod",
-        &[
-            ("name", "bench-pod"),
-            ("zoneid", &zone),
-            ("gateway", "192.168.100.1"),
-            ("netmask", "255.255.255.0"),
-            ("startip", "192.168.100.10"),
-            ("endip", "192.168.100.250"),
-        ],
-        "/pod/id",
-    )
-    .await?;
-    let cluster = api(
-        c,
-        "addCluster",
-        &[
-            ("clustername", "bench-cluster"),
-            ("clustertype", "CloudManaged"),
-            ("hypervisor", "Simulator"),
-            ("podid", &pod),
-            ("zoneid", &zone),
-        ],
-        "/cluster/0/id",
-    )
-    .await?;
-    let a = c
-        .get(
-            "createPhysicalNetwork",
-            &[("zoneid", &zone), ("name", "bench-phys"), ("vlan", "100-3999")],
-        )
-        .await?;
-    let physnet = a
-        .str_at("/id")
-        .ok_or_else(|| format!("createPhysicalNetwork: {}", a.body))?;
-    if let Some(j) = a.str_at("/jobid") {
-        c.wait_job(&j, Duration::from_secs(60)).await?;
-    }
-    Ok((zone, pod, cluster, physnet))
-}
-
-async fn id_of(db: &Db, table: &str, uuid: &str) -> Result<i64, String> {
-    let (id,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("SELECT id FROM {table} WHERE uuid = $1")))
-        .bind(uuid)
-        .fetch_one(db.read())
-        .await
-        .map_err(|e| format!("{table} {uuid}: {e}"))?;
-    Ok(id)
-}
-
-async fn run_lists(title: &str, c: &Client, db: &Db, w: &World, repeat: usize, restarted: bool) -> ListRun {
-    let mut rows = Vec::new();
-    for mut case in cases(w) {
-        if restarted && case.command == "listEvents" {
-            case.expected = None;
-        }
-        eprintln!("  {title}: {}", case.label);
-        match run_case(c, Some(db), &case, repeat).await {
-            Ok(r) => rows.extend(r),
-            Err(e) => eprintln!("WARNING: {} failed: {e}", case.label),
-        }
-    }
-    ListRun {
-        title: title.to_string(),
-        rows,
-    }
-}
-
-/// Current list counts (what a restarted server must still report).
-async fn world_now(c: &Client, zone_uuid: &str, zone_id: i64) -> Result<World, String> {
-    let all = [("listall", "true")];
-    Ok(World {
-        zone_uuid: zone_uuid.to_string(),
-        zone_id,
-        hosts: count_of(c, "listHosts", &[]).await?,
-        vms: count_of(c, "listVirtualMachines", &all).await?,
-        running_vms: None,
-        networks: count_of(c, "listNetworks", &all).await?,
-        routers: count_of(c, "listRouters", &all).await?,
-        accounts: count_of(c, "listAccounts", &all).await?,
-        events: count_of(c, "listEvents", &all).await?,
-    })
-}
-
-async fn running(c: &Client, zone: &str, command: &str) -> Result<i64, String> {
-    count_of(
-        c,
-        command,
-        &[("listall", "true"), ("zoneid", zone), ("state", "Running")],
-    )
-    .await
-}
-
-/// Restart on the same database: every seeded host is now connected at start-up and pinged by
-/// the monitor; wait for the first power sync to settle, then measure again.
-async fn restart(
-    server: Server,
-    launch: &Launch,
-    args: &Args,
-    w: &World,
-    memory: &mut Vec<Mem>,
-) -> Result<(Server, Restart, Client), String> {
-    eprintln!("restarting the server on the same database ...");
-    let running_before = {
-        let c = client::admin_client(&server.url).await?;
-        running(&c, &w.zone_uuid, "listVirtualMachines").await?
-    };
-    server.stop().await?;
-    let s = launch.start().await?;
-    memory.push(s.mem("restarted: listening"));
-    let c = client::admin_client(&s.url).await?;
-    let connected = count_of(&c, "listHosts", &[("state", "Up")]).await?;
-    eprintln!(
-        "listening after {:.1} s; waiting for the power sync to settle ...",
-        s.ready_after.as_secs_f64()
-    );
-    // Hosts reconnect in the background after the API listens; their first power reports then
-    // stop the seeded VMs (the simulator never started them). Settled: no Running VM left in
-    // the seeded zone, or no change for a minute after the first one.
-    let t = Instant::now();
-    let (mut last, mut changed_at, mut first_change, mut settled) = (running_before, t.elapsed(), None, false);
-    while t.elapsed() < Duration::from_secs(args.settle_timeout) {
-        let n = running(&c, &w.zone_uuid, "listVirtualMachines").await?;
-        if n != last {
-            last = n;
-            changed_at = t.elapsed();
-            first_change.get_or_insert(changed_at);
-        }
-        if n == 0 || (first_change.is_some() && t.elapsed() - changed_at > Duration::from_secs(60)) {
-            settled = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
-    let settle_s = t.elapsed().as_secs_f64();
-    memory.push(s.mem("restarted: power sync settled"));
-    let r = Restart {
-        ready_s: s.ready_after.as_secs_f64(),
-        hosts_up: connected,
-        first_change_s: first_change.map(|d| d.as_secs_f64()),
-        settle_s,
-        running_vms_before: running_before,
-        running_vms_after: last,
-        running_routers_after: running(&c, &w.zone_uuid, "listRouters").await?,
-        settled,
-    };
-    Ok((s, r, c))
-}
-
-async fn run(args: Args) -> Result<Report, String> {
-    let dir = tempfile::Builder::new()
-        .prefix("ferrostack-bench-")
-        .tempdir()
-        .map_err(|e| e.to_string())?;
-    let (database, pg) = match &args.database {
-        Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
-            let (url, name) = create_pg(u).await?;
-            (url, Some((u.clone(), name)))
-        }
-        Some(u) => (u.clone(), None),
-        None => (format!("sqlite://{}", dir.path().join("ferrostack.db").display()), None),
-    };
-    let r = bench(&args, dir.path().to_path_buf(), &database).await;
-    if args.keep {
-        eprintln!(
-            "kept: data dir {}, database {}",
-            dir.keep().display(),
-            ferrostack_db::redact_url(&database)
-        );
-    } else if let Some((base, name)) = &pg {
-        drop_pg(base, name).await;
-    }
-    r
-}
-
-async fn bench(args: &Args, data_dir: PathBuf, database: &str) -> Result<Report, String> {
-    let binary = if args.in_process {
-        None
-    } else {
-        Some(match &args.server_bin {
-            Some(b) => b.clone(),
-            None => std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("ferrostack")))
-                .filter(|p| p.exists())
-                .unwrap_or_else(|| PathBuf::from("target/release/ferrostack")),
-        })
-    };
-    let launch = Launch {
-        binary: binary.clone(),
-        data_dir,
-        database: database.to_string(),
-        start_timeout: Duration::from_secs(args.start_timeout),
-    };
-    let n = args.scale;
-    let plan = seed::Plan {
-        hosts: n,
-        vms: n,
-        networks: n,
-        routers: args.routers.unwrap_or(n).min(n),
-        accounts: args.accounts.unwrap_or(n / 25).max(1),
-        events: args.events.unwrap_or(n),
-    };
-    let mut memory = Vec::new();
-    let mut warnings = Vec::new();
-    eprintln!("starting the server on {} ...", ferrostack_db::redact_url(database));
-    let mut server = launch.start().await?;
-    let first_start_s = server.ready_after.as_secs_f64();
-    let server_desc = match &binary {
-        Some(b) => format!("child process {}", b.display()),
-        None => "in process (RSS includes the benchmark)".into(),
-    };
-    memory.push(server.mem("started (empty)"));
-    let mut c = client::admin_client(&server.url).await?;
-    let (zone_uuid, pod_uuid, cluster_uuid, physnet_uuid) = bench_zone(&c).await?;
-    let db = Db::open(database).await.map_err(|e| e.to_string())?;
-    let place = seed::Place {
-        zone_id: id_of(&db, "zone", &zone_uuid).await?,
-        pod_id: id_of(&db, "pod", &pod_uuid).await?,
-        cluster_id: id_of(&db, "cluster", &cluster_uuid).await?,
-        physnet_id: Some(id_of(&db, "physical_network", &physnet_uuid).await?),
-    };
-    let base = world_now(&c, &zone_uuid, place.zone_id).await?;
-    eprintln!("seeding {plan:?} ...");
-    let seeded = seed::seed(&db, place, plan, ferrostack_types::time::now_ms()).await?;
-    let analyze = match (args.analyze, db.backend()) {
-        (Analyze::Yes, _) | (Analyze::Auto, Backend::Postgres) => Some(seed::analyze(&db).await?.as_secs_f64()),
-        (Analyze::No, _) | (Analyze::Auto, Backend::Sqlite) => None,
-    };
-    memory.push(server.mem("after seeding"));
-    let world = World {
-        zone_uuid: zone_uuid.clone(),
-        zone_id: place.zone_id,
-        hosts: base.hosts + seeded.plan.hosts as i64,
-        vms: base.vms + seeded.plan.vms as i64,
-        running_vms: Some(seeded.running_vms as i64),
-        networks: base.networks + seeded.plan.networks as i64,
-        routers: base.routers + seeded.plan.routers as i64,
-        accounts: base.accounts + seeded.plan.accounts as i64,
-        events: base.events + seeded.plan.events as i64,
-    };
-    let mut lists = vec![
-        run_lists(
-            "fresh server, seeded rows not connected",
-            &c,
-            &db,
-            &world,
-            args.repeat,
-            false,
-        )
-        .await,
-    ];
-    memory.push(server.mem("after list runs"));
-    let mut plans = Vec::new();
-    if args.explain {
-        let host_id: (i64,) = sqlx::query_as("SELECT COALESCE(MAX(id), 0) FROM host")
-            .fetch_one(db.read())
-            .await
-            .map_err(|e| e.to_string())?;
-        let last_offset = ((n.max(1) as i64 - 1) / measure::PAGE_SIZE) * measure::PAGE_SIZE;
-        plans = explain::explain_all(&db, place.zone_id, host_id.0 / 2 + 1, last_offset).await?;
-    }
-    let (mut burst, mut burst_error) = (None, None);
-    if args.burst > 0 {
-        eprintln!(
-            "deploy burst: {} deploys on {} simulator hosts ...",
-            args.burst, args.burst_hosts
-        );
-        match burst::run(&c, args.burst_hosts, args.burst).await {
-            Ok(b) => burst = Some(b),
-            Err(e) => burst_error = Some(e),
-        }
-        memory.push(server.mem("after deploy burst"));
-    }
-    let mut restarted = None;
-    if args.restart {
-        let w = world_now(&c, &zone_uuid, place.zone_id).await?;
-        let (s, r, c2) = restart(server, &launch, args, &w, &mut memory).await?;
-        server = s;
-        c = c2;
-        lists.push(run_lists("restarted, every host connected", &c, &db, &w, args.repeat, true).await);
-        memory.push(server.mem("restarted: after list runs"));
-        restarted = Some(r);
-    }
-    for run in &lists {
-        for row in &run.rows {
-            for w in &row.warnings {
-                warnings.push(format!("{} / {} page {}: {w}", run.title, row.label, row.page));
-            }
-        }
-    }
-    let backend = db.backend();
-    db.close().await;
-    if !server.is_child() {
-        warnings.push("in-process server: RSS includes the benchmark's own memory".into());
-    }
-    if let Err(e) = server.stop().await {
-        warnings.push(e);
-    }
-    Ok(Report {
-        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
-        machine: machine(),
-        database: match backend {
-            Backend::Sqlite => "SQLite".into(),
-            Backend::Postgres => "PostgreSQL".into(),
-        },
-        server: server_desc,
-        scale: n,
-        repeat: args.repeat,
-        first_start_s,
-        seeded,
-        analyze_s: analyze,
-        memory,
-        lists,
-        burst,
-        burst_error,
-        restart: restarted,
-        plans,
-        warnings,
-    })
-}
-
-#[tokio::main]
-async fn main() -> ExitCode {
-    let args = Args::parse();
-    let json = args.json.clone();
-    match run(args).await {
+fn finish<T: serde::Serialize>(r: Result<T, String>, print: fn(&T), json: Option<&std::path::Path>) -> ExitCode {
+    match r {
         Ok(r) => {
-            report::print(&r);
+            print(&r);
             if let Some(p) = json {
-                match serde_json::to_string_pretty(&r) {
-                    Ok(s) => {
-                        if let Err(e) = std::fs::write(&p, s) {
-                            eprintln!("cannot write {}: {e}", p.display());
-                            return ExitCode::FAILURE;
-                        }
-                    }
-                    Err(e) => {
-                        eprintln!("cannot serialise the report: {e}");
-                        return ExitCode::FAILURE;
-                    }
+                if let Err(e) = env::write_json(p, &r) {
+                    eprintln!("ferrostack-bench: {e}");
+                    return ExitCode::FAILURE;
                 }
             }
             ExitCode::SUCCESS
@@ -512,5 +66,15 @@ async fn main() -> ExitCode {
             eprintln!("ferrostack-bench: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match &cli.cmd {
+        None => finish(list::run(&cli.list).await, report::print, cli.list.env.json.as_deref()),
+        Some(Cmd::Load(a)) => finish(load::run(a).await, load::report::print, a.env.json.as_deref()),
+        Some(Cmd::Burst(a)) => finish(burst_cmd::run(a).await, burst_cmd::print, a.env.json.as_deref()),
     }
 }

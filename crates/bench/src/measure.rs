@@ -48,22 +48,39 @@ pub struct Stats {
     pub min_ms: f64,
     pub median_ms: f64,
     pub p95_ms: f64,
+    pub p99_ms: f64,
     pub max_ms: f64,
+}
+
+/// Nearest-rank percentile of ascending `sorted` samples (`q` in 0..=1): the smallest sample
+/// with at least `q` of all samples at or below it; 0 for no samples.
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Durations as ascending milliseconds.
+pub fn sorted_ms(samples: &[Duration]) -> Vec<f64> {
+    let mut v: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+    v.sort_by(f64::total_cmp);
+    v
 }
 
 impl Stats {
     pub fn of(samples: &[Duration]) -> Stats {
-        let mut v: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-        v.sort_by(f64::total_cmp);
+        let v = sorted_ms(samples);
         if v.is_empty() {
             return Stats {
                 min_ms: 0.0,
                 median_ms: 0.0,
                 p95_ms: 0.0,
+                p99_ms: 0.0,
                 max_ms: 0.0,
             };
         }
-        let rank = |q: f64| v[((q * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
         let median = if v.len() % 2 == 1 {
             v[v.len() / 2]
         } else {
@@ -72,7 +89,8 @@ impl Stats {
         Stats {
             min_ms: v[0],
             median_ms: median,
-            p95_ms: rank(0.95),
+            p95_ms: percentile(&v, 0.95),
+            p99_ms: percentile(&v, 0.99),
             max_ms: v[v.len() - 1],
         }
     }
@@ -414,4 +432,39 @@ pub async fn count_of(c: &Client, command: &str, params: &[(&str, &str)]) -> Res
     let a = c.get(command, &p).await?;
     a.ok(command)?;
     Ok(a.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.95), 95.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(percentile(&v, 1.0), 100.0);
+        assert_eq!(percentile(&v, 0.0), 1.0, "q=0 is the smallest sample");
+        assert_eq!(percentile(&[7.0], 0.99), 7.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+        // Ten samples: p95 and p99 are both the largest, p50 the fifth.
+        let ten: Vec<f64> = (1..=10).map(f64::from).collect();
+        assert_eq!(percentile(&ten, 0.5), 5.0);
+        assert_eq!(percentile(&ten, 0.95), 10.0);
+        assert_eq!(percentile(&ten, 0.99), 10.0);
+        assert_eq!(percentile(&ten, 0.9), 9.0);
+    }
+
+    #[test]
+    fn stats_of_durations() {
+        let d: Vec<Duration> = [40, 10, 30, 20].iter().map(|ms| Duration::from_millis(*ms)).collect();
+        let s = Stats::of(&d);
+        assert_eq!(
+            (s.min_ms, s.median_ms, s.p95_ms, s.p99_ms, s.max_ms),
+            (10.0, 25.0, 40.0, 40.0, 40.0)
+        );
+        let e = Stats::of(&[]);
+        assert_eq!((e.min_ms, e.max_ms), (0.0, 0.0));
+    }
 }
