@@ -535,15 +535,19 @@ impl App {
         }
         let now = now_ms();
         let mut pinged = Vec::new();
-        for (id, report) in results {
-            let ok = report.is_some();
-            if let Some(report) = report {
+        let fresh: Vec<(i64, &PowerReport)> = results
+            .iter()
+            .filter_map(|(id, r)| r.as_ref().map(|r| (*id, r)))
+            .filter(|(id, r)| self.agents.report_is_new(*id, r.generation))
+            .collect();
+        // Every new report of this round in a few batched statements.
+        if let Err(e) = self.power_sync_batch(&fresh, asked_at).await {
+            tracing::warn!(hosts = fresh.len(), error = %e, "applying the hosts' power reports failed");
+        }
+        for (id, report) in &results {
+            let (id, ok) = (*id, report.is_some());
+            if ok {
                 pinged.push(id);
-                if self.agents.report_is_new(id, report.generation) {
-                    if let Err(e) = self.power_sync(id, &report, asked_at).await {
-                        tracing::warn!(host = id, error = %e, "applying the host's power report failed");
-                    }
-                }
             }
             if let Some(up) = self.agents.record(id, ok, now, down_after) {
                 let seen = if up { Observed::Answered } else { Observed::Unreachable };

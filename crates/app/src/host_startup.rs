@@ -83,6 +83,7 @@ impl App {
                 }
             });
         }
+        let mut reports = Vec::new();
         while let Some(answers) = set.join_next().await {
             let Ok(a) = answers else { continue };
             if let Err(e) = self.host_connected(&a.host, a.agent, a.connect, true).await {
@@ -94,12 +95,17 @@ impl App {
                 continue;
             };
             if self.agents.report_is_new(a.host.id, report.generation) {
-                match self.power_sync(a.host.id, &report, asked_at).await {
-                    Ok(()) => done.synced += 1,
-                    Err(e) => {
-                        tracing::warn!(host = %a.host.name, error = %e, "applying the host's power report at start-up failed")
-                    }
-                }
+                reports.push((a.host.id, report, asked_at));
+            }
+        }
+        // All reports at once, in batches of hosts (a report asked for earlier is judged by
+        // the earliest moment of the batch: never newer than it really is).
+        let asked_at = reports.iter().map(|r| r.2).min().unwrap_or(0);
+        let batch: Vec<(i64, &ferrostack_agent_api::PowerReport)> = reports.iter().map(|r| (r.0, &r.1)).collect();
+        match self.power_sync_batch(&batch, asked_at).await {
+            Ok(()) => done.synced += batch.len(),
+            Err(e) => {
+                tracing::warn!(hosts = batch.len(), error = %e, "applying the hosts' power reports at start-up failed")
             }
         }
         Ok(done)

@@ -68,13 +68,19 @@ impl Sql {
         }
         self.and(column);
         self.push(" IN (");
+        self.list_i64(values);
+        self.push(")")
+    }
+
+    /// `$a, $b, …` bound to `values` (the caller writes the parentheses).
+    pub fn list_i64(&mut self, values: &[i64]) -> &mut Self {
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
             self.bind_i64(*v);
         }
-        self.push(")")
+        self
     }
 
     /// Case-insensitive substring match of `keyword` against any of `columns`.

@@ -369,6 +369,8 @@ pub async fn destroyed_before(c: &mut Conn, cutoff: i64, limit: i64) -> Result<V
 pub struct OnHost {
     pub id: i64,
     pub instance_name: String,
+    pub host_id: Option<i64>,
+    pub last_host_id: Option<i64>,
     #[sqlx(try_from = "String")]
     pub state: VmState,
     #[sqlx(try_from = "String")]
@@ -378,14 +380,24 @@ pub struct OnHost {
 
 /// Live VMs placed on (or last run on) a host, for power sync.
 pub async fn on_host(c: &mut Conn, host_id: i64) -> Result<Vec<OnHost>, Error> {
-    sqlx::query_as(
-        "SELECT id, instance_name, state, power_state, power_generation FROM vm_instance \
-         WHERE removed IS NULL AND (host_id = $1 OR last_host_id = $1)",
-    )
-    .bind(host_id)
-    .fetch_all(&mut *c)
-    .await
-    .map_err(db_err)
+    on_hosts(c, &[host_id]).await
+}
+
+/// Live VMs placed on (or last run on) any of `host_ids`, in one statement (callers pass
+/// batches of a few hundred hosts).
+pub async fn on_hosts(c: &mut Conn, host_ids: &[i64]) -> Result<Vec<OnHost>, Error> {
+    if host_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = Sql::new(
+        "SELECT id, instance_name, host_id, last_host_id, state, power_state, power_generation FROM vm_instance \
+         WHERE removed IS NULL AND (host_id IN (",
+    );
+    q.list_i64(host_ids);
+    q.push(") OR last_host_id IN (");
+    q.list_i64(host_ids);
+    q.push("))");
+    q.fetch_all(c).await
 }
 
 /// The live router of a network, if any.
