@@ -104,7 +104,6 @@ impl App {
         power: PowerState,
         asked_at: i64,
     ) -> Result<(), Error> {
-        let mut tx = tx;
         if !vm_db::apply_power(&mut *tx, on.id, power, generation, asked_at).await? {
             return Ok(());
         }
@@ -113,20 +112,20 @@ impl App {
         };
         match (vm.state, power) {
             (VmState::Running, PowerState::PowerOff) if vm.host_id == Some(host_id) => {
-                vm_event(&mut tx, &vm, VmEvent::FollowAgentPowerOffReport).await?;
-                self.vm_release_capacity(&mut tx, &vm).await?;
-                vm_db::set_cols(&mut tx, vm.id, &[("host_id", ferrostack_db::sql::Arg::OptI64(None))]).await?;
-                let nics = vm_db::nics_of(&mut tx, &[vm.id]).await?;
-                self.enqueue_releases_for(&mut tx, &vm, &nics, released_on_stop(vm.vm_type))
+                vm_event(tx, &vm, VmEvent::FollowAgentPowerOffReport).await?;
+                self.vm_release_capacity(tx, &vm).await?;
+                vm_db::set_cols(tx, vm.id, &[("host_id", ferrostack_db::sql::Arg::OptI64(None))]).await?;
+                let nics = vm_db::nics_of(tx, &[vm.id]).await?;
+                self.enqueue_releases_for(tx, &vm, &nics, released_on_stop(vm.vm_type))
                     .await?;
             }
             (VmState::Stopped, PowerState::PowerOn) => {
-                vm_event(&mut tx, &vm, VmEvent::FollowAgentPowerOnReport).await?;
+                vm_event(tx, &vm, VmEvent::FollowAgentPowerOnReport).await?;
                 let (cpu, mem) = (vm.cpu * vm.cpu_speed, vm.memory * 1024 * 1024);
-                ferrostack_db::host::add_allocated(&mut tx, host_id, cpu, mem).await?;
+                ferrostack_db::host::add_allocated(tx, host_id, cpu, mem).await?;
                 use ferrostack_db::sql::Arg;
                 vm_db::set_cols(
-                    &mut tx,
+                    tx,
                     vm.id,
                     &[
                         ("host_id", Arg::I64(host_id)),
