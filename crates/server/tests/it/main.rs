@@ -4,6 +4,7 @@ mod abuse;
 mod catalog;
 mod common;
 mod concurrency;
+mod diskfull;
 mod faults;
 mod followup;
 mod founding;

@@ -337,6 +337,21 @@ impl TestServer {
     pub async fn start_with_delay(step_delay_ms: u64) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let (database, pg_cleanup) = fresh_database(dir.path()).await;
+        TestServer::start_on(dir, database, pg_cleanup, step_delay_ms).await
+    }
+
+    /// A server on the embedded SQLite database in `dir` (whatever the test database is).
+    pub async fn start_sqlite_in(dir: tempfile::TempDir) -> TestServer {
+        let database = format!("sqlite://{}", dir.path().join("ferrostack.db").display());
+        TestServer::start_on(dir, database, None, 0).await
+    }
+
+    async fn start_on(
+        dir: tempfile::TempDir,
+        database: String,
+        pg_cleanup: Option<(String, String)>,
+        step_delay_ms: u64,
+    ) -> TestServer {
         let server = ferrostack_server::start(&config(dir.path(), &database, step_delay_ms))
             .await
             .unwrap();
