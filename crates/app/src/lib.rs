@@ -39,6 +39,7 @@ pub mod user;
 pub mod userdata;
 pub mod vm;
 pub mod vm_sagas;
+mod coalesce;
 pub mod vmflow;
 pub mod vmops;
 pub mod vmpower;
@@ -81,6 +82,8 @@ pub struct App {
     /// injected one; the commands answer 432 without it.
     simulator: Option<Arc<dyn SimulatorControl>>,
     elements: std::sync::OnceLock<ferrostack_net::ProviderRegistry>,
+    /// Router programming rounds, coalesced per router.
+    router_rounds: coalesce::Coalescer,
 }
 
 impl App {
@@ -100,6 +103,7 @@ impl App {
             agents: agent::Agents::new(connectors),
             simulator,
             elements: std::sync::OnceLock::new(),
+            router_rounds: coalesce::Coalescer::default(),
         }
     }
 

@@ -394,6 +394,9 @@ impl App {
         let Some(vm) = vm_db::get(self.db.read(), vm_id).await? else {
             return Ok(());
         };
+        if vm.vm_type == VmType::DomainRouter {
+            self.router_rounds.forget(vm.id);
+        }
         match (vm.state, mode) {
             (VmState::Expunging | VmState::Destroyed | VmState::Error, _) => {}
             (VmState::Stopped, ExpungeMode::Converge) => {}

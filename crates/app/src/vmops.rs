@@ -486,7 +486,15 @@ impl App {
 
     /// Push a network's full router configuration to its router on `host` (also while the
     /// router is still Starting there).
+    /// Concurrent calls for one router share rounds (see [`crate::coalesce`]): each returns
+    /// once a configuration read after it was called has been applied.
     pub async fn router_program_on(&self, router: &Vm, host: i64) -> Result<(), Error> {
+        self.router_rounds
+            .run(router.id, || self.router_program_round(router, host))
+            .await
+    }
+
+    async fn router_program_round(&self, router: &Vm, host: i64) -> Result<(), Error> {
         let Some(network_id) = router.network_id else {
             return Ok(());
         };
