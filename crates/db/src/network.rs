@@ -781,3 +781,38 @@ pub async fn ids_of_account(c: &mut Conn, account_id: i64) -> Result<Vec<i64>, E
     .map_err(db_err)?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
+
+/// The lowest address number in `lo..=hi` that no guest IP of the network holds, found inside
+/// the database (one statement, no rows carried out): `lo` itself, or one past a used address
+/// whose successor is free.
+pub async fn lowest_free_ip(c: &mut Conn, network_id: i64, lo: i64, hi: i64) -> Result<Option<i64>, Error> {
+    if lo > hi {
+        return Ok(None);
+    }
+    let v: (Option<i64>,) = sqlx::query_as(
+        "SELECT MIN(c) FROM ( \
+           SELECT $2 AS c WHERE NOT EXISTS (SELECT 1 FROM guest_ip WHERE network_id = $1 AND ip_num = $2) \
+           UNION ALL \
+           SELECT g.ip_num + 1 AS c FROM guest_ip g WHERE g.network_id = $1 AND g.ip_num >= $2 AND g.ip_num < $3 \
+             AND NOT EXISTS (SELECT 1 FROM guest_ip h WHERE h.network_id = $1 AND h.ip_num = g.ip_num + 1) \
+         ) free",
+    )
+    .bind(network_id)
+    .bind(lo)
+    .bind(hi)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(v.0)
+}
+
+/// Whether the network already holds the address number.
+pub async fn ip_in_use(c: &mut Conn, network_id: i64, num: i64) -> Result<bool, Error> {
+    let v: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM guest_ip WHERE network_id = $1 AND ip_num = $2")
+        .bind(network_id)
+        .bind(num)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(v.is_some())
+}

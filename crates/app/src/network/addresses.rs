@@ -38,7 +38,6 @@ impl App {
                 }
                 None
             } else {
-                let used: std::collections::HashSet<i64> = net_db::used_ips(&mut *c, n.id).await?.into_iter().collect();
                 match requested {
                     Some(r) => {
                         let ip = ipam::parse_ipv4("ipaddress", r)?;
@@ -48,7 +47,7 @@ impl App {
                                 n.name
                             )));
                         }
-                        if used.contains(&ip_num(ip)) {
+                        if net_db::ip_in_use(&mut *c, n.id, ip_num(ip)).await? {
                             return Err(Error::invalid(format!(
                                 "IP address {r} is already in use in network {}; pick another",
                                 n.name
@@ -56,21 +55,15 @@ impl App {
                         }
                         Some(ip)
                     }
-                    None => {
-                        let free = pool
-                            .iter()
-                            .flat_map(|p| p.iter())
-                            .find(|ip| Some(*ip) != gateway && !used.contains(&ip_num(*ip)));
-                        match free {
-                            Some(ip) => Some(ip),
-                            None => {
-                                return Err(Error::InsufficientCapacity(format!(
-                                    "Insufficient address capacity: every address of network {} is in use; add an IP range or free addresses",
-                                    n.name
-                                )))
-                            }
+                    None => match lowest_free(c, n.id, &pool, gateway).await? {
+                        Some(ip) => Some(ip),
+                        None => {
+                            return Err(Error::InsufficientCapacity(format!(
+                                "Insufficient address capacity: every address of network {} is in use; add an IP range or free addresses",
+                                n.name
+                            )))
                         }
-                    }
+                    },
                 }
             };
             let inserted = net_db::insert_guest_ip(
@@ -295,4 +288,28 @@ impl App {
         };
         net_db::list_public_ips(&mut c, &owner, &f, page).await
     }
+}
+
+/// The lowest free address of the pool (ranges in order), the gateway excepted: one statement
+/// per range, the search done by the database over its index.
+async fn lowest_free(
+    c: &mut Conn,
+    network_id: i64,
+    pool: &[IpRange],
+    gateway: Option<Ipv4Addr>,
+) -> Result<Option<Ipv4Addr>, Error> {
+    for r in pool {
+        let (mut lo, hi) = (ip_num(r.start()), ip_num(r.end()));
+        while let Some(num) = net_db::lowest_free_ip(&mut *c, network_id, lo, hi).await? {
+            if num > hi {
+                break;
+            }
+            let ip = Ipv4Addr::from(u32::try_from(num).map_err(|_| Error::internal("address out of range"))?);
+            if Some(ip) != gateway {
+                return Ok(Some(ip));
+            }
+            lo = num + 1;
+        }
+    }
+    Ok(None)
 }
