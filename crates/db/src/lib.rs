@@ -370,6 +370,11 @@ impl Db {
 pub fn db_err(e: sqlx::Error) -> Error {
     if matches!(e, sqlx::Error::PoolTimedOut) {
         Error::ServiceUnavailable("the database is busy; retry the request".into())
+    } else if is_concurrency_abort(&e) {
+        Error::Conflict(
+            "the database aborted this change because of a concurrent one (deadlock or serialization failure); retry"
+                .into(),
+        )
     } else if is_storage_full(&e) {
         Error::ResourceUnavailable(
             "the database cannot write: its disk is full; free space on the database's filesystem \
@@ -379,6 +384,15 @@ pub fn db_err(e: sqlx::Error) -> Error {
     } else {
         Error::internal(format!("database: {e}"))
     }
+}
+
+/// True when PostgreSQL aborted the transaction to resolve a conflict with another
+/// (`40P01` deadlock detected, `40001` serialization failure): retryable, not a bug.
+pub fn is_concurrency_abort(e: &sqlx::Error) -> bool {
+    if let sqlx::Error::Database(d) = e {
+        return matches!(d.code().as_deref(), Some("40P01" | "40001"));
+    }
+    false
 }
 
 /// True when the database refused a write for lack of space (SQLite `SQLITE_FULL`,

@@ -816,3 +816,23 @@ pub async fn ip_in_use(c: &mut Conn, network_id: i64, num: i64) -> Result<bool, 
         .map_err(db_err)?;
     Ok(v.is_some())
 }
+
+/// Serialize writers that decide something per network (its first router) for the rest of
+/// the transaction: a transaction-scoped advisory lock on PostgreSQL (not a row lock, which
+/// would meet the foreign-key share locks of concurrent NIC and address inserts and deadlock);
+/// SQLite's single writer already serializes. Take it before the transaction writes anything.
+pub async fn lock_for_update(c: &mut Conn, backend: crate::Backend, network_id: i64) -> Result<(), Error> {
+    /// Keeps these keys apart from any other advisory lock.
+    const NETWORK_LOCKS: i64 = 0x4e45_0000_0000_0000;
+    match backend {
+        crate::Backend::Postgres => {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(NETWORK_LOCKS | network_id)
+                .execute(&mut *c)
+                .await
+                .map_err(db_err)?;
+        }
+        crate::Backend::Sqlite => {}
+    }
+    Ok(())
+}

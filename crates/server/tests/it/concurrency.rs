@@ -29,6 +29,10 @@ async fn lister(c: Client, stop: Arc<AtomicBool>) -> Vec<(u16, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deploys_racing_for_a_stopped_router_all_succeed_and_lists_keep_answering() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("error")
+        .with_test_writer()
+        .try_init();
     let t = TestServer::start().await;
     let c = &t.admin;
     let (edge, guest) = edge_with_templates(c, "race", 4).await;
