@@ -408,49 +408,33 @@ impl App {
     }
 
     /// The whole configuration a network's router serves, as one batch.
-    pub async fn router_config(&self, c: &mut Conn, n: &Network, router: &Vm) -> Result<RouterConfig, Error> {
+    pub async fn router_config(&self, c: &mut Conn, n: &Network) -> Result<RouterConfig, Error> {
         let services = self.network_services(c, n.id).await?;
         let vr = |s| ferrostack_net::provider_for(&services, s) == Some(Provider::VirtualRouter);
-        let nics = vm_db::nics_on_network(c, n.id).await?;
-        let vm_ids: Vec<i64> = nics.iter().map(|x| x.vm_id).filter(|id| *id != router.id).collect();
-        // Two queries for the whole network, however many VMs it has.
-        let vms: std::collections::HashMap<i64, Vm> = vm_db::get_many(c, &vm_ids)
-            .await?
-            .into_iter()
-            .filter(|v| v.vm_type == VmType::User && !matches!(v.state, VmState::Destroyed | VmState::Expunging))
-            .map(|v| (v.id, v))
-            .collect();
-        let delivery: std::collections::HashMap<i64, (Option<String>, Option<String>)> = if vr(Service::UserData) {
-            vm_db::delivery_data(c, &vm_ids)
-                .await?
-                .into_iter()
-                .map(|(id, pw, keys)| (id, (pw, keys)))
-                .collect()
-        } else {
-            std::collections::HashMap::new()
-        };
-        let mut entries = Vec::new();
-        for nic in &nics {
-            let Some(vm) = vms.get(&nic.vm_id) else { continue };
+        // One query for the whole network, however many VMs it has.
+        let rows = vm_db::router_entries(c, n.id).await?;
+        let with_user_data = vr(Service::UserData);
+        let mut entries = Vec::with_capacity(rows.len());
+        for r in rows {
             let mut metadata = BTreeMap::new();
-            metadata.insert("instance-id".to_string(), vm.uuid.clone());
-            metadata.insert("local-hostname".to_string(), vm.name.clone());
-            metadata.insert("availability-zone".to_string(), vm.zone_name.clone());
-            if let Some(ip) = &nic.ip {
+            metadata.insert("instance-id".to_string(), r.vm_uuid);
+            metadata.insert("local-hostname".to_string(), r.name.clone());
+            metadata.insert("availability-zone".to_string(), r.zone_name);
+            if let Some(ip) = &r.ip {
                 metadata.insert("local-ipv4".to_string(), ip.clone());
             }
-            let (password, keys) = delivery.get(&vm.id).cloned().unwrap_or((None, None));
+            let (password, keys) = if with_user_data {
+                (r.password, r.ssh_keys)
+            } else {
+                (None, None)
+            };
             entries.push(RouterVmEntry {
-                vm_name: vm.instance_name.clone(),
-                hostname: vm.name.clone(),
-                mac: nic.mac.clone(),
-                ip: nic.ip.clone().unwrap_or_default(),
-                default_nic: nic.is_default == 1,
-                user_data: if vr(Service::UserData) {
-                    vm.user_data.clone()
-                } else {
-                    None
-                },
+                vm_name: r.instance_name,
+                hostname: r.name,
+                mac: r.mac,
+                ip: r.ip.unwrap_or_default(),
+                default_nic: r.is_default == 1,
+                user_data: if with_user_data { r.user_data } else { None },
                 metadata,
                 password,
                 ssh_public_keys: keys
@@ -502,7 +486,7 @@ impl App {
         let Some(n) = net_db::get(&mut *c, network_id).await? else {
             return Ok(());
         };
-        let cfg = self.router_config(&mut c, &n, router).await?;
+        let cfg = self.router_config(&mut c, &n).await?;
         drop(c);
         let agent = self.agents.get(host).ok_or_else(|| {
             Error::ResourceUnavailable(format!("the host of router {} is not connected", router.instance_name))
