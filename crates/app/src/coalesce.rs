@@ -23,13 +23,16 @@ struct Slot {
     covered: u64,
 }
 
+/// A key's turn (held while its round runs) and its counters.
+type Entry = (Arc<tokio::sync::Mutex<()>>, Slot);
+
 #[derive(Default)]
 pub struct Coalescer {
-    slots: Mutex<HashMap<i64, (Arc<tokio::sync::Mutex<()>>, Slot)>>,
+    slots: Mutex<HashMap<i64, Entry>>,
 }
 
 impl Coalescer {
-    fn with<T>(&self, key: i64, f: impl FnOnce(&mut (Arc<tokio::sync::Mutex<()>>, Slot)) -> T) -> T {
+    fn with<T>(&self, key: i64, f: impl FnOnce(&mut Entry) -> T) -> T {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         f(slots.entry(key).or_default())
     }
