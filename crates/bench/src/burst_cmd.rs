@@ -108,16 +108,7 @@ pub fn print(r: &BurstReport) {
         println!("  first failure: {e}");
     }
     println!();
-    println!("{:<44} {:>9} {:>9} {:>9}", "server memory", "RSS MB", "HWM MB", "CPU s");
-    for m in &r.memory {
-        println!(
-            "  {:<42} {:>9.1} {:>9.1} {:>9.1}",
-            m.label,
-            m.rss_kb as f64 / 1024.0,
-            m.hwm_kb as f64 / 1024.0,
-            m.cpu_s
-        );
-    }
+    crate::report::print_memory(&r.memory);
     for w in &r.warnings {
         println!("WARNING: {w}");
     }

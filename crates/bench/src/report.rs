@@ -51,6 +51,20 @@ pub struct Report {
     pub warnings: Vec<String>,
 }
 
+/// The server-memory table every mode prints: one row per sample.
+pub fn print_memory(memory: &[Mem]) {
+    println!("{:<44} {:>9} {:>9} {:>9}", "server memory", "RSS MB", "HWM MB", "CPU s");
+    for m in memory {
+        println!(
+            "  {:<42} {:>9.1} {:>9.1} {:>9.1}",
+            m.label,
+            mb(m.rss_kb),
+            mb(m.hwm_kb),
+            m.cpu_s
+        );
+    }
+}
+
 fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
 }
@@ -83,16 +97,7 @@ pub fn print(r: &Report) {
         println!("  ANALYZE                            {a:>20.2} s");
     }
     println!();
-    println!("{:<44} {:>9} {:>9} {:>9}", "server memory", "RSS MB", "HWM MB", "CPU s");
-    for m in &r.memory {
-        println!(
-            "  {:<42} {:>9.1} {:>9.1} {:>9.1}",
-            m.label,
-            mb(m.rss_kb),
-            mb(m.hwm_kb),
-            m.cpu_s
-        );
-    }
+    print_memory(&r.memory);
     for run in &r.lists {
         println!();
         println!(
