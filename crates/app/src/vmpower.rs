@@ -2,6 +2,8 @@
 //! and are applied only when newer than what each VM has seen, so late or repeated reports
 //! are harmless. The report moves the VM machine with its `FollowAgentPower*Report` events.
 
+use std::collections::HashMap;
+
 use ferrostack_agent_api::{PowerReport, PowerState as AgentPower};
 use ferrostack_db::db_err;
 use ferrostack_db::vm as vm_db;
@@ -24,30 +26,45 @@ fn reported(report: &PowerReport, on: &vm_db::OnHost) -> PowerState {
     }
 }
 
-/// Whether a report changes anything for a VM: its recorded power, or its state (a Running
-/// VM of this host reported off, a Stopped VM reported on). Everything else — by far the
-/// common case, a running VM reported running — costs no write at all.
+/// What a host's report means for a VM's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reconcile {
+    /// A Running VM of this host reported off (or unknown to it): it stopped.
+    Stopped,
+    /// A Stopped VM reported on: it runs on the reporting host.
+    Started,
+    /// Only the power state is recorded; the VM's state is left to what moves it: a Running
+    /// VM reported on is consistent, one on another host (migrated, or restarted elsewhere)
+    /// is that host's to report, transitional states belong to their jobs, and final states
+    /// have nothing to reconcile.
+    PowerOnly,
+}
+
+fn reconcile(state: VmState, vm_host: Option<i64>, host_id: i64, power: PowerState) -> Reconcile {
+    match (state, power) {
+        (VmState::Running, PowerState::PowerOff) if vm_host == Some(host_id) => Reconcile::Stopped,
+        (VmState::Stopped, PowerState::PowerOn) => Reconcile::Started,
+        (VmState::Running, PowerState::PowerOff)
+        | (VmState::Running, PowerState::PowerOn | PowerState::PowerUnknown | PowerState::PowerReportMissing)
+        | (VmState::Stopped, PowerState::PowerOff | PowerState::PowerUnknown | PowerState::PowerReportMissing)
+        | (
+            VmState::Starting
+            | VmState::Stopping
+            | VmState::Migrating
+            | VmState::Destroyed
+            | VmState::Expunging
+            | VmState::Error
+            | VmState::Unknown
+            | VmState::Shutdown,
+            PowerState::PowerOn | PowerState::PowerOff | PowerState::PowerUnknown | PowerState::PowerReportMissing,
+        ) => Reconcile::PowerOnly,
+    }
+}
+
+/// Whether a report changes anything for a VM: its recorded power, or its state. Everything
+/// else — by far the common case, a running VM reported running — costs no write at all.
 fn needs_write(host_id: i64, on: &vm_db::OnHost, power: PowerState) -> bool {
-    on.power_state != power
-        || match (on.state, power) {
-            (VmState::Running, PowerState::PowerOff) => on.host_id == Some(host_id),
-            (VmState::Stopped, PowerState::PowerOn) => true,
-            (
-                VmState::Running | VmState::Stopped,
-                PowerState::PowerOn | PowerState::PowerOff | PowerState::PowerUnknown | PowerState::PowerReportMissing,
-            )
-            | (
-                VmState::Starting
-                | VmState::Stopping
-                | VmState::Migrating
-                | VmState::Destroyed
-                | VmState::Expunging
-                | VmState::Error
-                | VmState::Unknown
-                | VmState::Shutdown,
-                PowerState::PowerOn | PowerState::PowerOff | PowerState::PowerUnknown | PowerState::PowerReportMissing,
-            ) => false,
-        }
+    on.power_state != power || reconcile(on.state, on.host_id, host_id, power) != Reconcile::PowerOnly
 }
 
 impl App {
@@ -69,13 +86,18 @@ impl App {
             let mut c = self.db.conn().await?;
             let vms = vm_db::on_hosts(&mut c, &ids).await?;
             drop(c);
+            // Each VM under the host it is placed on and, if another, the one it last ran on.
+            let mut by_host: HashMap<i64, Vec<&vm_db::OnHost>> = HashMap::new();
+            for v in &vms {
+                let hosts = [v.host_id, v.last_host_id.filter(|l| Some(*l) != v.host_id)];
+                for h in hosts.into_iter().flatten() {
+                    by_host.entry(h).or_default().push(v);
+                }
+            }
             let mut work: Vec<(i64, i64, &vm_db::OnHost, PowerState)> = Vec::new();
             for (host_id, report) in batch {
                 let generation = report.generation as i64;
-                for on in vms
-                    .iter()
-                    .filter(|v| v.host_id == Some(*host_id) || v.last_host_id == Some(*host_id))
-                {
+                for on in by_host.get(host_id).into_iter().flatten().copied() {
                     let power = reported(report, on);
                     if needs_write(*host_id, on, power) {
                         work.push((*host_id, generation, on, power));
@@ -110,8 +132,8 @@ impl App {
         let Some(vm) = vm_db::get(&mut *tx, on.id).await? else {
             return Ok(());
         };
-        match (vm.state, power) {
-            (VmState::Running, PowerState::PowerOff) if vm.host_id == Some(host_id) => {
+        match reconcile(vm.state, vm.host_id, host_id, power) {
+            Reconcile::Stopped => {
                 vm_event(tx, &vm, VmEvent::FollowAgentPowerOffReport).await?;
                 self.vm_release_capacity(tx, &vm).await?;
                 vm_db::set_cols(tx, vm.id, &[("host_id", ferrostack_db::sql::Arg::OptI64(None))]).await?;
@@ -119,7 +141,7 @@ impl App {
                 self.enqueue_releases_for(tx, &vm, &nics, released_on_stop(vm.vm_type))
                     .await?;
             }
-            (VmState::Stopped, PowerState::PowerOn) => {
+            Reconcile::Started => {
                 vm_event(tx, &vm, VmEvent::FollowAgentPowerOnReport).await?;
                 let (cpu, mem) = (vm.cpu * vm.cpu_speed, vm.memory * 1024 * 1024);
                 ferrostack_db::host::add_allocated(tx, host_id, cpu, mem).await?;
@@ -135,24 +157,7 @@ impl App {
                 )
                 .await?;
             }
-            // The power state is recorded; the VM's state is left to what moves it: a
-            // Running VM reported on is consistent, one on another host (migrated, or
-            // restarted elsewhere) is that host's to report, transitional states belong
-            // to their jobs, and final states have nothing to reconcile.
-            (VmState::Running, PowerState::PowerOff)
-            | (VmState::Running, PowerState::PowerOn | PowerState::PowerUnknown | PowerState::PowerReportMissing)
-            | (VmState::Stopped, PowerState::PowerOff | PowerState::PowerUnknown | PowerState::PowerReportMissing)
-            | (
-                VmState::Starting
-                | VmState::Stopping
-                | VmState::Migrating
-                | VmState::Destroyed
-                | VmState::Expunging
-                | VmState::Error
-                | VmState::Unknown
-                | VmState::Shutdown,
-                PowerState::PowerOn | PowerState::PowerOff | PowerState::PowerUnknown | PowerState::PowerReportMissing,
-            ) => {}
+            Reconcile::PowerOnly => {}
         }
         Ok(())
     }
