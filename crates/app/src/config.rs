@@ -292,9 +292,8 @@ impl App {
     }
 
     pub async fn config_i64(&self, name: &str, zone_id: Option<i64>) -> Result<i64, Error> {
-        let v = self.config_value(name, zone_id).await?;
-        v.parse()
-            .map_err(|_| Error::internal(format!("setting {name} holds a non-number: {v}")))
+        let mut c = self.db.conn().await?;
+        self.config_i64_in(&mut c, name, zone_id).await
     }
 
     /// [`App::config_i64`] on a connection the caller holds.

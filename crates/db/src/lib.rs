@@ -140,6 +140,21 @@ impl std::ops::DerefMut for DbConn {
     }
 }
 
+/// Acquire from `pool` for the caller at `at`, checked and tracked (see [`held`]).
+fn tracked<'p>(
+    pool: &'p AnyPool,
+    at: &'static std::panic::Location<'static>,
+) -> impl std::future::Future<Output = Result<DbConn, Error>> + Send + 'p {
+    held::check_acquire(at);
+    async move {
+        let conn = pool.acquire().await.map_err(db_err)?;
+        Ok(DbConn {
+            conn,
+            _held: held::Held::take(at),
+        })
+    }
+}
+
 /// A write transaction that counts as held until committed, rolled back or dropped.
 #[derive(Debug)]
 pub struct Tx {
@@ -315,30 +330,14 @@ impl Db {
     /// other database call, agent call or wait.
     #[track_caller]
     pub fn conn(&self) -> impl std::future::Future<Output = Result<DbConn, Error>> + Send + '_ {
-        let at = std::panic::Location::caller();
-        held::check_acquire(at);
-        async move {
-            let conn = self.readers.acquire().await.map_err(db_err)?;
-            Ok(DbConn {
-                conn,
-                _held: held::Held::take(at),
-            })
-        }
+        tracked(&self.readers, std::panic::Location::caller())
     }
 
     /// The writer for a few autocommit writes in a row (each its own statement). Hold it for
     /// those statements only: every other writer waits behind it.
     #[track_caller]
     pub fn write_conn(&self) -> impl std::future::Future<Output = Result<DbConn, Error>> + Send + '_ {
-        let at = std::panic::Location::caller();
-        held::check_acquire(at);
-        async move {
-            let conn = self.writer.acquire().await.map_err(db_err)?;
-            Ok(DbConn {
-                conn,
-                _held: held::Held::take(at),
-            })
-        }
+        tracked(&self.writer, std::panic::Location::caller())
     }
 
     /// A write transaction. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`) on
