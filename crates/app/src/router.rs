@@ -127,7 +127,7 @@ impl App {
         let system = self.system_caller().await?;
         let mut tx = self.db.begin().await?;
         // Another job may have allocated it meanwhile (one router per network).
-        net_db::lock_for_update(&mut tx, self.db.backend(), n.id).await?;
+        net_db::lock_network(&mut tx, self.db.backend(), n.id).await?;
         if let Some(r) = vm_db::router_of_network(&mut *tx, n.id).await? {
             return Ok(r);
         }

@@ -821,7 +821,7 @@ pub async fn ip_in_use(c: &mut Conn, network_id: i64, num: i64) -> Result<bool, 
 /// the transaction: a transaction-scoped advisory lock on PostgreSQL (not a row lock, which
 /// would meet the foreign-key share locks of concurrent NIC and address inserts and deadlock);
 /// SQLite's single writer already serializes. Take it before the transaction writes anything.
-pub async fn lock_for_update(c: &mut Conn, backend: crate::Backend, network_id: i64) -> Result<(), Error> {
+pub async fn lock_network(c: &mut Conn, backend: crate::Backend, network_id: i64) -> Result<(), Error> {
     /// Keeps these keys apart from any other advisory lock.
     const NETWORK_LOCKS: i64 = 0x4e45_0000_0000_0000;
     match backend {
