@@ -142,26 +142,8 @@ impl Client {
     /// Signed GET; also returns the wall time from sending to the last body byte.
     pub async fn timed_get(&self, command: &str, params: &[(&str, &str)]) -> Result<(Duration, Answer), String> {
         let q = self.signed(command, params)?;
-        let url = format!("{}?{q}", self.url);
-        let t0 = Instant::now();
-        let r = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| format!("{command}: {e}"))?;
-        let status = r.status().as_u16();
-        let bytes = r.bytes().await.map_err(|e| format!("{command}: {e}"))?;
-        let elapsed = t0.elapsed();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((
-            elapsed,
-            Answer {
-                status,
-                bytes: bytes.len(),
-                body,
-            },
-        ))
+        let request = self.http.get(format!("{}?{q}", self.url));
+        timed(command, request).await
     }
 
     pub async fn get(&self, command: &str, params: &[(&str, &str)]) -> Result<Answer, String> {
@@ -171,27 +153,12 @@ impl Client {
     /// Signed POST with a form body; also returns the wall time from sending to the last body byte.
     pub async fn timed_post(&self, command: &str, params: &[(&str, &str)]) -> Result<(Duration, Answer), String> {
         let body = self.signed(command, params)?;
-        let t0 = Instant::now();
-        let r = self
+        let request = self
             .http
             .post(&self.url)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| format!("{command}: {e}"))?;
-        let status = r.status().as_u16();
-        let bytes = r.bytes().await.map_err(|e| format!("{command}: {e}"))?;
-        let elapsed = t0.elapsed();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok((
-            elapsed,
-            Answer {
-                status,
-                bytes: bytes.len(),
-                body,
-            },
-        ))
+            .body(body);
+        timed(command, request).await
     }
 
     /// Signed POST with a form body.
@@ -301,4 +268,22 @@ pub async fn admin_client(url: &str) -> Result<Client, String> {
         secret: field("secretkey")?,
         http,
     })
+}
+
+/// Send a request and read its whole answer, timing send → last body byte.
+async fn timed(command: &str, request: reqwest::RequestBuilder) -> Result<(Duration, Answer), String> {
+    let t0 = Instant::now();
+    let r = request.send().await.map_err(|e| format!("{command}: {e}"))?;
+    let status = r.status().as_u16();
+    let bytes = r.bytes().await.map_err(|e| format!("{command}: {e}"))?;
+    let elapsed = t0.elapsed();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok((
+        elapsed,
+        Answer {
+            status,
+            bytes: bytes.len(),
+            body,
+        },
+    ))
 }
