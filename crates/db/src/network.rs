@@ -446,17 +446,6 @@ pub async fn next_mac_seq(c: &mut Conn) -> Result<i64, Error> {
     Ok(v)
 }
 
-/// Addresses in use on a network (ip_num), ascending.
-pub async fn used_ips(c: &mut Conn, network_id: i64) -> Result<Vec<i64>, Error> {
-    let rows: Vec<(i64,)> =
-        sqlx::query_as("SELECT ip_num FROM guest_ip WHERE network_id = $1 AND ip_num IS NOT NULL ORDER BY ip_num")
-            .bind(network_id)
-            .fetch_all(&mut *c)
-            .await
-            .map_err(db_err)?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
-}
-
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct GuestIp {
     pub id: i64,

@@ -593,25 +593,6 @@ pub async fn remove_nic(c: &mut Conn, nic_id: i64, now: i64) -> Result<(), Error
     Ok(())
 }
 
-/// Secrets and keys a router or config drive hands to VMs, for many VMs in one query:
-/// (id, password if pending, ssh keys).
-pub async fn delivery_data(c: &mut Conn, ids: &[i64]) -> Result<Vec<(i64, Option<String>, Option<String>)>, Error> {
-    let mut q = Sql::new(
-        "SELECT id, CASE WHEN password_pending = 1 THEN password ELSE NULL END AS password, ssh_keys FROM vm_instance",
-    );
-    q.and_in_i64("id", ids);
-    q.fetch_all(c).await
-}
-
-/// Live VMs by id, one query.
-pub async fn get_many(c: &mut Conn, ids: &[i64]) -> Result<Vec<Vm>, Error> {
-    let mut q = Sql::new(SELECT);
-    q.and("v.removed IS NULL")
-        .and_in_i64("v.id", ids)
-        .push(" ORDER BY v.id");
-    q.fetch_all(c).await
-}
-
 /// Live VMs (user VMs only) owned by an account.
 pub async fn ids_of_account(c: &mut Conn, account_id: i64) -> Result<Vec<i64>, Error> {
     let rows: Vec<(i64,)> = sqlx::query_as(
