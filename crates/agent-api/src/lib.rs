@@ -89,21 +89,111 @@ pub enum VmKind {
     SecondaryStorageVm,
 }
 
+/// The image format of a template or volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiskFormat {
+    Qcow2,
+    Raw,
+}
+
+/// The template a root disk is made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TemplateSpec {
+    pub uuid: String,
+    /// Where the image can be fetched (`http://` or `https://`).
+    pub url: String,
+    pub format: DiskFormat,
+    /// CloudStack's checksum form: `{SHA-256}hex`, `{SHA-512}hex`, `{MD5}hex`, or bare hex
+    /// (MD5 by length 32, SHA-256 by 64). `None` skips the check.
+    pub checksum: Option<String>,
+    /// Registered with `directdownload=true`: the host fetches it itself at first use (edge
+    /// zones have no image store), caching it per pool.
+    pub direct_download: bool,
+}
+
+/// A primary storage pool as the host sees it: a directory (host-local storage, or the
+/// mount point of a shared pool).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolSpec {
+    pub uuid: String,
+    pub path: String,
+}
+
+/// The root disk of a VM: a copy-on-write overlay on its template, kept on the pool from the
+/// VM's first start until it is destroyed on the host.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootDisk {
+    /// The volume's file name on the pool (unique per pool).
+    pub volume: String,
+    /// Grow the disk to this many bytes when that is more than the template's size.
+    pub size_bytes: Option<u64>,
+    pub pool: PoolSpec,
+    pub template: TemplateSpec,
+}
+
 /// Everything a host needs to start a VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmSpec {
     /// Instance name, unique per cloud (`i-2-10-VM`).
     pub name: String,
+    /// The VM's uuid (a real hypervisor gives it to the guest as its machine id).
+    #[serde(default)]
+    pub uuid: String,
     pub kind: VmKind,
     pub cpus: u32,
     pub cpu_speed_mhz: u64,
     pub memory_bytes: u64,
-    pub template_url: Option<String>,
+    /// The disk to boot from; `None` for hosts that need none (the simulator accepts either).
+    #[serde(default)]
+    pub root_disk: Option<RootDisk>,
     pub nics: Vec<NicSpec>,
     /// Boot arguments for system VMs (routers get their role and networks here).
     pub boot_args: BTreeMap<String, String>,
     /// A config drive to attach at boot, by the path the host knows it under.
     pub config_drive: Option<String>,
+}
+
+/// The secret a management server and a host agent share: derived from the `username` and
+/// `password` an operator gives `addHost` (and starts the agent with), so the management
+/// server keeps only this, never the password. Its `Debug` never shows the bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AgentKey([u8; 32]);
+
+impl AgentKey {
+    /// HMAC-SHA256 keyed by the password over a fixed label and the user name.
+    pub fn derive(username: &str, password: &str) -> AgentKey {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(password.as_bytes()).expect("HMAC takes any key length");
+        mac.update(b"ferrostack-agent-key-v1\0");
+        mac.update(username.as_bytes());
+        AgentKey(mac.finalize().into_bytes().into())
+    }
+    pub fn from_bytes(bytes: [u8; 32]) -> AgentKey {
+        AgentKey(bytes)
+    }
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    /// Lowercase hex, for storage.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    pub fn from_hex(s: &str) -> Option<AgentKey> {
+        if s.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+        }
+        Some(AgentKey(out))
+    }
+}
+
+impl std::fmt::Debug for AgentKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AgentKey(<redacted>)")
+    }
 }
 
 /// One DHCP/DNS/metadata entry a virtual router serves for a VM.
@@ -173,6 +263,16 @@ pub trait Agent: Send + Sync {
 pub trait Connector: Send + Sync {
     /// The hypervisor type this connector serves, as the API names it (`Simulator`, `KVM`).
     fn hypervisor(&self) -> &'static str;
-    /// Validate a host URL and open an agent for it.
-    async fn open(&self, url: &str, location: &HostLocation) -> Result<Arc<dyn Agent>, AgentError>;
+    /// Whether `addHost` must give `username` and `password` for this hypervisor's hosts.
+    fn needs_credentials(&self) -> bool {
+        false
+    }
+    /// Validate a host URL and open an agent for it; `key` is the shared secret of hosts that
+    /// authenticate (see [`Connector::needs_credentials`]).
+    async fn open(
+        &self,
+        url: &str,
+        location: &HostLocation,
+        key: Option<&AgentKey>,
+    ) -> Result<Arc<dyn Agent>, AgentError>;
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use ferrostack_agent_api::{
-    Agent, AgentError, ConfigDriveImage, Connector, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
+    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
 };
 use ferrostack_types::Error;
 
@@ -65,11 +65,22 @@ impl Agents {
             .ok_or_else(|| Error::internal("connector vanished"))
     }
 
+    /// Whether hosts of this hypervisor authenticate with `username`/`password`.
+    pub fn needs_credentials(&self, hypervisor: &str) -> Result<bool, Error> {
+        Ok(self.connector(hypervisor)?.needs_credentials())
+    }
+
     /// Open an agent for a host URL (validates the URL).
-    pub async fn open(&self, hypervisor: &str, url: &str, location: &HostLocation) -> Result<Arc<dyn Agent>, Error> {
+    pub async fn open(
+        &self,
+        hypervisor: &str,
+        url: &str,
+        location: &HostLocation,
+        key: Option<&AgentKey>,
+    ) -> Result<Arc<dyn Agent>, Error> {
         let c = self.connector(hypervisor)?;
         let agent = c
-            .open(url, location)
+            .open(url, location, key)
             .await
             .map_err(|e| Error::invalid(format!("Cannot use host URL {url}: {e}")))?;
         Ok(Arc::new(Disciplined(agent)))

@@ -97,7 +97,7 @@ impl App {
             cluster: cluster.uuid.clone(),
             host: uuid.clone(),
         };
-        let agent = self.agents.open(hypervisor, &p.url, &location).await?;
+        let agent = self.agents.open(hypervisor, &p.url, &location, None).await?;
         let info = agent.connect().await.map_err(|e| {
             Error::ResourceUnavailable(format!(
                 "Could not connect to the host at {}: {e}; check that it is up and retry",
@@ -351,7 +351,7 @@ impl App {
             cluster: h.cluster_uuid.clone(),
             host: h.uuid.clone(),
         };
-        self.agents.open(&h.hypervisor, &h.url, &location).await
+        self.agents.open(&h.hypervisor, &h.url, &location, None).await
     }
 
     /// How long a host gets to answer a connect before it counts as not answering: the time

@@ -182,7 +182,8 @@ impl App {
             cpus: vm.cpu as u32,
             cpu_speed_mhz: vm.cpu_speed as u64,
             memory_bytes: (vm.memory * 1024 * 1024) as u64,
-            template_url: None,
+            uuid: vm.uuid.clone(),
+            root_disk: None,
             nics: nics
                 .iter()
                 .map(|n| NicSpec {

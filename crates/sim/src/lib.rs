@@ -38,7 +38,7 @@
 //! let sim = ferrostack_sim::Simulator::new("/var/lib/ferrostack/simulator");
 //! let connector: Arc<dyn Connector> = sim.clone();
 //! let location = HostLocation { zone: "z".into(), pod: "p".into(), cluster: "c".into(), host: "h-uuid".into() };
-//! let agent = connector.open("http://sim/c1/h1", &location).await?;
+//! let agent = connector.open("http://sim/c1/h1", &location, None).await?;
 //! let info = agent.connect().await?;
 //! assert_eq!(info.hypervisor, "Simulator");
 //! # Ok(()) }
@@ -58,7 +58,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use ferrostack_agent_api::{Agent, AgentError, Connector, HostLocation, PowerState, RouterConfig, VmSpec};
+use ferrostack_agent_api::{Agent, AgentError, AgentKey, Connector, HostLocation, PowerState, RouterConfig, VmSpec};
 
 pub use agent::{CORES_PER_SOCKET, CPU_SOCKETS, CPU_SPEED_MHZ, LOCAL_STORAGE_BYTES, MEMORY_BYTES, SIM_VERSION};
 pub use mock::{MockId, MockInfo, MockResult, MockRule, COMMANDS};
@@ -275,7 +275,12 @@ impl Connector for Simulator {
     /// Validate a `http://sim/...` URL and open an agent for that simulated host; the
     /// location (kept from the latest open) scopes mock rules and lets tests name the host
     /// by uuid.
-    async fn open(&self, url: &str, location: &HostLocation) -> Result<Arc<dyn Agent>, AgentError> {
+    async fn open(
+        &self,
+        url: &str,
+        location: &HostLocation,
+        _key: Option<&AgentKey>,
+    ) -> Result<Arc<dyn Agent>, AgentError> {
         let key = url::host_key(url)?;
         self.inner.lock().set_location(&key, location);
         Ok(Arc::new(agent::SimAgent {

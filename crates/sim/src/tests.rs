@@ -27,7 +27,7 @@ fn sim() -> (tempfile::TempDir, Arc<Simulator>) {
 
 async fn open(sim: &Arc<Simulator>, url: &str, host: &str) -> Arc<dyn Agent> {
     let connector: Arc<dyn Connector> = sim.clone();
-    connector.open(url, &loc("c1", host)).await.unwrap()
+    connector.open(url, &loc("c1", host), None).await.unwrap()
 }
 
 fn spec(name: &str) -> VmSpec {
@@ -41,7 +41,8 @@ fn spec(name: &str) -> VmSpec {
         cpus: 1,
         cpu_speed_mhz: 500,
         memory_bytes: 512 << 20,
-        template_url: None,
+        uuid: String::new(),
+        root_disk: None,
         nics: vec![],
         boot_args: BTreeMap::new(),
         config_drive: None,
@@ -73,7 +74,7 @@ async fn open_validates_urls_and_connect_reports_capacity() {
     let connector: Arc<dyn Connector> = sim.clone();
     assert_eq!(connector.hypervisor(), "Simulator");
     let err = connector
-        .open("http://10.1.1.1/c1/h1", &loc("c1", "h1"))
+        .open("http://10.1.1.1/c1/h1", &loc("c1", "h1"), None)
         .await
         .err()
         .unwrap();
@@ -82,7 +83,10 @@ async fn open_validates_urls_and_connect_reports_capacity() {
         "{err:?}"
     );
 
-    let agent = connector.open("http://sim/c1/h1", &loc("c1", "h1")).await.unwrap();
+    let agent = connector
+        .open("http://sim/c1/h1", &loc("c1", "h1"), None)
+        .await
+        .unwrap();
     let info = agent.connect().await.unwrap();
     assert_eq!(info.hypervisor, "Simulator");
     assert_eq!(info.hypervisor_version, "4.22.0.0");
@@ -91,9 +95,15 @@ async fn open_validates_urls_and_connect_reports_capacity() {
     assert_eq!(info.local_storage_bytes, 1 << 40);
     assert!(info.private_ip.starts_with("172."), "{}", info.private_ip);
 
-    let again = connector.open("HTTPS://SIM/c1/h1/", &loc("c1", "h1")).await.unwrap();
+    let again = connector
+        .open("HTTPS://SIM/c1/h1/", &loc("c1", "h1"), None)
+        .await
+        .unwrap();
     assert_eq!(again.connect().await.unwrap(), info, "deterministic per URL");
-    let other = connector.open("http://sim/c1/h2", &loc("c1", "h2")).await.unwrap();
+    let other = connector
+        .open("http://sim/c1/h2", &loc("c1", "h2"), None)
+        .await
+        .unwrap();
     assert_ne!(other.connect().await.unwrap().private_ip, info.private_ip);
 }
 
@@ -293,16 +303,25 @@ async fn mock_results_fail_fault_and_ok() {
 async fn scope_precedence_host_over_cluster_over_zone_over_global() {
     let (_d, sim) = sim();
     let connector: Arc<dyn Connector> = sim.clone();
-    let h1 = connector.open("http://sim/c1/h1", &loc("c1", "h1")).await.unwrap();
-    let h2 = connector.open("http://sim/c1/h2", &loc("c1", "h2")).await.unwrap();
-    let h3 = connector.open("http://sim/c2/h3", &loc("c2", "h3")).await.unwrap();
+    let h1 = connector
+        .open("http://sim/c1/h1", &loc("c1", "h1"), None)
+        .await
+        .unwrap();
+    let h2 = connector
+        .open("http://sim/c1/h2", &loc("c1", "h2"), None)
+        .await
+        .unwrap();
+    let h3 = connector
+        .open("http://sim/c2/h3", &loc("c2", "h3"), None)
+        .await
+        .unwrap();
     let h4 = HostLocation {
         zone: "z2".into(),
         pod: "p9".into(),
         cluster: "c9".into(),
         host: "h4".into(),
     };
-    let h4 = connector.open("http://sim/z2/h4", &h4).await.unwrap();
+    let h4 = connector.open("http://sim/z2/h4", &h4, None).await.unwrap();
 
     sim.configure(MockRule::new("StartCommand", MockResult::Fail));
     sim.configure(MockRule::new("StartCommand", MockResult::Fault).zone("z1"));

@@ -23,7 +23,7 @@ fn loc(host: &str) -> HostLocation {
 
 async fn open(sim: &Arc<Simulator>, url: &str, host: &str) -> Arc<dyn Agent> {
     let connector: Arc<dyn Connector> = sim.clone();
-    connector.open(url, &loc(host)).await.unwrap()
+    connector.open(url, &loc(host), None).await.unwrap()
 }
 
 fn spec(name: &str) -> VmSpec {
@@ -39,7 +39,8 @@ fn spec(name: &str) -> VmSpec {
         cpus: 1,
         cpu_speed_mhz: 500,
         memory_bytes: 512 << 20,
-        template_url: Some("http://images.example.org/t.qcow2".into()),
+        uuid: String::new(),
+        root_disk: None,
         nics: vec![],
         boot_args,
         config_drive: None,
