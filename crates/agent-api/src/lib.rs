@@ -69,8 +69,22 @@ pub struct PowerReport {
     pub vms: BTreeMap<String, PowerState>,
 }
 
+/// What a NIC carries, which decides the host bridge it joins.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NicTraffic {
+    /// A guest network (bridge by the broadcast URI's VLAN).
+    #[default]
+    Guest,
+    /// A system VM's link-local control NIC (the host-only control bridge).
+    Control,
+    /// A router's public NIC.
+    Public,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NicSpec {
+    #[serde(default)]
+    pub traffic: NicTraffic,
     pub mac: String,
     pub ip: Option<String>,
     pub netmask: Option<String>,
@@ -265,6 +279,11 @@ pub trait Connector: Send + Sync {
     fn hypervisor(&self) -> &'static str;
     /// Whether `addHost` must give `username` and `password` for this hypervisor's hosts.
     fn needs_credentials(&self) -> bool {
+        false
+    }
+    /// Whether this connector's hosts boot VMs from a real root disk, so every start must carry
+    /// [`VmSpec::root_disk`] (a template and a pool). The in-process simulator does not.
+    fn needs_root_disk(&self) -> bool {
         false
     }
     /// Validate a host URL and open an agent for it; `key` is the shared secret of hosts that

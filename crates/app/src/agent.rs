@@ -24,9 +24,14 @@ pub struct Health {
     pub last_written: i64,
 }
 
+struct Live {
+    agent: Arc<dyn Agent>,
+    needs_root_disk: bool,
+}
+
 pub struct Agents {
     connectors: Vec<Arc<dyn Connector>>,
-    live: RwLock<HashMap<i64, Arc<dyn Agent>>>,
+    live: RwLock<HashMap<i64, Live>>,
     health: Mutex<HashMap<i64, Health>>,
 }
 
@@ -86,8 +91,11 @@ impl Agents {
         Ok(Arc::new(Disciplined(agent)))
     }
 
-    pub fn insert(&self, host_id: i64, agent: Arc<dyn Agent>, now: i64, up: bool) {
-        write(&self.live).insert(host_id, agent);
+    /// Remember a connected host's agent. `hypervisor` names its connector (unknown names
+    /// count as needing nothing extra).
+    pub fn insert(&self, host_id: i64, hypervisor: &str, agent: Arc<dyn Agent>, now: i64, up: bool) {
+        let needs_root_disk = self.connector(hypervisor).map(|c| c.needs_root_disk()).unwrap_or(false);
+        write(&self.live).insert(host_id, Live { agent, needs_root_disk });
         lock(&self.health).insert(
             host_id,
             Health {
@@ -106,7 +114,12 @@ impl Agents {
     }
 
     pub fn get(&self, host_id: i64) -> Option<Arc<dyn Agent>> {
-        read(&self.live).get(&host_id).cloned()
+        read(&self.live).get(&host_id).map(|l| l.agent.clone())
+    }
+
+    /// Whether VMs started on this host need a root disk in their spec.
+    pub fn needs_root_disk(&self, host_id: i64) -> bool {
+        read(&self.live).get(&host_id).is_some_and(|l| l.needs_root_disk)
     }
 
     /// Hosts due for a ping at `now`.
@@ -114,7 +127,7 @@ impl Agents {
         let live = read(&self.live);
         let mut health = lock(&self.health);
         let mut out = Vec::new();
-        for (id, agent) in live.iter() {
+        for (id, l) in live.iter() {
             let h = health.entry(*id).or_insert(Health {
                 last_ok: now,
                 last_attempt: 0,
@@ -124,7 +137,7 @@ impl Agents {
             });
             if now - h.last_attempt >= interval_ms {
                 h.last_attempt = now;
-                out.push((*id, agent.clone()));
+                out.push((*id, l.agent.clone()));
             }
         }
         out

@@ -4,7 +4,7 @@
 use ferrostack_types::EventType;
 use std::sync::Arc;
 
-use ferrostack_agent_api::{Agent, AgentError, HostInfo, HostLocation, PowerReport};
+use ferrostack_agent_api::{Agent, AgentError, AgentKey, HostInfo, HostLocation, PowerReport};
 use ferrostack_db::alert::{self as alert_db, Alert, AlertFilter};
 use ferrostack_db::host::{self as host_db, CapacityRow, Host, HostFilter};
 use ferrostack_db::{db_err, zone as zone_db, Conn};
@@ -28,6 +28,10 @@ pub struct HostAdd {
     pub cluster_name: Option<String>,
     pub hypervisor: String,
     pub url: String,
+    /// The agent's credentials (hypervisors whose agents authenticate, such as KVM); only a
+    /// key derived from them is kept.
+    pub username: Option<String>,
+    pub password: Option<String>,
     pub host_tags: Option<String>,
     pub allocation: Option<String>,
 }
@@ -97,7 +101,20 @@ impl App {
             cluster: cluster.uuid.clone(),
             host: uuid.clone(),
         };
-        let agent = self.agents.open(hypervisor, &p.url, &location, None).await?;
+        let key = if self.agents.needs_credentials(hypervisor)? {
+            match (p.username.as_deref(), p.password.as_deref()) {
+                (Some(u), Some(pw)) if !u.is_empty() && !pw.is_empty() => Some(AgentKey::derive(u, pw)),
+                (Some(_) | None, Some(_) | None) => {
+                    return Err(Error::invalid(format!(
+                        "{hypervisor} hosts authenticate: give username and password, the credentials \
+                         the host's agent was started with (ferrostack agent --credentials)"
+                    )))
+                }
+            }
+        } else {
+            None
+        };
+        let agent = self.agents.open(hypervisor, &p.url, &location, key.as_ref()).await?;
         let info = agent.connect().await.map_err(|e| {
             Error::ResourceUnavailable(format!(
                 "Could not connect to the host at {}: {e}; check that it is up and retry",
@@ -135,6 +152,7 @@ impl App {
                 version: &info.version,
                 host_tags: p.host_tags.as_deref(),
                 ms_id: &self.config.msid,
+                agent_key: key.as_ref().map(AgentKey::to_hex).as_deref(),
                 now,
             },
         )
@@ -151,7 +169,7 @@ impl App {
         )
         .await?;
         tx.commit().await.map_err(db_err)?;
-        self.agents.insert(id, agent, now, true);
+        self.agents.insert(id, hypervisor, agent, now, true);
         Ok(h)
     }
 
@@ -351,7 +369,13 @@ impl App {
             cluster: h.cluster_uuid.clone(),
             host: h.uuid.clone(),
         };
-        self.agents.open(&h.hypervisor, &h.url, &location, None).await
+        let key = match host_db::agent_key(self.db.read(), h.id).await? {
+            Some(hex) => Some(AgentKey::from_hex(&hex).ok_or_else(|| {
+                Error::internal(format!("host {} has a malformed agent key; re-add the host", h.name))
+            })?),
+            None => None,
+        };
+        self.agents.open(&h.hypervisor, &h.url, &location, key.as_ref()).await
     }
 
     /// How long a host gets to answer a connect before it counts as not answering: the time
@@ -384,7 +408,7 @@ impl App {
                     info.local_storage_bytes as i64,
                 )
                 .await?;
-                self.agents.insert(h.id, agent, now, true);
+                self.agents.insert(h.id, &h.hypervisor, agent, now, true);
                 self.followup_host_connected(h.id).await?;
                 if !startup {
                     // A reconnected agent counts its power reports afresh.
@@ -397,7 +421,7 @@ impl App {
                 Ok(())
             }
             Err(e) => {
-                self.agents.insert(h.id, agent, now, false);
+                self.agents.insert(h.id, &h.hypervisor, agent, now, false);
                 if h.status == HostStatus::Up {
                     self.host_set_status(h.id, Observed::ConnectFailed, now).await?;
                 }

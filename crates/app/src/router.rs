@@ -118,7 +118,8 @@ impl App {
             .ok_or_else(|| Error::invalid("the network's zone no longer exists"))?;
         let local = zone.is_edge() || self.config_bool("system.vm.use.local.storage", Some(zone.id)).await?;
         let offering = self.router_offering(local).await?;
-        let template_name = self.config_value("router.template.simulator", Some(zone.id)).await?;
+        let setting = self.router_template_setting(zone.id).await?;
+        let template_name = self.config_value(&setting, Some(zone.id)).await?;
         let template = vm_db::template_uuid_by_name(self.db.read(), &template_name).await?;
         let template_id = match &template {
             Some(u) => ferrostack_db::template::by_uuid(self.db.read(), u).await?.map(|t| t.id),
@@ -278,14 +279,24 @@ impl App {
             .ok_or_else(|| Error::internal("router vanished"))
     }
 
+    /// The setting naming the router template of a zone: `router.template.<hypervisor>` for
+    /// the hypervisor its system VMs run on (CloudStack's `router.template.kvm`, …).
+    async fn router_template_setting(&self, zone_id: i64) -> Result<String, Error> {
+        let hv = ferrostack_db::zone::system_vm_hypervisor(self.db.read(), zone_id).await?;
+        let name = match hv.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("kvm") => "router.template.kvm",
+            Some(_) | None => "router.template.simulator",
+        };
+        Ok(name.to_string())
+    }
+
     /// Start hook of routers ([`App::vm_start_flow`]): the template comes from the zone's
     /// setting at each start, so fixing the setting (as the error says) takes effect on the
     /// next start of an existing router; it must be usable in the zone (edge zones need a
     /// direct-download template). Returns the refreshed row.
     pub(crate) async fn router_before_start(&self, router: &Vm) -> Result<Vm, Error> {
-        let name = self
-            .config_value("router.template.simulator", Some(router.zone_id))
-            .await?;
+        let setting = self.router_template_setting(router.zone_id).await?;
+        let name = self.config_value(&setting, Some(router.zone_id)).await?;
         if let Some(uuid) = vm_db::template_uuid_by_name(self.db.read(), &name).await? {
             if router.template_uuid.as_deref() != Some(uuid.as_str()) {
                 if let Some(t) = ferrostack_db::template::by_uuid(self.db.read(), &uuid).await? {
@@ -303,13 +314,13 @@ impl App {
             .await?
             .ok_or_else(|| Error::invalid("The router was removed"))?;
         let fix = format!(
-            "register a system VM template with directdownload=true in zone {z} and set the zone setting router.template.simulator to its name \
-             (updateConfiguration name=router.template.simulator zoneid=<zone>), then restart the network",
+            "register a system VM template with directdownload=true in zone {z} and set the zone setting {setting} to its name \
+             (updateConfiguration name={setting} zoneid=<zone>), then restart the network",
             z = router.zone_name
         );
         let Some(template_uuid) = &router.template_uuid else {
             return Err(Error::ResourceUnavailable(format!(
-                "Cannot start virtual router {}: no template named '{name}' (setting router.template.simulator) exists; {fix}",
+                "Cannot start virtual router {}: no template named '{name}' (setting {setting}) exists; {fix}",
                 router.instance_name
             )));
         };

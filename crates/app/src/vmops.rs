@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use ferrostack_agent_api::{
-    AgentError, ConfigDriveImage, NicSpec, RouterConfig, RouterVmEntry, VmKind as AgentVmKind, VmSpec,
+    AgentError, ConfigDriveImage, DiskFormat, NicSpec, NicTraffic, PoolSpec, RootDisk, RouterConfig, RouterVmEntry,
+    TemplateSpec, VmKind as AgentVmKind, VmSpec,
 };
 use ferrostack_db::network::{self as net_db, Network};
 use ferrostack_db::vm::{self as vm_db, Nic, Vm};
@@ -187,6 +188,11 @@ impl App {
             nics: nics
                 .iter()
                 .map(|n| NicSpec {
+                    traffic: match n.traffic_type.as_str() {
+                        "Control" => NicTraffic::Control,
+                        "Public" => NicTraffic::Public,
+                        _ => NicTraffic::Guest,
+                    },
                     mac: n.mac.clone(),
                     ip: n.ip.clone(),
                     netmask: n.netmask.clone(),
@@ -198,6 +204,62 @@ impl App {
                 .collect(),
             boot_args,
             config_drive,
+        })
+    }
+
+    /// The root disk a host builds for the VM: its root volume on the host's pool, an overlay
+    /// on the VM's template. Errors say what the operator must add.
+    async fn vm_root_disk(&self, c: &mut Conn, vm: &Vm, host_id: i64) -> Result<RootDisk, Error> {
+        let template = match vm.template_id {
+            Some(t) => ferrostack_db::template::get(&mut *c, t).await?,
+            None => None,
+        }
+        .ok_or_else(|| {
+            Error::ResourceUnavailable(format!(
+                "{} has no template to boot from; it can't start on a host that boots from disk",
+                vm.instance_name
+            ))
+        })?;
+        let format = match template.format.to_ascii_uppercase().as_str() {
+            "QCOW2" => DiskFormat::Qcow2,
+            "RAW" => DiskFormat::Raw,
+            other => {
+                return Err(Error::invalid(format!(
+                    "Template {} is in format {other}; KVM hosts boot QCOW2 or RAW templates",
+                    template.name
+                )))
+            }
+        };
+        let p = ferrostack_db::volume::root_placement(&mut *c, vm.id, host_id)
+            .await?
+            .ok_or_else(|| {
+                Error::ResourceUnavailable(format!(
+                    "No primary storage for the root disk of {} on host {host_id}: add a pool the host reaches \
+                     (createStoragePool scope=host url=local:///var/lib/ferrostack/pool, or a cluster/zone pool)",
+                    vm.instance_name
+                ))
+            })?;
+        if p.pool_type == "NetworkFilesystem" || p.pool_type == "RBD" {
+            return Err(Error::ResourceUnavailable(format!(
+                "Pool {} is {}; KVM hosts here use directory pools (local:// or sharedmountpoint://), \
+                 mounting {} pools on the host is not supported yet",
+                p.pool_name, p.pool_type, p.pool_type
+            )));
+        }
+        Ok(RootDisk {
+            volume: format!("{}.qcow2", p.volume_uuid),
+            size_bytes: u64::try_from(p.size).ok().filter(|s| *s > 0),
+            pool: PoolSpec {
+                uuid: p.pool_uuid,
+                path: p.pool_path,
+            },
+            template: TemplateSpec {
+                uuid: template.uuid,
+                url: template.url,
+                format,
+                checksum: template.checksum.filter(|c| !c.trim().is_empty()),
+                direct_download: template.direct_download == 1,
+            },
         })
     }
 
@@ -219,7 +281,9 @@ impl App {
         let mut last_error: Option<String> = None;
         loop {
             let mut c = self.db.conn().await?;
-            let mut candidates = vm_db::placement_candidates(&mut c, vm.zone_id, cpu_mhz, mem).await?;
+            let mut candidates =
+                vm_db::placement_candidates(&mut c, vm.zone_id, cpu_mhz, mem, vm.template_hypervisor.as_deref())
+                    .await?;
             drop(c);
             if let Some(h) = preferred {
                 candidates.retain(|(id, _)| *id == h);
@@ -237,8 +301,12 @@ impl App {
                         vm.instance_name, vm.zone_name
                     ),
                     None => format!(
-                        "Unable to start {}: no Up and Enabled host in zone {} has {} MHz CPU and {} MB RAM free; add hosts or free capacity",
-                        vm.instance_name, vm.zone_name, cpu_mhz, vm.memory
+                        "Unable to start {}: no Up and Enabled {}host in zone {} has {} MHz CPU and {} MB RAM free; add hosts or free capacity",
+                        vm.instance_name,
+                        vm.template_hypervisor.as_deref().map(|h| format!("{h} ")).unwrap_or_default(),
+                        vm.zone_name,
+                        cpu_mhz,
+                        vm.memory
                     ),
                 }));
             };
@@ -280,7 +348,10 @@ impl App {
         placed.host_id = Some(host_id);
         let drive = self.configdrive_put(&placed, host_id).await?;
         let mut c = self.db.conn().await?;
-        let spec = self.vm_spec(&mut c, &placed, drive).await?;
+        let mut spec = self.vm_spec(&mut c, &placed, drive).await?;
+        if self.agents.needs_root_disk(host_id) {
+            spec.root_disk = Some(self.vm_root_disk(&mut c, &placed, host_id).await?);
+        }
         drop(c);
         agent
             .start_vm(&spec)

@@ -73,6 +73,8 @@ pub struct NewHost<'a> {
     pub version: &'a str,
     pub host_tags: Option<&'a str>,
     pub ms_id: &'a str,
+    /// Hex of the host's `AgentKey`, for hypervisors whose agents authenticate.
+    pub agent_key: Option<&'a str>,
     pub now: i64,
 }
 
@@ -80,9 +82,9 @@ pub async fn insert(c: &mut Conn, h: NewHost<'_>) -> Result<i64, Error> {
     let r: Result<(i64,), _> = sqlx::query_as(
         "INSERT INTO host (uuid, name, zone_id, pod_id, cluster_id, host_type, hypervisor, hypervisor_version, url, \
          status, resource_state, private_ip, cpu_sockets, cpu_cores, cpu_speed, memory_total, local_storage_total, \
-         cpu_allocated, memory_allocated, version, host_tags, last_pinged, ms_id, created) \
+         cpu_allocated, memory_allocated, version, host_tags, last_pinged, ms_id, created, agent_key) \
          VALUES ($1, $2, $3, $4, $5, 'Routing', $6, $7, $8, 'Up', $9, $10, $11, $12, $13, $14, $15, 0, 0, $16, $17, \
-         $18, $19, $18) RETURNING id",
+         $18, $19, $18, $20) RETURNING id",
     )
     .bind(h.uuid)
     .bind(h.name)
@@ -103,6 +105,7 @@ pub async fn insert(c: &mut Conn, h: NewHost<'_>) -> Result<i64, Error> {
     .bind(h.host_tags)
     .bind(h.now)
     .bind(h.ms_id)
+    .bind(h.agent_key)
     .fetch_one(&mut *c)
     .await;
     match r {
@@ -113,6 +116,16 @@ pub async fn insert(c: &mut Conn, h: NewHost<'_>) -> Result<i64, Error> {
         ))),
         Err(e) => Err(db_err(e)),
     }
+}
+
+/// The hex `AgentKey` of a host (kept out of [`Host`], so no listing or log ever carries it).
+pub async fn agent_key<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<String>, Error> {
+    let r: Option<(Option<String>,)> = sqlx::query_as("SELECT agent_key FROM host WHERE id = $1")
+        .bind(id)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)?;
+    Ok(r.and_then(|(k,)| k))
 }
 
 pub async fn get<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Result<Option<Host>, Error> {

@@ -50,6 +50,8 @@ pub struct Vm {
     pub template_uuid: Option<String>,
     pub template_name: Option<String>,
     pub template_display_text: Option<String>,
+    /// The hypervisor the VM's template is for: the VM runs only on hosts of that type.
+    pub template_hypervisor: Option<String>,
     pub password_enabled: Option<i64>,
     pub offering_uuid: Option<String>,
     pub offering_name: Option<String>,
@@ -68,7 +70,7 @@ const SELECT: &str =
      v.domain_id, v.network_id, v.cpu, v.cpu_speed, v.memory, v.password_pending, v.user_data, v.user_data_id, \
      v.user_data_details, v.keypairs, v.ha_enabled, v.capacity_host_id, v.destroyed_at, v.created, v.removed, \
      z.uuid AS zone_uuid, z.name AS zone_name, z.zone_type AS zone_type, h.uuid AS host_uuid, h.name AS host_name, \
-     t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, \
+     t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, t.hypervisor AS template_hypervisor, \
      t.password_enabled AS password_enabled, o.uuid AS offering_uuid, o.name AS offering_name, \
      a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
      n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid \
@@ -556,10 +558,11 @@ pub async fn placement_candidates(
     zone_id: i64,
     cpu_mhz: i64,
     memory_bytes: i64,
+    hypervisor: Option<&str>,
 ) -> Result<Vec<(i64, String)>, Error> {
     sqlx::query_as(
         "SELECT h.id, h.uuid FROM host h JOIN cluster cl ON cl.id = h.cluster_id JOIN pod p ON p.id = h.pod_id \
-         WHERE h.zone_id = $1 AND h.removed IS NULL AND h.status = 'Up' AND h.resource_state = 'Enabled' \
+         WHERE h.zone_id = $1 AND h.removed IS NULL AND ($4 = '' OR h.hypervisor = $4) AND h.status = 'Up' AND h.resource_state = 'Enabled' \
          AND cl.allocation_state = 'Enabled' AND p.allocation_state = 'Enabled' \
          AND h.cpu_allocated + $2 <= h.cpu_cores * h.cpu_speed AND h.memory_allocated + $3 <= h.memory_total \
          ORDER BY h.memory_allocated, h.id LIMIT 50",
@@ -567,6 +570,7 @@ pub async fn placement_candidates(
     .bind(zone_id)
     .bind(cpu_mhz)
     .bind(memory_bytes)
+    .bind(hypervisor.unwrap_or(""))
     .fetch_all(&mut *c)
     .await
     .map_err(db_err)

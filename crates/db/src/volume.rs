@@ -206,6 +206,35 @@ pub async fn volumes_on_pool(c: &mut Conn, pool_id: i64) -> Result<i64, Error> {
 /// Put a VM's volumes without a pool on the best pool in reach of `host_id`: the host's own
 /// local pool, then its cluster's, then a zone-wide one. No pool in reach: left unplaced (the
 /// simulator needs none).
+/// Where a VM's root disk lives when it starts on a host: the root volume and its pool (the
+/// pool it was placed on, or the one [`place_volumes`] would pick for the host).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RootPlacement {
+    pub volume_uuid: String,
+    pub size: i64,
+    pub pool_uuid: String,
+    pub pool_name: String,
+    pub pool_type: String,
+    pub pool_path: String,
+}
+
+pub async fn root_placement(c: &mut Conn, vm_id: i64, host_id: i64) -> Result<Option<RootPlacement>, Error> {
+    sqlx::query_as(
+        "SELECT x.uuid AS volume_uuid, x.size, p.uuid AS pool_uuid, p.name AS pool_name, p.pool_type, p.path AS pool_path \
+         FROM volume x JOIN host h ON h.id = $2 JOIN storage_pool p ON p.removed IS NULL AND p.zone_id = h.zone_id \
+         AND ((x.pool_id IS NOT NULL AND p.id = x.pool_id) OR (x.pool_id IS NULL AND (p.host_id = h.id \
+              OR (p.host_id IS NULL AND p.cluster_id = h.cluster_id) OR (p.host_id IS NULL AND p.cluster_id IS NULL)))) \
+         WHERE x.vm_id = $1 AND x.volume_type = 'ROOT' AND x.removed IS NULL \
+         ORDER BY CASE WHEN p.id = x.pool_id THEN 0 WHEN p.host_id = h.id THEN 1 WHEN p.cluster_id = h.cluster_id THEN 2 ELSE 3 END, p.id \
+         LIMIT 1",
+    )
+    .bind(vm_id)
+    .bind(host_id)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db_err)
+}
+
 pub async fn place_volumes(c: &mut Conn, vm_id: i64, host_id: i64) -> Result<(), Error> {
     let pool: Option<(i64,)> = sqlx::query_as(
         "SELECT p.id FROM storage_pool p JOIN host h ON h.id = $1 WHERE p.removed IS NULL AND p.zone_id = h.zone_id \

@@ -467,3 +467,21 @@ pub async fn set_local_storage(c: &mut Conn, zone_id: i64, on: bool) -> Result<(
         .map_err(db_err)?;
     Ok(())
 }
+
+/// The hypervisor system VMs of a zone run on: that of the first cluster (by id) with an Up
+/// host, else of the first cluster; `None` for a zone without clusters.
+pub async fn system_vm_hypervisor<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    zone_id: i64,
+) -> Result<Option<String>, Error> {
+    let r: Option<(String,)> = sqlx::query_as(
+        "SELECT cl.hypervisor FROM cluster cl WHERE cl.zone_id = $1 AND cl.removed IS NULL \
+         ORDER BY CASE WHEN EXISTS (SELECT 1 FROM host h WHERE h.cluster_id = cl.id AND h.removed IS NULL \
+         AND h.status = 'Up') THEN 0 ELSE 1 END, cl.id LIMIT 1",
+    )
+    .bind(zone_id)
+    .fetch_optional(e)
+    .await
+    .map_err(db_err)?;
+    Ok(r.map(|(h,)| h))
+}

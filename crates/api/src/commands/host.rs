@@ -221,6 +221,8 @@ async fn add(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 cluster_name: a.str("clustername"),
                 hypervisor: a.req("hypervisor")?,
                 url: a.req("url")?,
+                username: a.str("username"),
+                password: a.str("password"),
                 host_tags: a.str("hosttags"),
                 allocation: a.str("allocationstate"),
             },
