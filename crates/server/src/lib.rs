@@ -9,6 +9,7 @@
 //! the remaining hosts finish connecting in the background before the monitor's first round.
 
 pub mod config;
+pub mod host_agent;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -176,7 +177,8 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
     let sim = tokio::task::spawn_blocking(move || ferrostack_sim::Simulator::new(sim_dir))
         .await
         .map_err(|e| format!("loading the simulator's hosts failed: {e}"))?;
-    let connectors: Vec<Arc<dyn ferrostack_agent_api::Connector>> = vec![sim.clone()];
+    let connectors: Vec<Arc<dyn ferrostack_agent_api::Connector>> =
+        vec![sim.clone(), Arc::new(ferrostack_agent_http::HttpConnector::new("KVM"))];
     let control: Arc<dyn ferrostack_agent_api::control::SimulatorControl> = sim.clone();
     let app = Arc::new(App::new(
         db.clone(),

@@ -31,6 +31,9 @@ enum Command {
     /// in-flight requests finish and running jobs pause at a step boundary, to resume at the
     /// next start.
     Serve(ServeOpts),
+    /// Run the host agent of a KVM host (or a simulated one): the management server adds it
+    /// with `addHost hypervisor=KVM url=http://HOST:PORT username=… password=…`.
+    Agent(ferrostack_server::host_agent::AgentOpts),
     /// Set a user's password directly in the database (e.g. the admin's before exposing the
     /// server). Reads the new password from standard input.
     SetPassword {
@@ -115,6 +118,10 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::Serve(o) => serve(o).await,
+        Command::Agent(o) => {
+            init_logging(None);
+            ferrostack_server::host_agent::run(o, shutdown_signal()).await
+        }
         Command::SetPassword { db, username, domain } => set_password(db, username, domain).await,
     };
     match r {

@@ -1,6 +1,7 @@
 //! Integration tests: the whole server on port 0, driven through the real HTTP API.
 
 mod abuse;
+mod agent_link;
 mod catalog;
 mod common;
 mod concurrency;
@@ -12,6 +13,7 @@ mod identity;
 mod identity_undo;
 mod infra;
 mod jobs;
+mod kvmhost;
 mod model;
 mod network;
 mod physnet;
