@@ -353,10 +353,15 @@ impl App {
             spec.root_disk = Some(self.vm_root_disk(&mut c, &placed, host_id).await?);
         }
         drop(c);
-        agent
-            .start_vm(&spec)
-            .await
-            .map_err(|e| agent_err(&format!("Starting {} on host {host_id}", vm.instance_name), e))
+        let started = agent.start_vm(&spec).await;
+        if started.is_err() && spec.config_drive.is_some() {
+            // The VM doesn't run here: its drive must not stay behind on this host (the next
+            // attempt, here or elsewhere, puts a fresh one).
+            if let Err(e) = agent.delete_config_drive(&vm.instance_name).await {
+                tracing::warn!(vm = %vm.instance_name, host = host_id, error = %e, "could not remove the config drive of a failed start");
+            }
+        }
+        started.map_err(|e| agent_err(&format!("Starting {} on host {host_id}", vm.instance_name), e))
     }
 
     /// Stop a VM on its host. An unreachable or removed host is an error unless `forced`.

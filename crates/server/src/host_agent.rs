@@ -93,6 +93,10 @@ pub struct AgentOpts {
     #[arg(long, value_name = "IP")]
     pub private_ip: Option<String>,
 
+    /// How long a graceful stop waits for the guest to power off (ACPI) before forcing it
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub stop_timeout_secs: u64,
+
     #[arg(long, value_enum, default_value = "auto")]
     pub tls: Tls,
 
@@ -155,6 +159,7 @@ async fn libvirt(opts: &AgentOpts) -> Result<Arc<dyn Agent>, String> {
         netns: opts.netns.clone(),
         guest_nic: opts.guest_nic.clone(),
         private_ip: opts.private_ip.clone().or_else(|| Some(opts.listen.ip().to_string())),
+        stop_timeout: std::time::Duration::from_secs(opts.stop_timeout_secs),
     };
     let agent = ferrostack_kvm::LibvirtAgent::open(cfg)
         .await

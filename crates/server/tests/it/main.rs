@@ -13,6 +13,8 @@ mod identity;
 mod identity_undo;
 mod infra;
 mod jobs;
+#[cfg(feature = "kvm")]
+mod kvm;
 mod kvmhost;
 mod model;
 mod network;

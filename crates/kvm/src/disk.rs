@@ -1,0 +1,267 @@
+//! Root disks: templates fetched once per pool and verified, overlays made with `qemu-img`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferrostack_agent_api::{AgentError, DiskFormat, RootDisk, TemplateSpec};
+use futures::StreamExt;
+use sha2::Digest;
+use tokio::io::AsyncWriteExt;
+
+/// A template download may take this long before it counts as failed.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+#[derive(Default)]
+pub(crate) struct TemplateCache {
+    /// One download per cached file at a time.
+    locks: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+fn ext(f: DiskFormat) -> &'static str {
+    match f {
+        DiskFormat::Qcow2 => "qcow2",
+        DiskFormat::Raw => "raw",
+    }
+}
+
+impl TemplateCache {
+    /// The VM's root disk on its pool, made (template fetched, overlay created) if missing.
+    pub async fn overlay_for(&self, rd: &RootDisk) -> Result<PathBuf, AgentError> {
+        let pool = PathBuf::from(&rd.pool.path);
+        let volume = pool.join(safe_name(&rd.volume)?);
+        if volume.exists() {
+            return Ok(volume);
+        }
+        let template = self.template(&pool, &rd.template).await?;
+        let mut cmd = tokio::process::Command::new("qemu-img");
+        cmd.args(["create", "-q", "-f", "qcow2", "-b"])
+            .arg(&template)
+            .args(["-F", ext(rd.template.format)])
+            .arg(&volume);
+        if let Some(size) = rd.size_bytes {
+            let virtual_size = virtual_size(&template).await.unwrap_or(0);
+            if size > virtual_size {
+                cmd.arg(size.to_string());
+            }
+        }
+        run(cmd, "create the root disk").await?;
+        Ok(volume)
+    }
+
+    async fn template(&self, pool: &Path, t: &TemplateSpec) -> Result<PathBuf, AgentError> {
+        let dir = pool.join("templates");
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| crate::io("cannot create", &dir, e))?;
+        let path = dir.join(format!("{}.{}", safe_name(&t.uuid)?, ext(t.format)));
+        let lock = {
+            let mut m = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            m.entry(path.clone()).or_default().clone()
+        };
+        let _g = lock.lock().await;
+        if path.exists() {
+            return Ok(path);
+        }
+        let tmp = path.with_extension("part");
+        let r = fetch(&t.url, &tmp, t.checksum.as_deref()).await;
+        if let Err(e) = r {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(AgentError::Failed(format!("template {}: {e}", t.uuid)));
+        }
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| crate::io("cannot rename into", &path, e))?;
+        Ok(path)
+    }
+}
+
+fn safe_name(s: &str) -> Result<&str, AgentError> {
+    if s.is_empty() || s.contains('/') || s.starts_with('.') {
+        return Err(AgentError::Failed(format!("'{s}' is not a usable file name")));
+    }
+    Ok(s)
+}
+
+enum Hasher {
+    Md5(md5::Md5),
+    Sha1(sha1::Sha1),
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl Hasher {
+    /// CloudStack's checksum forms: `{ALGO}hex`, or bare hex (MD5 by length 32, SHA-1 40,
+    /// SHA-256 64, SHA-512 128).
+    fn for_checksum(c: &str) -> Result<(Hasher, String), String> {
+        let c = c.trim();
+        let (algo, hex) = match c.strip_prefix('{').and_then(|r| r.split_once('}')) {
+            Some((a, h)) => (a.to_ascii_uppercase(), h.to_ascii_lowercase()),
+            None => {
+                let a = match c.len() {
+                    32 => "MD5",
+                    40 => "SHA-1",
+                    64 => "SHA-256",
+                    128 => "SHA-512",
+                    _ => return Err(format!("checksum {c} has no {{ALGORITHM}} and an unknown length")),
+                };
+                (a.to_string(), c.to_ascii_lowercase())
+            }
+        };
+        let h = match algo.as_str() {
+            "MD5" => Hasher::Md5(md5::Md5::new()),
+            "SHA-1" | "SHA1" => Hasher::Sha1(sha1::Sha1::new()),
+            "SHA-256" | "SHA256" => Hasher::Sha256(sha2::Sha256::new()),
+            "SHA-512" | "SHA512" => Hasher::Sha512(sha2::Sha512::new()),
+            other => {
+                return Err(format!(
+                    "checksum algorithm {other} is not supported (MD5, SHA-1, SHA-256, SHA-512)"
+                ))
+            }
+        };
+        Ok((h, hex))
+    }
+    fn update(&mut self, b: &[u8]) {
+        match self {
+            Hasher::Md5(h) => h.update(b),
+            Hasher::Sha1(h) => h.update(b),
+            Hasher::Sha256(h) => h.update(b),
+            Hasher::Sha512(h) => h.update(b),
+        }
+    }
+    fn hex(self) -> String {
+        let bytes: Vec<u8> = match self {
+            Hasher::Md5(h) => h.finalize().to_vec(),
+            Hasher::Sha1(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha512(h) => h.finalize().to_vec(),
+        };
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Stream `url` (http, https or file) to `dest`, checking `checksum` when given.
+async fn fetch(url: &str, dest: &Path, checksum: Option<&str>) -> Result<(), String> {
+    let (mut hasher, want) = match checksum.map(Hasher::for_checksum).transpose()? {
+        Some((h, w)) => (Some(h), Some(w)),
+        None => (None, None),
+    };
+    let mut out = tokio::fs::File::create(dest)
+        .await
+        .map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+    if let Some(path) = url.strip_prefix("file://") {
+        let mut f = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| format!("cannot read {url}: {e}"))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = tokio::io::AsyncReadExt::read(&mut f, &mut buf)
+                .await
+                .map_err(|e| format!("cannot read {url}: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
+            out.write_all(&buf[..n]).await.map_err(|e| e.to_string())?;
+        }
+    } else {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .timeout(DOWNLOAD_TIMEOUT)
+            .build()
+            .map_err(|e| e.to_string())?;
+        let resp = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("could not download {url}: {e}"))?;
+        if !resp.status().is_success() {
+            return Err(format!("could not download {url}: HTTP {}", resp.status()));
+        }
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| format!("could not download {url}: {e}"))?;
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
+            }
+            out.write_all(&chunk).await.map_err(|e| e.to_string())?;
+        }
+    }
+    out.flush().await.map_err(|e| e.to_string())?;
+    if let (Some(h), Some(want)) = (hasher, want) {
+        let got = h.hex();
+        if got != want {
+            return Err(format!("checksum mismatch for {url}: expected {want}, got {got}"));
+        }
+    }
+    Ok(())
+}
+
+async fn virtual_size(image: &Path) -> Option<u64> {
+    let out = tokio::process::Command::new("qemu-img")
+        .args(["info", "--output=json", "-U"])
+        .arg(image)
+        .output()
+        .await
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    v["virtual-size"].as_u64()
+}
+
+async fn run(mut cmd: tokio::process::Command, what: &str) -> Result<(), AgentError> {
+    let out = cmd
+        .output()
+        .await
+        .map_err(|e| AgentError::Failed(format!("{what}: {e}")))?;
+    if !out.status.success() {
+        return Err(AgentError::Failed(format!(
+            "{what}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Hasher;
+
+    #[test]
+    fn checksum_forms() {
+        let data = b"ferrostack";
+        for (form, ok) in [
+            ("{SHA-256}", true),
+            ("", true),
+            ("{MD5}", true),
+            ("{SHA-512}", true),
+            ("{CRC32}", false),
+        ] {
+            let reference = match form {
+                "{MD5}" => {
+                    let (mut h, _) = Hasher::for_checksum(&"0".repeat(32)).unwrap();
+                    h.update(data);
+                    h.hex()
+                }
+                "{SHA-512}" => {
+                    let (mut h, _) = Hasher::for_checksum(&"0".repeat(128)).unwrap();
+                    h.update(data);
+                    h.hex()
+                }
+                _ => {
+                    let (mut h, _) = Hasher::for_checksum(&"0".repeat(64)).unwrap();
+                    h.update(data);
+                    h.hex()
+                }
+            };
+            let r = Hasher::for_checksum(&format!("{form}{}", reference.to_uppercase()));
+            assert_eq!(r.is_ok(), ok, "{form}");
+            if let Ok((mut h, want)) = r {
+                h.update(data);
+                assert_eq!(h.hex(), want, "{form}");
+            }
+        }
+    }
+}
