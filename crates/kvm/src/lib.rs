@@ -118,6 +118,9 @@ pub fn is_instance_name(name: &str) -> bool {
 impl LibvirtAgent {
     /// Check the libvirt connection and prepare the data directory.
     pub async fn open(cfg: KvmConfig) -> Result<LibvirtAgent, AgentError> {
+        // libvirt prints every error to stderr by default; ours come back as values (and a
+        // missing domain is an ordinary answer).
+        virt::error::clear_error_callback();
         for d in ["configdrive", "console", "vms", "routers"] {
             let p = cfg.data_dir.join(d);
             std::fs::create_dir_all(&p).map_err(|e| io("cannot create", &p, e))?;
@@ -415,7 +418,12 @@ impl Agent for LibvirtAgent {
         self.with_conn(move |c| {
             if let Some(d) = lookup(c, &name)? {
                 if d.is_active().unwrap_or(false) {
-                    d.update_device_flags(&xml::cdrom(Some(&path)), virt::sys::VIR_DOMAIN_AFFECT_LIVE)
+                    // Eject first: the new ISO has the old one's path, and libvirt treats
+                    // "insert the same path" as no change (QEMU would keep the old file open).
+                    // Forced: the guest has the drive mounted, which locks the tray.
+                    let live_forced = virt::sys::VIR_DOMAIN_AFFECT_LIVE | virt::sys::VIR_DOMAIN_DEVICE_MODIFY_FORCE;
+                    let _ = d.update_device_flags(&xml::cdrom(None), live_forced);
+                    d.update_device_flags(&xml::cdrom(Some(&path)), live_forced)
                         .map_err(|e| failed(&format!("swap the config drive of {name}"), e))?;
                 }
             }
@@ -431,7 +439,10 @@ impl Agent for LibvirtAgent {
             if let Some(d) = lookup(c, &name)? {
                 if d.is_active().unwrap_or(false) {
                     // Eject; a domain started without a drive has no cdrom to empty.
-                    let _ = d.update_device_flags(&xml::cdrom(None), virt::sys::VIR_DOMAIN_AFFECT_LIVE);
+                    let _ = d.update_device_flags(
+                        &xml::cdrom(None),
+                        virt::sys::VIR_DOMAIN_AFFECT_LIVE | virt::sys::VIR_DOMAIN_DEVICE_MODIFY_FORCE,
+                    );
                 }
             }
             Ok(())

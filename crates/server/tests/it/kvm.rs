@@ -138,13 +138,28 @@ async fn serve_image(image: PathBuf) -> (String, tokio::task::JoinHandle<()>) {
     (url, h)
 }
 
-/// The guest's report line, once it has printed it.
+/// The guest's report lines so far.
+fn reports(console: &Path) -> Vec<String> {
+    std::fs::read_to_string(console)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("ferrostack-guest: ip="))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The guest's first report line, once it has printed it.
 async fn guest_report(console: &Path, within: Duration) -> String {
+    guest_report_after(console, 0, within).await
+}
+
+/// The guest's report after the first `seen` ones (a reboot prints another).
+async fn guest_report_after(console: &Path, seen: usize, within: Duration) -> String {
     let end = Instant::now() + within;
     loop {
         let text = std::fs::read_to_string(console).unwrap_or_default();
-        if let Some(l) = text.lines().find(|l| l.starts_with("ferrostack-guest: ip=")) {
-            return l.to_string();
+        if let Some(l) = reports(console).get(seen) {
+            return l.clone();
         }
         assert!(
             Instant::now() < end,
@@ -275,6 +290,38 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
     assert_eq!(field(&report, "source"), "configdrive", "{report}");
     assert!(lv.domains().contains(&name1));
 
+    // New user data reaches the running VM: its drive is swapped live, and after a reboot the
+    // guest reads the new one.
+    let ud1b = "#cloud-config\nferrostack: web1 again\n";
+    let iso = agent.data_dir.join("configdrive").join(format!("{name1}.iso"));
+    let iso_before = std::fs::read(&iso).unwrap_or_default();
+    let j = c
+        .get(
+            "updateVirtualMachine",
+            &[
+                ("id", v1["id"].as_str().unwrap()),
+                ("userdata", &base64::engine::general_purpose::STANDARD.encode(ud1b)),
+            ],
+        )
+        .await;
+    assert_eq!(j.status, 200, "{}", j.text);
+    t.quiesce().await;
+    assert_ne!(
+        std::fs::read(&iso).unwrap_or_default(),
+        iso_before,
+        "the host's drive was not replaced"
+    );
+    let blk = lv.virsh(&["domblklist", &name1]);
+    assert!(blk.contains(&format!("{name1}.iso")), "{blk}");
+    let id1 = v1["id"].as_str().unwrap().to_string();
+    let seen = reports(&console(&name1)).len();
+    assert_eq!(
+        c.run_async("rebootVirtualMachine", &[("id", &id1)]).await["jobstatus"],
+        1
+    );
+    let rebooted = guest_report_after(&console(&name1), seen, Duration::from_secs(90)).await;
+    assert_eq!(field(&rebooted, "userdata-sha256"), sha256_hex(ud1b), "{rebooted}");
+
     // 2. Router network: the router is a real domain on the host.
     let vr_net = shared_network(
         c,
@@ -295,7 +342,6 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
     guest_report(&console(&name2), Duration::from_secs(90)).await;
 
     // 3. Stop leaves no domain but keeps the disk; start boots the same disk again.
-    let id1 = v1["id"].as_str().unwrap().to_string();
     assert_eq!(c.run_async("stopVirtualMachine", &[("id", &id1)]).await["jobstatus"], 1);
     assert!(!lv.domains().contains(&name1));
     assert_eq!(
@@ -303,7 +349,7 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
         1
     );
     let again = guest_report(&console(&name1), Duration::from_secs(90)).await;
-    assert_eq!(field(&again, "userdata-sha256"), sha256_hex(ud1));
+    assert_eq!(field(&again, "userdata-sha256"), sha256_hex(ud1b));
 
     // 4. destroyRouter: the router's domain and disk are gone from the host.
     let j = c
