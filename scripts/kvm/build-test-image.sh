@@ -81,10 +81,11 @@ mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t devtmpfs dev /dev
 for m in $present; do insmod /lib/modules/\$m.ko 2>/dev/null; done
 ip link set lo up
 ip link set eth0 up 2>/dev/null
-# ACPI power button (virsh shutdown): busybox acpid runs /etc/acpi/<event> handlers.
-mkdir -p /etc/acpi/PWRF /etc/acpi/button
-cp /etc/poweroff.sh /etc/acpi/PWRF/00-off; cp /etc/poweroff.sh /etc/acpi/button/00-off
-acpid -d >/dev/null 2>&1 &
+# ACPI power button (virsh shutdown): busybox acpid maps KEY_POWER (evdev) to the event
+# PWRF/00000080 and runs the file of that name under its config directory.
+mkdir -p /etc/acpi/PWRF
+cp /etc/poweroff.sh /etc/acpi/PWRF/00000080
+acpid -c /etc/acpi -l /tmp/acpid.log -p /run/acpid.pid
 # a config drive, if any (up to 5 s for the cdrom to appear)
 i=0; while [ \$i -lt 50 ]; do DEV=\$(findfs LABEL=config-2 2>/dev/null) && break; sleep 0.1; i=\$((i+1)); done
 CD=""

@@ -46,6 +46,11 @@ pub struct Env {
 }
 
 impl Env {
+    /// The run's scratch directory (removed with the run unless --keep).
+    pub fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
     pub async fn prepare(a: &EnvArgs) -> Result<Env, String> {
         let dir = tempfile::Builder::new()
             .prefix("ferrostack-bench-")

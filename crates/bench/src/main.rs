@@ -8,6 +8,7 @@
 //!   mix of lists, deploys, stop/start, router reboots and destroys for S seconds.
 //! - `ferrostack-bench burst …`: D deploys submitted at once on H simulator hosts.
 
+mod agents;
 mod burst;
 mod burst_cmd;
 mod client;
@@ -48,6 +49,8 @@ enum Cmd {
     Load(load::LoadArgs),
     /// D deploys submitted at once on H simulator hosts; VMs/s to job completion
     Burst(burst_cmd::BurstArgs),
+    /// N `ferrostack agent` processes added as KVM hosts; reconnect time after a restart, agent RSS
+    Agents(agents::AgentsArgs),
 }
 
 fn finish<T: serde::Serialize>(r: Result<T, String>, print: fn(&T), json: Option<&std::path::Path>) -> ExitCode {
@@ -76,5 +79,6 @@ async fn main() -> ExitCode {
         None => finish(list::run(&cli.list).await, report::print, cli.list.env.json.as_deref()),
         Some(Cmd::Load(a)) => finish(load::run(a).await, load::report::print, a.env.json.as_deref()),
         Some(Cmd::Burst(a)) => finish(burst_cmd::run(a).await, burst_cmd::print, a.env.json.as_deref()),
+        Some(Cmd::Agents(a)) => finish(agents::run(a).await, agents::print, a.env.json.as_deref()),
     }
 }

@@ -230,7 +230,7 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
             "--netns",
             &lv.ns,
             "--stop-timeout-secs",
-            "2",
+            "10",
         ],
     );
     let t = TestServer::start().await;
@@ -277,9 +277,21 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
 
     // 1. ConfigDrive network: the guest takes its address, uuid and user data from the drive.
     let ud1 = "#cloud-config\nferrostack: web1\n";
+    let deployed_at = Instant::now();
     let v1 = deploy_ok(c, &edge, &guest, &cd_net, "web1", ud1).await;
     let name1 = v1["instancename"].as_str().unwrap().to_string();
     let report = guest_report(&console(&name1), Duration::from_secs(90)).await;
+    // Measurements for the README (printed, never asserted: the machine may be busy).
+    let rss = std::fs::read_to_string(format!("/proc/{}/status", agent.child.id()))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or_default()
+        .to_string();
+    eprintln!(
+        "measured: deploy (template download included) to the guest's report {:.1} s; agent {rss}",
+        deployed_at.elapsed().as_secs_f64()
+    );
     assert_eq!(
         field(&report, "ip"),
         v1["nic"][0]["ipaddress"].as_str().unwrap(),
@@ -289,6 +301,14 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
     assert_eq!(field(&report, "userdata-sha256"), sha256_hex(ud1), "{report}");
     assert_eq!(field(&report, "source"), "configdrive", "{report}");
     assert!(lv.domains().contains(&name1));
+    let xml = lv.virsh(&["dumpxml", &name1]);
+    let mem_kib = v1["memory"].as_i64().unwrap() * 1024;
+    assert!(xml.contains(&format!("<memory unit='KiB'>{mem_kib}</memory>")), "{xml}");
+    assert!(
+        xml.contains(&format!(">{}</vcpu>", v1["cpunumber"].as_i64().unwrap())),
+        "{xml}"
+    );
+    assert!(xml.contains(v1["nic"][0]["macaddress"].as_str().unwrap()), "{xml}");
 
     // New user data reaches the running VM: its drive is swapped live, and after a reboot the
     // guest reads the new one.
