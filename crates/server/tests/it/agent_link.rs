@@ -63,6 +63,24 @@ async fn add_host_authenticates_the_agent_and_keeps_no_password() {
     for text in [&listed, &events, &rows[0].0] {
         assert!(!text.contains("agent-pw"), "the password leaked: {text}");
     }
+
+    // Maintenance, reconnect (the link is reopened from the stored key alone) and delete work
+    // as with simulated hosts.
+    let h = host["id"].as_str().unwrap();
+    let j = c.run_async("prepareHostForMaintenance", &[("id", h)]).await;
+    assert_eq!(j["jobresult"]["host"]["resourcestate"], "Maintenance", "{j}");
+    let j = c.run_async("cancelHostMaintenance", &[("id", h)]).await;
+    assert_eq!(j["jobresult"]["host"]["resourcestate"], "Enabled", "{j}");
+    let j = c.run_async("reconnectHost", &[("id", h)]).await;
+    assert_eq!(j["jobresult"]["host"]["state"], "Up", "{j}");
+    c.run_async("prepareHostForMaintenance", &[("id", h)]).await;
+    assert_eq!(c.get("deleteHost", &[("id", h)]).await.ok()["success"], true);
+    assert!(c
+        .get("listHosts", &[("zoneid", &edge.zone.zone)])
+        .await
+        .items("host")
+        .is_empty());
+    drop(agent);
     t.stop().await;
 }
 
