@@ -369,7 +369,13 @@ impl App {
             cluster: h.cluster_uuid.clone(),
             host: h.uuid.clone(),
         };
-        let key = match host_db::agent_key(self.db.read(), h.id).await? {
+        // Only hosts that authenticate have a key (no query per simulated host at start-up).
+        let stored = if self.agents.needs_credentials(&h.hypervisor)? {
+            host_db::agent_key(self.db.read(), h.id).await?
+        } else {
+            None
+        };
+        let key = match stored {
             Some(hex) => Some(AgentKey::from_hex(&hex).ok_or_else(|| {
                 Error::internal(format!("host {} has a malformed agent key; re-add the host", h.name))
             })?),
