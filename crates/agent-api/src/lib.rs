@@ -270,6 +270,15 @@ pub trait Agent: Send + Sync {
     async fn put_config_drive(&self, image: &ConfigDriveImage) -> Result<(), AgentError>;
     /// Delete a config drive image; a missing one succeeds.
     async fn delete_config_drive(&self, vm_name: &str) -> Result<(), AgentError>;
+    /// Wait until the host's power-report generation is other than `seen` (a VM started,
+    /// stopped, crashed or powered itself off) or `wait_ms` pass, and return the current
+    /// generation: a long poll, so a change reaches the management server at once instead of
+    /// at the next ping. What changed is read with [`Agent::ping`]. Hosts that cannot tell
+    /// answer [`AgentError::Unsupported`] (the default) and are seen at the next ping.
+    async fn watch_power(&self, seen: u64, wait_ms: u64) -> Result<u64, AgentError> {
+        let _ = (seen, wait_ms);
+        Err(AgentError::Unsupported("power-change notifications".into()))
+    }
 }
 
 /// Opens agents for hosts of one hypervisor type.
@@ -284,6 +293,11 @@ pub trait Connector: Send + Sync {
     /// Whether this connector's hosts boot VMs from a real root disk, so every start must carry
     /// [`VmSpec::root_disk`] (a template and a pool). The in-process simulator does not.
     fn needs_root_disk(&self) -> bool {
+        false
+    }
+    /// Whether this connector's agents may answer [`Agent::watch_power`] (the management server
+    /// keeps one long poll open per such host). In-process hosts need none.
+    fn reports_power_changes(&self) -> bool {
         false
     }
     /// Validate a host URL and open an agent for it; `key` is the shared secret of hosts that

@@ -45,6 +45,9 @@ impl Connector for HttpConnector {
     fn needs_root_disk(&self) -> bool {
         true
     }
+    fn reports_power_changes(&self) -> bool {
+        true
+    }
     async fn open(
         &self,
         url: &str,
@@ -339,6 +342,12 @@ impl Agent for HttpAgent {
             vm_name: vm_name.to_string(),
         };
         self.call(Op::DeleteConfigDrive, &a, NORMAL).await
+    }
+    async fn watch_power(&self, seen: u64, wait_ms: u64) -> Result<u64, AgentError> {
+        let wait_ms = wait_ms.min(wire::MAX_WATCH_MS);
+        let a = wire::WatchArgs { seen, wait_ms };
+        self.call(Op::WatchPower, &a, Duration::from_millis(wait_ms) + SHORT)
+            .await
     }
 }
 

@@ -142,6 +142,10 @@ impl AgentServer {
                 let s: wire::DeleteDriveArgs = args(body)?;
                 to_value(a.delete_config_drive(&s.vm_name).await?)
             }
+            Op::WatchPower => {
+                let s: wire::WatchArgs = args(body)?;
+                to_value(a.watch_power(s.seen, s.wait_ms.min(wire::MAX_WATCH_MS)).await?)
+            }
         }
     }
 }

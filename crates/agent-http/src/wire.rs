@@ -25,6 +25,7 @@ pub enum Op {
     ProgramRouter,
     PutConfigDrive,
     DeleteConfigDrive,
+    WatchPower,
 }
 
 impl Op {
@@ -40,6 +41,7 @@ impl Op {
             Op::ProgramRouter => "/v1/program_router",
             Op::PutConfigDrive => "/v1/put_config_drive",
             Op::DeleteConfigDrive => "/v1/delete_config_drive",
+            Op::WatchPower => "/v1/watch_power",
         }
     }
 
@@ -55,6 +57,7 @@ impl Op {
             Op::ProgramRouter,
             Op::PutConfigDrive,
             Op::DeleteConfigDrive,
+            Op::WatchPower,
         ]
         .into_iter()
         .find(|op| op.path().strip_prefix("/v1/") == Some(name))
@@ -88,6 +91,17 @@ pub struct DriveArgs {
     pub file_name: String,
     pub iso_base64: String,
 }
+
+/// `watch_power`: the generation the caller has seen, and how long the agent may hold the
+/// request (capped by [`MAX_WATCH_MS`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct WatchArgs {
+    pub seen: u64,
+    pub wait_ms: u64,
+}
+
+/// The longest an agent holds a `watch_power` request.
+pub const MAX_WATCH_MS: u64 = 60_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DeleteDriveArgs {
@@ -214,7 +228,14 @@ mod tests {
 
     #[test]
     fn op_names_round_trip() {
-        for name in ["hello", "connect", "ping", "start_vm", "put_config_drive"] {
+        for name in [
+            "hello",
+            "connect",
+            "ping",
+            "start_vm",
+            "put_config_drive",
+            "watch_power",
+        ] {
             assert_eq!(Op::from_name(name).map(Op::path), Some(format!("/v1/{name}").as_str()));
         }
         assert_eq!(Op::from_name("format_disk"), None);

@@ -27,6 +27,8 @@ pub struct Health {
 struct Live {
     agent: Arc<dyn Agent>,
     needs_root_disk: bool,
+    /// Its connector's agents answer `watch_power` (see [`crate::power_watch`]).
+    reports_power_changes: bool,
 }
 
 pub struct Agents {
@@ -94,8 +96,18 @@ impl Agents {
     /// Remember a connected host's agent. `hypervisor` names its connector (unknown names
     /// count as needing nothing extra).
     pub fn insert(&self, host_id: i64, hypervisor: &str, agent: Arc<dyn Agent>, now: i64, up: bool) {
-        let needs_root_disk = self.connector(hypervisor).map(|c| c.needs_root_disk()).unwrap_or(false);
-        write(&self.live).insert(host_id, Live { agent, needs_root_disk });
+        let (needs_root_disk, reports_power_changes) = self
+            .connector(hypervisor)
+            .map(|c| (c.needs_root_disk(), c.reports_power_changes()))
+            .unwrap_or((false, false));
+        write(&self.live).insert(
+            host_id,
+            Live {
+                agent,
+                needs_root_disk,
+                reports_power_changes,
+            },
+        );
         lock(&self.health).insert(
             host_id,
             Health {
@@ -115,6 +127,15 @@ impl Agents {
 
     pub fn get(&self, host_id: i64) -> Option<Arc<dyn Agent>> {
         read(&self.live).get(&host_id).map(|l| l.agent.clone())
+    }
+
+    /// The connected hosts whose agents can announce power changes, with their agents.
+    pub fn watchable(&self) -> Vec<(i64, Arc<dyn Agent>)> {
+        read(&self.live)
+            .iter()
+            .filter(|(_, l)| l.reports_power_changes)
+            .map(|(id, l)| (*id, l.agent.clone()))
+            .collect()
     }
 
     /// Whether VMs started on this host need a root disk in their spec.
@@ -229,4 +250,5 @@ disciplined! {
     program_router(router: &str, config: &RouterConfig) -> ();
     put_config_drive(image: &ConfigDriveImage) -> ();
     delete_config_drive(vm_name: &str) -> ();
+    watch_power(seen: u64, wait_ms: u64) -> u64;
 }

@@ -26,6 +26,7 @@ pub mod network_sagas;
 pub mod offering;
 pub mod password;
 pub mod physnet;
+pub mod power_watch;
 pub mod query;
 pub mod role;
 pub mod router;

@@ -21,15 +21,19 @@
 //!   `DATA_DIR/routers/<router>.json`. Serving it (DHCP, DNS, metadata) from the router is the
 //!   virtual-router data-plane work; until then the router is the system VM booted from its
 //!   template, listed and destroyable like any VM.
-//! * **Power reports** are a scan of the running domains at each ping; the generation starts
-//!   at the agent's start time in milliseconds and grows by one whenever the set changes, so it
-//!   only ever increases across agent restarts. (libvirt lifecycle events are not used: the
-//!   management server pings every `ping.interval`, which bounds how late a change is seen.)
+//! * **Power reports** are a scan of the running domains; the generation starts at the agent's
+//!   start time in milliseconds and grows by one whenever the set changes, so it only ever
+//!   increases across agent restarts. The management server pings every `ping.interval` and
+//!   also keeps a `watch_power` long poll open: libvirt's lifecycle events (a guest that
+//!   powers itself off, crashes or is destroyed behind our back) wake it, it rescans and
+//!   answers at once, so the change is applied within a second rather than a ping interval.
+//!   A rescan every [`WATCH_RESCAN`] covers events lost while libvirtd restarts.
 //!
 //! Nothing here is state the management server cannot rebuild: `DATA_DIR/vms/<name>.json`
 //! records which files a VM's start created, so `destroy_vm` removes exactly those.
 
 mod disk;
+mod events;
 mod net;
 mod xml;
 
@@ -83,9 +87,14 @@ struct VmRecord {
     config_drive: Option<PathBuf>,
 }
 
+/// How often a waiting `watch_power` rescans without an event.
+pub const WATCH_RESCAN: Duration = Duration::from_secs(10);
+
 pub struct LibvirtAgent {
     cfg: KvmConfig,
     power: Mutex<(u64, BTreeMap<String, PowerState>)>,
+    /// Woken by libvirt lifecycle events.
+    changes: Arc<tokio::sync::Notify>,
     templates: disk::TemplateCache,
     /// One operation per VM at a time.
     vm_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -121,6 +130,8 @@ impl LibvirtAgent {
         // libvirt prints every error to stderr by default; ours come back as values (and a
         // missing domain is an ordinary answer).
         virt::error::clear_error_callback();
+        // Before any connection: libvirt's event loop serves the connections opened after it.
+        events::register_event_loop();
         for d in ["configdrive", "console", "vms", "routers"] {
             let p = cfg.data_dir.join(d);
             std::fs::create_dir_all(&p).map_err(|e| io("cannot create", &p, e))?;
@@ -136,9 +147,11 @@ impl LibvirtAgent {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(1);
+        let changes = events::watch(&cfg.libvirt_uri);
         Ok(LibvirtAgent {
             cfg,
             power: Mutex::new((start, BTreeMap::new())),
+            changes,
             templates: disk::TemplateCache::default(),
             vm_locks: Mutex::new(HashMap::new()),
         })
@@ -196,6 +209,29 @@ impl LibvirtAgent {
         let name = name.to_string();
         self.with_conn(move |c| Ok(lookup(c, &name)?.is_some_and(|d| d.is_active().unwrap_or(false))))
             .await
+    }
+
+    /// The running instances, with a generation that grows whenever the set changes.
+    async fn scan(&self) -> Result<PowerReport, AgentError> {
+        let running = self
+            .with_conn(|c| {
+                let doms = c
+                    .list_all_domains(virt::sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+                    .map_err(|e| failed("list domains", e))?;
+                Ok(doms.iter().filter_map(|d| d.name().ok()).collect::<Vec<_>>())
+            })
+            .await?;
+        let vms: BTreeMap<String, PowerState> = running
+            .into_iter()
+            .filter(|n| is_instance_name(n))
+            .map(|n| (n, PowerState::PowerOn))
+            .collect();
+        let mut p = self.power.lock().unwrap_or_else(|e| e.into_inner());
+        if p.1 != vms {
+            p.0 += 1;
+            p.1 = vms.clone();
+        }
+        Ok(PowerReport { generation: p.0, vms })
     }
 
     async fn force_off(&self, name: &str) -> Result<(), AgentError> {
@@ -286,25 +322,21 @@ impl Agent for LibvirtAgent {
     }
 
     async fn ping(&self) -> Result<PowerReport, AgentError> {
-        let running = self
-            .with_conn(|c| {
-                let doms = c
-                    .list_all_domains(virt::sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)
-                    .map_err(|e| failed("list domains", e))?;
-                Ok(doms.iter().filter_map(|d| d.name().ok()).collect::<Vec<_>>())
-            })
-            .await?;
-        let vms: BTreeMap<String, PowerState> = running
-            .into_iter()
-            .filter(|n| is_instance_name(n))
-            .map(|n| (n, PowerState::PowerOn))
-            .collect();
-        let mut p = self.power.lock().unwrap_or_else(|e| e.into_inner());
-        if p.1 != vms {
-            p.0 += 1;
-            p.1 = vms.clone();
+        self.scan().await
+    }
+
+    async fn watch_power(&self, seen: u64, wait_ms: u64) -> Result<u64, AgentError> {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(wait_ms);
+        loop {
+            // Armed before the scan: an event during the scan still wakes the wait below.
+            let changed = self.changes.notified();
+            let generation = self.scan().await?.generation;
+            let now = tokio::time::Instant::now();
+            if generation != seen || now >= deadline {
+                return Ok(generation);
+            }
+            let _ = tokio::time::timeout((deadline - now).min(WATCH_RESCAN), changed).await;
         }
-        Ok(PowerReport { generation: p.0, vms })
     }
 
     async fn start_vm(&self, spec: &VmSpec) -> Result<(), AgentError> {

@@ -312,9 +312,10 @@ async fn background(app: Arc<App>, msid: String) {
     }
 }
 
-/// The host liveness monitor (a round every 500 ms pings the hosts that are due), the
-/// follow-up worker, and the expunger of destroyed VMs. It starts once the start-up reconcile
-/// is done (`pending`, if it outlived its bound).
+/// The host liveness monitor (a round every 500 ms pings the hosts that are due, and keeps a
+/// power watcher on each host that announces changes), the follow-up worker, and the expunger
+/// of destroyed VMs. It starts once the start-up reconcile is done (`pending`, if it outlived
+/// its bound).
 ///
 /// Each round holds `gate` (shared with [`Quiescer`]) while it runs follow-ups and expunges,
 /// never while it pings or sleeps.
@@ -323,7 +324,11 @@ async fn host_monitor(app: Arc<App>, gate: Arc<tokio::sync::Mutex<()>>, pending:
         let _ = reconcile.await;
     }
     let mut round: u64 = 0;
+    // One long poll per host whose agent announces power changes; dropped (and so stopped)
+    // with this task.
+    let mut watchers = ferrostack_app::power_watch::PowerWatchers::default();
     loop {
+        watchers.supervise(&app);
         if monitor_round(&app, &gate, &mut round).await {
             continue;
         }
