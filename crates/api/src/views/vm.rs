@@ -196,7 +196,10 @@ fn common(m: &mut Map<String, Value>, v: &Vm, nics: &[&Nic], admin: bool) {
     if let Some(p) = &v.domain_path {
         m.insert("domainpath".into(), json!(display_path(p)));
     }
-    m.insert("hypervisor".into(), json!("Simulator"));
+    // The hypervisor its template is for, which is the only kind of host it is placed on.
+    if let Some(h) = &v.template_hypervisor {
+        m.insert("hypervisor".into(), json!(h));
+    }
     m.insert("created".into(), json!(format_ms(v.created)));
     m.insert(
         "nic".into(),
