@@ -174,6 +174,21 @@ def test_cli_lists_and_creates_with_post(infra, module_admin):
     assert infra.api.call("deleteZone", id=infra.api.one("listZones", "zone", name=name)["id"])["success"] is True
 
 
+def test_storage_providers_name_what_pools_and_image_stores_accept(infra):
+    # Ansible's cs_image_store and cs_storage_pool look the provider up here first.
+    api = infra.api
+    assert api.items("listStorageProviders", "dataStoreProvider", type="image") == [{"name": "NFS", "type": "IMAGE"}]
+    primary = api.items("listStorageProviders", "dataStoreProvider", type="PRIMARY")
+    assert primary == [{"name": "DefaultPrimary", "type": "PRIMARY"}]
+    # What is listed is what is accepted, and what is not listed is refused, naming the list.
+    e = api.error("addImageStore", name="s3", provider="S3", zoneid=infra.core.id, url="nfs://10.0.0.5/x")
+    assert "listStorageProviders" in e.text, e
+    e = api.error("listStorageProviders", type="tape")
+    assert "primary" in e.text and "image" in e.text, e
+    e = api.error("listStorageProviders")
+    assert "type" in e.text, e
+
+
 # --------------------------------------------------------------------------- bad input → 4xx
 
 

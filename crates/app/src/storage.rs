@@ -22,6 +22,36 @@ use crate::{App, Caller};
 /// simulator has no real export to measure): 2 TiB.
 pub const DEFAULT_CAPACITY_BYTES: i64 = 2 * 1024 * 1024 * 1024 * 1024;
 
+/// The storage providers this management server has, by CloudStack's provider type
+/// (`listStorageProviders type=…`): primary pools are the default provider's, image stores
+/// (and their caches) NFS.
+pub const PRIMARY_PROVIDER: &str = "DefaultPrimary";
+pub const IMAGE_PROVIDER: &str = "NFS";
+
+/// One storage provider: its name and CloudStack's type name (`PRIMARY`, `IMAGE`, `ImageCache`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StorageProvider {
+    pub name: &'static str,
+    pub kind: &'static str,
+}
+
+/// `listStorageProviders`: the providers of one type (`primary`, `image` or `imagecache`, any
+/// case, as CloudStack compares them).
+pub fn storage_providers(kind: &str) -> Result<Vec<StorageProvider>, Error> {
+    let one = |name, kind| vec![StorageProvider { name, kind }];
+    if kind.eq_ignore_ascii_case("primary") {
+        Ok(one(PRIMARY_PROVIDER, "PRIMARY"))
+    } else if kind.eq_ignore_ascii_case("image") {
+        Ok(one(IMAGE_PROVIDER, "IMAGE"))
+    } else if kind.eq_ignore_ascii_case("imagecache") {
+        Ok(one(IMAGE_PROVIDER, "ImageCache"))
+    } else {
+        Err(Error::invalid(format!(
+            "Invalid parameter: {kind}; the type of storage provider is primary, image or imagecache"
+        )))
+    }
+}
+
 /// Hypervisors a zone-wide pool may serve.
 pub const ZONE_WIDE_HYPERVISORS: &[&str] = &["KVM", "Simulator"];
 
@@ -250,10 +280,11 @@ impl App {
                 return Err(Error::invalid("capacityiops must be a positive number"));
             }
         }
-        let provider = p.provider.clone().unwrap_or_else(|| "DefaultPrimary".into());
-        if !provider.eq_ignore_ascii_case("DefaultPrimary") {
+        let provider = p.provider.clone().unwrap_or_else(|| PRIMARY_PROVIDER.into());
+        if !provider.eq_ignore_ascii_case(PRIMARY_PROVIDER) {
             return Err(Error::invalid(format!(
-                "Storage provider {provider} is not supported; omit provider or use DefaultPrimary"
+                "Storage provider {provider} is not supported; omit provider or use {PRIMARY_PROVIDER} \
+                 (listStorageProviders type=primary)"
             )));
         }
         let details = serde_json::to_string(&p.details).map_err(Error::internal)?;
@@ -357,7 +388,7 @@ impl App {
                 host_address: &url.host,
                 path: &url.path,
                 hypervisor: hypervisor.as_deref(),
-                provider: "DefaultPrimary",
+                provider: PRIMARY_PROVIDER,
                 tags: p.tags.as_deref(),
                 capacity_bytes: capacity.unwrap_or(DEFAULT_CAPACITY_BYTES),
                 capacity_iops: p.capacity_iops,
@@ -520,9 +551,10 @@ impl App {
         zone_uuid: Option<String>,
         details: BTreeMap<String, String>,
     ) -> Result<ImageStore, Error> {
-        if !provider.eq_ignore_ascii_case("NFS") {
+        if !provider.eq_ignore_ascii_case(IMAGE_PROVIDER) {
             return Err(Error::invalid(format!(
-                "Image store provider {provider} is not supported; use provider=NFS with an nfs:// url"
+                "Image store provider {provider} is not supported; use provider={IMAGE_PROVIDER} with an nfs:// url \
+                 (listStorageProviders type=image)"
             )));
         }
         let Some(url) = url else {
@@ -561,7 +593,7 @@ impl App {
                 zone_id: zone.id,
                 url: url.trim(),
                 protocol: "nfs",
-                provider: "NFS",
+                provider: IMAGE_PROVIDER,
                 capacity_bytes: DEFAULT_CAPACITY_BYTES,
                 details: &details,
                 now: now_ms(),

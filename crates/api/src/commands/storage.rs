@@ -8,7 +8,7 @@ use crate::args::Args;
 use crate::commands::items;
 use crate::registry::{list_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
-use crate::views::storage::{self as views, IMAGE_STORE_FIELDS, STORAGE_POOL_FIELDS};
+use crate::views::storage::{self as views, IMAGE_STORE_FIELDS, STORAGE_POOL_FIELDS, STORAGE_PROVIDER_FIELDS};
 use crate::Ctx;
 
 /// A `details` map in either of CloudStack's encodings — `details[0].key=k&details[0].value=v`
@@ -160,6 +160,27 @@ pub fn commands() -> Vec<Command> {
             handler: |c, a| Box::pin(list_stores(c, a)),
         },
         Command {
+            name: "listStorageProviders",
+            description: "Lists storage providers.",
+            is_async: false,
+            since: None,
+            access: Access::Admin,
+            params: [
+                list_params(),
+                vec![Param::new(
+                    "type",
+                    PType::String,
+                    "the type of storage provider: either primary or image",
+                )
+                .required()],
+            ]
+            .concat(),
+            shape: Shape::List("dataStoreProvider"),
+            response: STORAGE_PROVIDER_FIELDS,
+            job: None,
+            handler: |c, a| Box::pin(list_providers(c, a)),
+        },
+        Command {
             name: "deleteImageStore",
             description: "Deletes an image store or Secondary Storage.",
             is_async: false,
@@ -278,4 +299,17 @@ async fn list_stores(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn delete_store(c: &Ctx, a: Args) -> Result<Reply, Error> {
     c.app.image_store_delete(&c.caller, &a.req_uuid("id")?).await?;
     Ok(Reply::Success)
+}
+
+async fn list_providers(_c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let rows = ferrostack_app::storage::storage_providers(&a.req("type")?)?;
+    let page = a.page()?;
+    let total = rows.len() as i64;
+    let shown: Vec<_> = rows
+        .iter()
+        .skip(page.offset as usize)
+        .take(page.limit.map_or(usize::MAX, |l| l as usize))
+        .map(views::storage_provider)
+        .collect();
+    Ok(Reply::list("dataStoreProvider", total, shown))
 }

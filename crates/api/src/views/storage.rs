@@ -118,3 +118,16 @@ pub fn image_store(s: &ImageStore) -> Value {
         "hasannotations": false,
     })
 }
+
+pub const STORAGE_PROVIDER_FIELDS: &[Field] = &[
+    ("name", "string", "the name of the storage provider"),
+    (
+        "type",
+        "string",
+        "the type of the storage provider: primary or image provider",
+    ),
+];
+
+pub fn storage_provider(p: &ferrostack_app::storage::StorageProvider) -> Value {
+    json!({ "name": p.name, "type": p.kind })
+}
