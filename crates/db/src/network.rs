@@ -173,6 +173,20 @@ pub async fn by_uuid<'e, E: Executor<'e, Database = Any>>(e: E, uuid: &str) -> R
         .map_err(db_err)
 }
 
+/// A network by uuid, removed ones included (list commands resolve ids of removed networks to an
+/// empty answer, as CloudStack does).
+pub async fn by_uuid_including_removed<'e, E: Executor<'e, Database = Any>>(
+    e: E,
+    uuid: &str,
+) -> Result<Option<Network>, Error> {
+    let q = format!("{SELECT} WHERE n.uuid = $1");
+    sqlx::query_as(sqlx::AssertSqlSafe(q))
+        .bind(uuid)
+        .fetch_optional(e)
+        .await
+        .map_err(db_err)
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct NetworkFilter {
     pub id: Option<i64>,
