@@ -461,13 +461,7 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
 
     // 5. Destroy with expunge: nothing of the VMs stays on the host.
     for v in [&v1, &v2] {
-        let j = c
-            .run_async(
-                "destroyVirtualMachine",
-                &[("id", v["id"].as_str().unwrap()), ("expunge", "true")],
-            )
-            .await;
-        assert_eq!(j["jobstatus"], 1, "{j}");
+        expunge_vm(c, v["id"].as_str().unwrap()).await;
     }
     t.quiesce().await;
     rig.assert_host_clean();
@@ -485,6 +479,13 @@ async fn wait_vm(c: &Client, id: &str, within: Duration, done: impl Fn(&Value) -
         assert!(Instant::now() < end, "not reached within {within:?}: {v}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+async fn expunge_vm(c: &Client, id: &str) {
+    let j = c
+        .run_async("destroyVirtualMachine", &[("id", id), ("expunge", "true")])
+        .await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
 }
 
 async fn destroy_router_ok(c: &Client, id: &str) {
@@ -656,13 +657,7 @@ async fn founding_scenario_on_kvm_leaves_the_host_clean() {
     // Every VM expunged: nothing of anything is left on the host.
     let vms = c.get("listVirtualMachines", &[("listall", "true")]).await;
     for v in vms.items("virtualmachine") {
-        let j = c
-            .run_async(
-                "destroyVirtualMachine",
-                &[("id", v["id"].as_str().unwrap()), ("expunge", "true")],
-            )
-            .await;
-        assert_eq!(j["jobstatus"], 1, "{j}");
+        expunge_vm(c, v["id"].as_str().unwrap()).await;
     }
     q.quiesce_at(Some(now_ms() + BACKOFF_CAP_MS)).await.unwrap();
     rig.assert_host_clean();
