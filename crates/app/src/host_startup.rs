@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 use ferrostack_agent_api::{Agent, AgentError, HostInfo, PowerReport};
 use ferrostack_db::host::{self as host_db, Host};
+use ferrostack_types::state::HostStatus;
 use ferrostack_types::time::now_ms;
 use ferrostack_types::Error;
 
 use crate::host::{connect_bounded, ping_one};
+use crate::host_state::Observed;
 use crate::App;
 
 /// What the start-up reconcile did.
@@ -84,20 +86,27 @@ impl App {
             });
         }
         let mut reports = Vec::new();
+        let mut answered = Vec::new();
         while let Some(answers) = set.join_next().await {
             let Ok(a) = answers else { continue };
-            if let Err(e) = self.host_connected(&a.host, a.agent, a.connect, true).await {
-                tracing::warn!(host = %a.host.name, error = %e, "host did not answer at start-up");
-                continue;
-            }
-            done.connected += 1;
-            let Some((report, asked_at)) = a.report else {
-                continue;
-            };
-            if self.agents.report_is_new(a.host.id, report.generation) {
-                reports.push((a.host.id, report, asked_at));
+            match a.connect {
+                Ok(info) => {
+                    if let Some((report, asked_at)) = a.report {
+                        reports.push((a.host.id, report, asked_at));
+                    }
+                    answered.push((a.host, a.agent, info));
+                }
+                Err(e) => {
+                    if let Err(e) = self.host_connected(&a.host, a.agent, Err(e), true).await {
+                        tracing::warn!(host = %a.host.name, error = %e, "host did not answer at start-up");
+                    }
+                }
             }
         }
+        // What the answering hosts change, in batches rather than a few writes per host.
+        done.connected = answered.len();
+        self.hosts_connected(answered).await?;
+        reports.retain(|(id, report, _)| self.agents.report_is_new(*id, report.generation));
         // All reports at once, in batches of hosts (a report asked for earlier is judged by
         // the earliest moment of the batch: never newer than it really is).
         let asked_at = reports.iter().map(|r| r.2).min().unwrap_or(0);
@@ -110,4 +119,54 @@ impl App {
         }
         Ok(done)
     }
+
+    /// Record the connect answers of many hosts (the start-up reconcile's): capacities that
+    /// changed, their agents live, the follow-ups that waited for them due, and a Down or
+    /// Disconnected host Up. A host whose row already says all that — the usual case after a
+    /// restart — costs no write.
+    async fn hosts_connected(&self, answered: Vec<(Host, Arc<dyn Agent>, HostInfo)>) -> Result<(), Error> {
+        let now = now_ms();
+        for chunk in answered.chunks(HOSTS_PER_BATCH) {
+            let changed: Vec<&(Host, Arc<dyn Agent>, HostInfo)> =
+                chunk.iter().filter(|(h, _, info)| capacity_differs(h, info)).collect();
+            let ids: Vec<i64> = chunk.iter().map(|(h, _, _)| h.id).collect();
+            let mut tx = self.db.begin().await?;
+            for (h, _, info) in changed {
+                host_db::update_capacity(
+                    &mut *tx,
+                    h.id,
+                    i64::from(info.cpu_sockets),
+                    i64::from(info.cpu_cores),
+                    info.cpu_speed_mhz as i64,
+                    info.memory_bytes as i64,
+                    info.local_storage_bytes as i64,
+                )
+                .await?;
+            }
+            ferrostack_db::followup::hosts_due(&mut tx, &ids, now).await?;
+            tx.commit().await.map_err(ferrostack_db::db_err)?;
+        }
+        for (h, agent, _) in answered {
+            self.agents.insert(h.id, &h.hypervisor, agent, now, true);
+            if h.status != HostStatus::Up {
+                self.host_set_status(h.id, Observed::Answered, now).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Hosts whose connect answers are written together.
+const HOSTS_PER_BATCH: usize = 500;
+
+/// Whether a host's answer changes the capacity its row records.
+fn capacity_differs(h: &Host, info: &HostInfo) -> bool {
+    (h.cpu_sockets, h.cpu_cores, h.cpu_speed, h.memory_total, h.local_storage_total)
+        != (
+            i64::from(info.cpu_sockets),
+            i64::from(info.cpu_cores),
+            info.cpu_speed_mhz as i64,
+            info.memory_bytes as i64,
+            info.local_storage_bytes as i64,
+        )
 }

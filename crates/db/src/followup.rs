@@ -157,6 +157,20 @@ pub async fn host_due<'e, E: Executor<'e, Database = Any>>(e: E, host_id: i64, n
     Ok(r.rows_affected())
 }
 
+/// [`host_due`] for many hosts at once (the start-up reconcile's connected hosts).
+pub async fn hosts_due(c: &mut Conn, host_ids: &[i64], now: i64) -> Result<u64, Error> {
+    if host_ids.is_empty() {
+        return Ok(0);
+    }
+    let mut s = crate::Sql::new("UPDATE followup SET state = 'Pending', next_attempt = ");
+    s.bind_i64(now);
+    s.and("done IS NULL")
+        .and("state IN ('Pending', 'WaitingHost')")
+        .and_in_i64("host_id", host_ids);
+    let r = s.query().execute(&mut *c).await.map_err(db_err)?;
+    Ok(r.rows_affected())
+}
+
 /// A host was removed: its host-side follow-ups have nothing left to clean.
 pub async fn host_resolve(c: &mut Conn, host_id: i64, now: i64, note: &str) -> Result<u64, Error> {
     let r = sqlx::query(
