@@ -193,7 +193,7 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL
 /// good, and every later BEGIN on it would fail. A transaction dropped without commit (an
 /// error path) still counts as open here — its rollback is only queued — so that connection
 /// is closed too and a fresh one opened: rare, and cheaper than a round trip on every release.
-/// (The pool itself pings each connection it takes back.)
+/// (PostgreSQL connections are also pinged before they are handed out; see `Db::open_with`.)
 fn healthy_on_release(
     conn: &mut AnyConnection,
     _: sqlx::pool::PoolConnectionMetadata,
@@ -242,6 +242,11 @@ impl Db {
             AnyPoolOptions::new()
                 .acquire_timeout(Duration::from_secs(30))
                 .after_release(healthy_on_release)
+                // A PostgreSQL connection is pinged before it is handed out (the server may
+                // have closed it); an SQLite connection is a file handle on a thread of ours,
+                // and what breaks it (a transaction left open on a full disk) is caught when
+                // it is given back, so the ping would only cost a round trip per statement.
+                .test_before_acquire(backend == Backend::Postgres)
         };
         let db = match backend {
             Backend::Sqlite => {
