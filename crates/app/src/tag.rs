@@ -31,6 +31,10 @@ pub type DetailPage = HashMap<i64, Vec<Detail>>;
 /// Longest tag or detail key and value (CloudStack's `resource_tags` columns).
 pub const MAX_LEN: usize = 255;
 
+/// Most tags one `createTags` writes (resources × keys): its job is one transaction, which
+/// must stay short.
+pub const MAX_TAGS_PER_CALL: usize = 1000;
+
 /// Every `ResourceObjectType` of CloudStack 4.20, to tell a type ferrostack lacks from a typo.
 const CLOUDSTACK_TYPES: &[&str] = &[
     "VMInstance",
@@ -269,6 +273,15 @@ impl App {
                 return Err(Error::invalid(format!("customer is longer than {MAX_LEN} characters")));
             }
         }
+        let asked = r.resource_ids.len().saturating_mul(r.tags.len());
+        if asked > MAX_TAGS_PER_CALL {
+            return Err(Error::invalid(format!(
+                "This call would write {asked} tags ({} resources × {} tags); at most {MAX_TAGS_PER_CALL} per call: \
+                 split it into several createTags calls",
+                r.resource_ids.len(),
+                r.tags.len()
+            )));
+        }
         let mut tx = self.db.begin().await?;
         let targets = self.tag_targets(&mut tx, caller, t, &r.resource_ids).await?;
         let mut entries = Vec::new();
@@ -326,6 +339,11 @@ impl App {
         meta: JobMeta,
     ) -> Result<Submitted, Error> {
         let t = parse_resource_type(resource_type, Purpose::Tags)?;
+        if resource_ids.len() > MAX_TAGS_PER_CALL {
+            return Err(Error::invalid(format!(
+                "At most {MAX_TAGS_PER_CALL} resources per deleteTags call; split it into several calls"
+            )));
+        }
         for k in &tags {
             if k.key.trim().is_empty() {
                 return Err(Error::invalid(

@@ -601,6 +601,20 @@ pub async fn forget_public_ips_of_range(c: &mut Conn, range_id: i64) -> Result<(
     forget_in(c, ResourceType::PublicIpAddress, members, range_id).await
 }
 
+/// Forget every tag and detail an account owns (the account is removed: what it owned
+/// went before it, and nothing of its stays visible).
+pub async fn forget_account(c: &mut Conn, account_id: i64) -> Result<(), Error> {
+    for rows in ["resource_tag", "resource_detail"] {
+        let q = format!("DELETE FROM {rows} WHERE account_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(q))
+            .bind(account_id)
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Forget every resource of type `t` that account `account_id` owned (an account's key pairs
 /// when the account goes).
 pub async fn forget_owned(c: &mut Conn, t: ResourceType, account_id: i64) -> Result<(), Error> {

@@ -77,8 +77,8 @@ async fn remove_account(app: &App, id: AccountId) -> Result<(), Error> {
     let now = now_ms();
     session_db::delete_for_account(&mut tx, id.0).await?;
     user_db::remove_all_of_account(&mut tx, id, now).await?;
-    ferrostack_db::tag::forget_owned(&mut tx, ferrostack_db::tag::ResourceType::User, id.0).await?;
-    ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Account, &[id.0]).await?;
+    // Its users', its own and whatever else of its tags and details go with it.
+    ferrostack_db::tag::forget_account(&mut tx, id.0).await?;
     account_db::mark_removed(&mut tx, id, now).await?;
     tx.commit().await.map_err(db_err)
 }

@@ -297,6 +297,19 @@ async fn tags_on_vms_networks_and_volumes() {
     assert!(e.contains("Unable to find resource"), "{e}");
     let e = refused(c, "listTags", &[("resourcetype", "Bogus")]).await;
     assert!(e.contains("Invalid resource type Bogus"), "{e}");
+    let many: Vec<(String, String)> = (0..1001)
+        .flat_map(|i| {
+            [
+                (format!("tags[{i}].key"), format!("k{i}")),
+                (format!("tags[{i}].value"), "v".into()),
+            ]
+        })
+        .collect();
+    let mut p: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    p.extend([("resourcetype", "UserVm"), ("resourceids", vm2.as_str())]);
+    assert!(sane(&c.post("createTags", &p).await)
+        .err(431)
+        .contains("at most 1000 per call"));
     let missing = c
         .get("createTags", &[("resourcetype", "UserVm"), ("resourceids", &vm1)])
         .await;
