@@ -7,6 +7,8 @@ use ferrostack_types::Error;
 use serde_json::{json, Value};
 
 use crate::views;
+use crate::views::tag::{details_of, tags_of};
+use ferrostack_app::tag::ResourceType;
 
 pub struct JobRenderer;
 
@@ -20,10 +22,17 @@ impl Render<App> for JobRenderer {
                     "account" => app.account_view(uuid).await?.map(|(a, us)| views::account(&a, &us)),
                     "user" => app.user_get(uuid).await?.map(|u| views::user(&u)),
                     "domain" => app.domain_get(uuid).await?.map(|d| views::domain(&d)),
-                    "virtualmachine" => app.vm_view(uuid).await?.map(|(v, nics)| {
-                        let refs: Vec<_> = nics.iter().collect();
-                        views::vm::vm(&v, &refs, true)
-                    }),
+                    "virtualmachine" => match app.vm_view(uuid).await? {
+                        Some((v, nics)) => {
+                            let refs: Vec<_> = nics.iter().collect();
+                            let tags = app.tags_page(ResourceType::UserVm, &[v.id]).await?;
+                            // Whoever reads the job sees the details every user may see.
+                            let details = app.details_page(ResourceType::UserVm, &[v.id], true).await?;
+                            let (t, d) = (tags_of(&tags, v.id), details_of(&details, v.id));
+                            Some(views::vm::vm(&v, &refs, t, d, true))
+                        }
+                        None => None,
+                    },
                     "router" => app.vm_view(uuid).await?.map(|(v, nics)| {
                         let refs: Vec<_> = nics.iter().collect();
                         views::vm::router(&v, &refs)

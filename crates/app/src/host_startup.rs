@@ -161,12 +161,17 @@ const HOSTS_PER_BATCH: usize = 500;
 
 /// Whether a host's answer changes the capacity its row records.
 fn capacity_differs(h: &Host, info: &HostInfo) -> bool {
-    (h.cpu_sockets, h.cpu_cores, h.cpu_speed, h.memory_total, h.local_storage_total)
-        != (
-            i64::from(info.cpu_sockets),
-            i64::from(info.cpu_cores),
-            info.cpu_speed_mhz as i64,
-            info.memory_bytes as i64,
-            info.local_storage_bytes as i64,
-        )
+    (
+        h.cpu_sockets,
+        h.cpu_cores,
+        h.cpu_speed,
+        h.memory_total,
+        h.local_storage_total,
+    ) != (
+        i64::from(info.cpu_sockets),
+        i64::from(info.cpu_cores),
+        info.cpu_speed_mhz as i64,
+        info.memory_bytes as i64,
+        info.local_storage_bytes as i64,
+    )
 }

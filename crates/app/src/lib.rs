@@ -36,6 +36,8 @@ pub mod session;
 pub mod simulator;
 pub mod sshkey;
 pub mod storage;
+pub mod tag;
+pub mod tag_sagas;
 pub mod template;
 pub mod user;
 pub mod userdata;

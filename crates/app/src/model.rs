@@ -18,6 +18,7 @@ pub use ferrostack_db::physnet::{
 pub use ferrostack_db::role::{Role, RoleFilter};
 pub use ferrostack_db::sshkey::{KeyPairFilter, SshKeyPair};
 pub use ferrostack_db::storage::{ImageStore, PoolFilter, PoolUpdate, StoragePool, StoreFilter};
+pub use ferrostack_db::tag::{Detail, Tag, TagFilter, TagMatch};
 pub use ferrostack_db::template::{
     CategoryFilter, GuestOs, GuestOsCategory, OsFilter, Template, TemplateInZone, TemplateUpdate, TemplateZone,
 };

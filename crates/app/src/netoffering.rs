@@ -576,6 +576,7 @@ impl App {
                 o.name
             )));
         }
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::NetworkOffering, &[o.id]).await?;
         ferrostack_db::zone::mark_removed(&mut tx, "network_offering", o.id, now_ms()).await?;
         self.event_done(
             &mut tx,

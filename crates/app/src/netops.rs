@@ -180,6 +180,7 @@ impl App {
                 if vm.vm_type == ferrostack_types::state::VmType::User {
                     self.enqueue_nic_releases(&mut tx, &vm, std::slice::from_ref(&nic))
                         .await?;
+                    ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Nic, &[nic.id]).await?;
                     vm_db::remove_nic(&mut tx, nic.id, now).await?;
                 }
             }
@@ -189,10 +190,13 @@ impl App {
                 net_db::release_owner_on(&mut *tx, &g.owner_uuid, n.id).await?;
             }
         }
+        ferrostack_db::tag::forget_public_ips_of_network(&mut tx, n.id).await?;
         net_db::release_public_ips(&mut tx, n.id).await?;
         for r in net_db::ranges(&mut tx, n.zone_id, Some(n.id)).await? {
+            ferrostack_db::tag::forget_public_ips_of_range(&mut tx, r.id).await?;
             net_db::remove_range(&mut tx, r.id, now).await?;
         }
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Network, &[n.id]).await?;
         net_db::mark_removed(&mut tx, n.id, now).await?;
         tx.commit().await.map_err(db_err)
     }

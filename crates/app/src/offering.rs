@@ -497,6 +497,7 @@ impl App {
                 users.join(", ")
             )));
         }
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::ServiceOffering, &[o.id]).await?;
         offering_db::mark_removed(&mut tx, OfferingTable::Service, o.id, now_ms()).await?;
         self.event_done(
             &mut tx,
@@ -650,6 +651,7 @@ impl App {
                 o.name
             )));
         }
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::DiskOffering, &[o.id]).await?;
         offering_db::mark_removed(&mut tx, OfferingTable::Disk, o.id, now_ms()).await?;
         self.event_done(
             &mut tx,

@@ -45,6 +45,10 @@ ferrostack_types::cloudstack_enum! {
         RouterDestroy => "router_destroy",
         NetworkRestart => "network_restart",
         NetworkDelete => "network_delete",
+        TagsCreate => "tags_create",
+        TagsDelete => "tags_delete",
+        DetailsAdd => "resource_details_add",
+        DetailsRemove => "resource_details_remove",
     }
 }
 

@@ -228,6 +228,7 @@ impl App {
                 owner.name
             ))
         })?;
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::SshKeyPair, &[k.id]).await?;
         sshkey_db::delete(&mut tx, k.id).await?;
         self.event_done(
             &mut tx,

@@ -232,6 +232,8 @@ pub struct TemplateList {
     pub template_type: Option<String>,
     pub os_category_uuid: Option<String>,
     pub show_unique: bool,
+    /// `tags[N].key/value`: templates having every one of these tags.
+    pub tags: Vec<ferrostack_db::tag::TagMatch>,
     pub page: Page,
 }
 
@@ -504,6 +506,7 @@ impl App {
             ) || p.is_ready == Some(true),
             exclude_system: matches!(filter, F::Featured | F::OwnExecutable),
             unique: p.show_unique,
+            tags: p.tags.clone(),
             ..TemplateFilter::default()
         };
         if let Some(uuid) = &p.zone_uuid {

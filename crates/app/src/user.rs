@@ -302,6 +302,7 @@ impl App {
         let mut tx = self.db.begin().await?;
         let u = self.user_for(&mut tx, caller, "id", uuid).await?;
         Self::check_user_state_change(caller, &u, &peers, "delete")?;
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::User, &[u.id]).await?;
         user_db::mark_removed(&mut tx, u.id(), now_ms()).await?;
         session_db::delete_for_user(&mut *tx, u.id()).await?;
         self.event_done(

@@ -259,6 +259,7 @@ impl App {
                 )));
             }
         }
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::UserData, &[u.id]).await?;
         userdata_db::mark_removed(&mut tx, u.id, now_ms()).await?;
         self.event_done(
             &mut tx,

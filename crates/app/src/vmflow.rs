@@ -452,6 +452,8 @@ impl App {
         if vm.destroyed_at.is_none() {
             vm_db::set_cols(&mut tx, vm_id, &[("destroyed_at", ferrostack_db::sql::Arg::I64(now))]).await?;
         }
+        // Its tags and details (and its volumes' and NICs') go with it.
+        ferrostack_db::tag::forget_vm(&mut tx, vm_id).await?;
         vm_db::mark_removed(&mut tx, vm_id, now).await?;
         tx.commit().await.map_err(db_err)
     }

@@ -280,6 +280,7 @@ impl App {
         }
         crate::template::template_zone_removed(&mut tx, z.id).await?;
         ferrostack_db::network::remove_system_networks(&mut tx, z.id, now_ms()).await?;
+        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Zone, &[z.id]).await?;
         zone_db::mark_removed(&mut tx, "zone", z.id, now_ms()).await?;
         self.event_done(
             &mut tx,

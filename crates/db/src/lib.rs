@@ -23,6 +23,7 @@ pub mod session;
 pub mod sql;
 pub mod sshkey;
 pub mod storage;
+pub mod tag;
 pub mod template;
 pub mod user;
 pub mod userdata;

@@ -199,6 +199,8 @@ pub struct NetworkFilter {
     pub keyword: Option<String>,
     /// Also include domain/zone-wide shared networks visible to the scoped owners.
     pub include_shared_domains: Option<Vec<i64>>,
+    /// `tags[N].key/value`: networks having every one of these tags.
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 pub async fn list(
@@ -254,6 +256,7 @@ pub async fn list(
     if let Some(k) = &f.keyword {
         s.and_keyword(&["n.name", "n.display_text"], k);
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::Network, "n.id", &f.tags);
     s.push(" ORDER BY n.id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
     let mut q = Sql::new(SELECT);
@@ -678,6 +681,8 @@ pub struct PublicIpFilter {
     pub allocated_only: bool,
     pub free_only: bool,
     pub source_nat: Option<bool>,
+    /// `tags[N].key/value`: addresses having every one of these tags.
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 pub async fn list_public_ips(
@@ -710,6 +715,7 @@ pub async fn list_public_ips(
     if let Some(v) = f.source_nat {
         s.and("i.source_nat = ").bind_i64(i64::from(v));
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::PublicIpAddress, "i.id", &f.tags);
     s.push(" ORDER BY i.address_num").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
     let mut q = Sql::new(PUBLIC_SELECT);

@@ -114,6 +114,8 @@ pub struct KeyPairFilter {
     pub name: Option<String>,
     pub fingerprint: Option<String>,
     pub keyword: Option<String>,
+    /// `tags[N].key/value`: key pairs having every one of these tags.
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 pub async fn list(
@@ -137,6 +139,7 @@ pub async fn list(
     if let Some(k) = &f.keyword {
         s.and_keyword(&["k.name", "k.fingerprint"], k);
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::SshKeyPair, "k.id", &f.tags);
     s.push(" ORDER BY k.id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
     let mut q = Sql::new(SELECT);

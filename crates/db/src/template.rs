@@ -458,6 +458,8 @@ pub struct TemplateFilter {
     pub exclude_system: bool,
     /// One item per template instead of one per template and zone.
     pub unique: bool,
+    /// `tags[N].key/value`: templates having every one of these tags.
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 fn owner_condition(s: &mut Sql, scope: &OwnerScope, public_too: bool) {
@@ -542,6 +544,7 @@ pub async fn list(
     if f.exclude_system {
         s.and("t.template_type <> 'SYSTEM'");
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::Template, "t.id", &f.tags);
     if f.unique {
         s.push(" GROUP BY tz.template_id ORDER BY tz.template_id");
     } else {

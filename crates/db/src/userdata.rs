@@ -129,6 +129,8 @@ pub struct UserDataFilter {
     pub uuid: Option<String>,
     pub name: Option<String>,
     pub keyword: Option<String>,
+    /// `tags[N].key/value`: user data having every one of these tags.
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 pub async fn list(
@@ -150,6 +152,7 @@ pub async fn list(
     if let Some(k) = &f.keyword {
         s.and_keyword(&["u.name"], k);
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::UserData, "u.id", &f.tags);
     s.push(" ORDER BY u.id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
     let mut q = Sql::new(SELECT);

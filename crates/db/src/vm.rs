@@ -234,6 +234,8 @@ pub struct VmFilter {
     pub keyword: Option<String>,
     pub template_id: Option<i64>,
     pub include_destroyed: bool,
+    /// `tags[N].key/value`: VMs having every one of these tags.
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &VmFilter, page: Page) -> Result<(i64, Vec<Vm>), Error> {
@@ -278,6 +280,7 @@ pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &VmFilter, page: Page) ->
     if let Some(k) = &f.keyword {
         s.and_keyword(&["v.name", "v.display_name", "v.instance_name"], k);
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::UserVm, "v.id", &f.tags);
     s.push(" ORDER BY v.id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
     let mut q = Sql::new(SELECT);

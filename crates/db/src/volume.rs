@@ -148,6 +148,8 @@ pub struct VolumeFilter {
     pub volume_type: Option<String>,
     pub name: Option<String>,
     pub keyword: Option<String>,
+    /// `tags[N].key/value`: volumes having every one of these tags.
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 pub async fn list_volumes(
@@ -177,6 +179,7 @@ pub async fn list_volumes(
     if let Some(k) = &f.keyword {
         s.and_keyword(&["x.name"], k);
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::Volume, "x.id", &f.tags);
     s.push(" ORDER BY x.id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
     let mut q = Sql::new(VOLUME_SELECT);

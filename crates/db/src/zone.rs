@@ -124,6 +124,9 @@ pub struct ZoneFilter {
     pub zone_type: Option<String>,
     pub keyword: Option<String>,
     pub enabled_only: bool,
+    /// `tags[N].key/value`: zones having every one of these tags (zones take no tags, as in
+    /// CloudStack, so a tag filter matches none).
+    pub tags: Vec<crate::tag::TagMatch>,
 }
 
 pub async fn list(c: &mut Conn, f: &ZoneFilter, page: Page) -> Result<(i64, Vec<Zone>), Error> {
@@ -147,6 +150,7 @@ pub async fn list(c: &mut Conn, f: &ZoneFilter, page: Page) -> Result<(i64, Vec<
     if let Some(k) = &f.keyword {
         s.and_keyword(&["name", "description"], k);
     }
+    crate::tag::and_tags(&mut s, crate::tag::ResourceType::Zone, "id", &f.tags);
     s.push(" ORDER BY id").page(page);
     let (total, ids) = crate::sql::page_ids(&mut *c, &s).await?;
     let mut q = Sql::new(format!("SELECT {ZONE_COLS} FROM zone"));

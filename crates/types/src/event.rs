@@ -102,6 +102,10 @@ crate::cloudstack_enum! {
         DeleteSshKeypair => "DELETE.SSH.KEYPAIR",
         RegisterUserData => "REGISTER.USER.DATA",
         DeleteUserData => "DELETE.USER.DATA",
+        TagsCreate => "CREATE_TAGS",
+        TagsDelete => "DELETE_TAGS",
+        ResourceDetailsCreate => "CREATE_RESOURCE_DETAILS",
+        ResourceDetailsDelete => "DELETE_RESOURCE_DETAILS",
     }
 }
 
@@ -207,6 +211,10 @@ impl EventType {
             EventType::DeleteSshKeypair => "keypair",
             EventType::RegisterUserData => "data",
             EventType::DeleteUserData => "data",
+            EventType::TagsCreate => "create_tags",
+            EventType::TagsDelete => "delete_tags",
+            EventType::ResourceDetailsCreate => "create_resource_details",
+            EventType::ResourceDetailsDelete => "delete_resource_details",
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod router;
 pub mod simulator;
 pub mod sshkey;
 pub mod storage;
+pub mod tag;
 pub mod template;
 pub mod user;
 pub mod userdata;
@@ -47,6 +48,7 @@ pub fn all() -> Vec<Command> {
     v.extend(network::commands());
     v.extend(sshkey::commands());
     v.extend(userdata::commands());
+    v.extend(tag::commands());
     v.extend(followup::commands());
     v
 }

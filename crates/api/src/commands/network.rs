@@ -12,8 +12,10 @@ use crate::commands::items;
 use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::network::{self as v, NETWORK_FIELDS, PUBLIC_IP_FIELDS, VLAN_RANGE_FIELDS};
+use crate::views::tag::tags_of;
 use crate::Ctx;
 use ferrostack_app::saga::SagaKind;
+use ferrostack_app::tag::ResourceType;
 use ferrostack_types::EventType;
 
 fn network_id(desc: &'static str) -> Param {
@@ -149,6 +151,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("issystem", PType::Boolean, "true if network is system, false otherwise"),
                     Param::new("canusefordeploy", PType::Boolean, "list networks available for VM deployment"),
                     Param::new("forvpc", PType::Boolean, "the network belongs to VPC"),
+                    crate::commands::tag::tags_param(),
                 ],
             ]
             .concat(),
@@ -294,6 +297,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("isstaticnat", PType::Boolean, "list only static NAT IP addresses"),
                     Param::new("forvirtualnetwork", PType::Boolean, "the virtual network for the IP address"),
                     Param::new("forloadbalancing", PType::Boolean, "list only IPs used for load balancing"),
+                    crate::commands::tag::tags_param(),
                 ],
             ]
             .concat(),
@@ -377,10 +381,14 @@ async fn network_items(c: &Ctx, rows: &[Network]) -> Result<Vec<serde_json::Valu
     }
     let ids: Vec<i64> = rows.iter().map(|n| n.id).collect();
     let services = c.app.network_services_page(&ids).await?;
+    let tags = c.app.tags_page(ResourceType::Network, &ids).await?;
     let full = c.caller.is_root_admin();
     Ok(rows
         .iter()
-        .map(|n| v::network(n, services.get(&n.id).map(Vec::as_slice).unwrap_or(&[]), full))
+        .map(|n| {
+            let svc = services.get(&n.id).map(Vec::as_slice).unwrap_or(&[]);
+            v::network(n, svc, tags_of(&tags, n.id), full)
+        })
         .collect())
 }
 
@@ -427,6 +435,7 @@ async fn network_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
             .transpose()?,
         name: a.str("name"),
         keyword: a.str("keyword"),
+        tags: crate::commands::tag::tag_filters(&a)?,
         ..Default::default()
     };
     if let Some(u) = a.uuid("networkofferingid") {
@@ -592,6 +601,7 @@ async fn public_ip_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         address: a.str("ipaddress"),
         allocated_only: a.bool("allocatedonly"),
         source_nat: a.opt_bool("issourcenat"),
+        tags: crate::commands::tag::tag_filters(&a)?,
         ..Default::default()
     };
     match a.str("state") {
@@ -626,10 +636,14 @@ async fn public_ip_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         return Ok(Reply::list("publicipaddress", 0, Vec::new()));
     }
     let full = c.caller.is_root_admin();
+    let ids: Vec<i64> = rows.iter().map(|i| i.id).collect();
+    let tags = c.app.tags_page(ResourceType::PublicIpAddress, &ids).await?;
     Ok(Reply::list(
         "publicipaddress",
         total,
-        rows.iter().map(|i| v::public_ip(i, full)).collect(),
+        rows.iter()
+            .map(|i| v::public_ip(i, tags_of(&tags, i.id), full))
+            .collect(),
     ))
 }
 

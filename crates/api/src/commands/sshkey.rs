@@ -7,8 +7,10 @@ use ferrostack_types::Error;
 use crate::args::Args;
 use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
+use crate::views::tag::tags_of;
 use crate::views::userdata::{created_sshkeypair, sshkeypair, CREATE_SSHKEYPAIR_FIELDS, SSHKEYPAIR_FIELDS};
 use crate::Ctx;
+use ferrostack_app::tag::ResourceType;
 
 fn owner_params() -> Vec<Param> {
     vec![
@@ -88,6 +90,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("name", PType::String, "A key pair name to look for"),
                     Param::new("fingerprint", PType::String, "A public key fingerprint to look for"),
                     Param::new("projectid", PType::Uuid, "list objects by project").related("listProjects"),
+                    crate::commands::tag::tags_param(),
                 ],
             ]
             .concat(),
@@ -130,7 +133,8 @@ async fn register(c: &Ctx, a: Args) -> Result<Reply, Error> {
         .app
         .sshkey_register(&c.caller, &a.req("name")?, &a.req("publickey")?, &owner_ref(&a))
         .await?;
-    Ok(Reply::object("keypair", sshkeypair(&k)))
+    // A new key pair has no tags yet.
+    Ok(Reply::object("keypair", sshkeypair(&k, serde_json::json!([]))))
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -139,13 +143,20 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         name: a.str("name"),
         fingerprint: a.str("fingerprint"),
         keyword: a.str("keyword"),
+        tags: crate::commands::tag::tag_filters(&a)?,
     };
     let project = a.str("projectid");
     let (total, rows) = c
         .app
         .sshkey_list(&c.caller, &a.scope(), project.as_deref(), &f, a.page()?)
         .await?;
-    Ok(Reply::list("sshkeypair", total, rows.iter().map(sshkeypair).collect()))
+    let ids: Vec<i64> = rows.iter().map(|k| k.id).collect();
+    let tags = c.app.tags_page(ResourceType::SshKeyPair, &ids).await?;
+    Ok(Reply::list(
+        "sshkeypair",
+        total,
+        rows.iter().map(|k| sshkeypair(k, tags_of(&tags, k.id))).collect(),
+    ))
 }
 
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {

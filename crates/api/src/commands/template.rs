@@ -7,9 +7,11 @@ use crate::commands::items;
 use crate::commands::storage::flat_map;
 use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
+use crate::views::tag::tags_of;
 use crate::views::template::{self as views, OS_CATEGORY_FIELDS, OS_TYPE_FIELDS, TEMPLATE_FIELDS};
 use crate::Ctx;
 use ferrostack_app::saga::SagaKind;
+use ferrostack_app::tag::ResourceType;
 use ferrostack_types::EventType;
 
 pub fn commands() -> Vec<Command> {
@@ -74,6 +76,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("showunique", PType::Boolean, "If set to true, list only unique templates across zones").since("4.13.2"),
                     Param::new("showremoved", PType::Boolean, "show removed templates as well"),
                     Param::new("projectid", PType::Uuid, "list objects by project; if projectid=-1 lists All VMs"),
+                    crate::commands::tag::tags_param(),
                 ],
             ]
             .concat(),
@@ -213,10 +216,11 @@ async fn register(c: &Ctx, a: Args) -> Result<Reply, Error> {
         domain_uuid: a.uuid("domainid"),
     };
     let rows = c.app.template_register(&c.caller, p).await?;
+    // A new template has no tags yet.
     Ok(Reply::list(
         "template",
         rows.len() as i64,
-        items(&rows, views::template),
+        rows.iter().map(|r| views::template(r, serde_json::json!([]))).collect(),
     ))
 }
 
@@ -243,10 +247,19 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         template_type: a.str("templatetype"),
         os_category_uuid: a.uuid("oscategoryid"),
         show_unique: a.bool("showunique"),
+        tags: crate::commands::tag::tag_filters(&a)?,
         page: a.page()?,
     };
     let (total, rows) = c.app.template_list(&c.caller, p).await?;
-    Ok(Reply::list("template", total, items(&rows, views::template)))
+    let ids: Vec<i64> = rows.iter().map(|r| r.template.id).collect();
+    let tags = c.app.tags_page(ResourceType::Template, &ids).await?;
+    Ok(Reply::list(
+        "template",
+        total,
+        rows.iter()
+            .map(|r| views::template(r, tags_of(&tags, r.template.id)))
+            .collect(),
+    ))
 }
 
 async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -279,9 +292,10 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
         .app
         .template_update(&c.caller, &a.req_uuid("id")?, u, a.uuid("ostypeid"), details)
         .await?;
+    let tags = c.app.tags_page(ResourceType::Template, &[t.id]).await?;
     let v = match &first {
-        Some(row) => views::template(row),
-        None => views::template_fields(&t, None),
+        Some(row) => views::template(row, tags_of(&tags, t.id)),
+        None => views::template_fields(&t, None, tags_of(&tags, t.id)),
     };
     Ok(Reply::object("template", v))
 }

@@ -9,8 +9,10 @@ use crate::args::Args;
 use crate::commands::sshkey::owner_ref;
 use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
+use crate::views::tag::tags_of;
 use crate::views::userdata::{linked_template, userdata, LINKED_TEMPLATE_FIELDS, USERDATA_FIELDS};
 use crate::Ctx;
+use ferrostack_app::tag::ResourceType;
 
 /// The longest user data accepted at all (`vm.userdata.max.length` may lower it).
 pub const USERDATA_MAX: u32 = 1_048_576;
@@ -66,6 +68,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("id", PType::Uuid, "the ID of the Userdata").related("listUserData"),
                     Param::new("name", PType::String, "Userdata name to look for"),
                     Param::new("projectid", PType::Uuid, "list objects by project").related("listProjects"),
+                    crate::commands::tag::tags_param(),
                 ],
             ]
             .concat(),
@@ -149,7 +152,8 @@ async fn register(c: &Ctx, a: Args) -> Result<Reply, Error> {
             },
         )
         .await?;
-    Ok(Reply::object("userdata", userdata(&u)))
+    // A new user data has no tags yet.
+    Ok(Reply::object("userdata", userdata(&u, serde_json::json!([]))))
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -157,13 +161,20 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         uuid: a.uuid("id"),
         name: a.str("name"),
         keyword: a.str("keyword"),
+        tags: crate::commands::tag::tag_filters(&a)?,
     };
     let project = a.str("projectid");
     let (total, rows) = c
         .app
         .userdata_list(&c.caller, &a.scope(), project.as_deref(), &f, a.page()?)
         .await?;
-    Ok(Reply::list("userdata", total, rows.iter().map(userdata).collect()))
+    let ids: Vec<i64> = rows.iter().map(|u| u.id).collect();
+    let tags = c.app.tags_page(ResourceType::UserData, &ids).await?;
+    Ok(Reply::list(
+        "userdata",
+        total,
+        rows.iter().map(|u| userdata(u, tags_of(&tags, u.id))).collect(),
+    ))
 }
 
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -184,5 +195,9 @@ async fn link(c: &Ctx, a: Args) -> Result<Reply, Error> {
             a.str("userdatapolicy").as_deref(),
         )
         .await?;
-    Ok(Reply::object("template", linked_template(&v)))
+    let tags = c.app.tags_page(ResourceType::Template, &[v.template.id]).await?;
+    Ok(Reply::object(
+        "template",
+        linked_template(&v, tags_of(&tags, v.template.id)),
+    ))
 }

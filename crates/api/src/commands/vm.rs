@@ -6,12 +6,13 @@ use ferrostack_types::Error;
 use serde_json::json;
 
 use crate::args::Args;
-use crate::commands::items;
 use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape};
 use crate::reply::Reply;
+use crate::views::tag::{details_of, tags_of};
 use crate::views::vm::{self as v, NIC_FIELDS, VM_FIELDS, VOLUME_FIELDS};
 use crate::Ctx;
 use ferrostack_app::saga::SagaKind;
+use ferrostack_app::tag::ResourceType;
 use ferrostack_types::EventType;
 
 fn vm_id() -> Param {
@@ -125,6 +126,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("networkid", PType::Uuid, "list by network id").related("listNetworks"),
                     Param::new("templateid", PType::Uuid, "list vms by template").related("listTemplates"),
                     Param::new("details", PType::List, "comma separated list of vm details requested"),
+                    crate::commands::tag::tags_param(),
                 ],
             ]
             .concat(),
@@ -243,6 +245,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("type", PType::String, "the type of disk volume"),
                     Param::new("virtualmachineid", PType::Uuid, "the ID of the virtual machine").related("listVirtualMachines"),
                     Param::new("zoneid", PType::Uuid, "the ID of the availability zone").related("listZones"),
+                    crate::commands::tag::tags_param(),
                 ],
             ]
             .concat(),
@@ -303,6 +306,7 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         state,
         name: a.str("name"),
         keyword: a.str("keyword"),
+        tags: crate::commands::tag::tag_filters(&a)?,
         ..Default::default()
     };
     let (id, zone, host, network) = (a.uuid("id"), a.uuid("zoneid"), a.uuid("hostid"), a.uuid("networkid"));
@@ -317,11 +321,14 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         )
         .await?;
     let admin = c.caller.is_root_admin();
+    let ids: Vec<i64> = vms.iter().map(|vm| vm.id).collect();
+    let tags = c.app.tags_page(ResourceType::UserVm, &ids).await?;
+    let details = c.app.details_page(ResourceType::UserVm, &ids, !admin).await?;
     let items = vms
         .iter()
         .map(|vm| {
             let ns: Vec<_> = nics.iter().filter(|n| n.vm_id == vm.id).collect();
-            v::vm(vm, &ns, admin)
+            v::vm(vm, &ns, tags_of(&tags, vm.id), details_of(&details, vm.id), admin)
         })
         .collect();
     Ok(Reply::list("virtualmachine", total, items))
@@ -403,7 +410,18 @@ async fn view(c: &Ctx, uuid: &str) -> Result<serde_json::Value, Error> {
         .await?
         .ok_or_else(|| Error::unknown_entity("id", uuid))?;
     let refs: Vec<_> = nics.iter().collect();
-    Ok(v::vm(&vm, &refs, c.caller.is_root_admin()))
+    let tags = c.app.tags_page(ResourceType::UserVm, &[vm.id]).await?;
+    let details = c
+        .app
+        .details_page(ResourceType::UserVm, &[vm.id], !c.caller.is_root_admin())
+        .await?;
+    Ok(v::vm(
+        &vm,
+        &refs,
+        tags_of(&tags, vm.id),
+        details_of(&details, vm.id),
+        c.caller.is_root_admin(),
+    ))
 }
 
 async fn recover(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -484,6 +502,7 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
         volume_type: a.str("type"),
         name: a.str("name"),
         keyword: a.str("keyword"),
+        tags: crate::commands::tag::tag_filters(&a)?,
         ..Default::default()
     };
     let mut f = f;
@@ -495,5 +514,11 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
         .app
         .volume_list(&c.caller, &a.scope(), f, vm.as_deref(), zone.as_deref(), a.page()?)
         .await?;
-    Ok(Reply::list("volume", total, items(&rows, v::volume)))
+    let ids: Vec<i64> = rows.iter().map(|x| x.id).collect();
+    let tags = c.app.tags_page(ResourceType::Volume, &ids).await?;
+    Ok(Reply::list(
+        "volume",
+        total,
+        rows.iter().map(|x| v::volume(x, tags_of(&tags, x.id))).collect(),
+    ))
 }

@@ -327,6 +327,7 @@ async fn zone_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         zone_type: a.str("type"),
         keyword: a.str("keyword"),
         enabled_only: !c.caller.is_root_admin(),
+        tags: crate::commands::tag::tag_filters(&a)?,
     };
     if let Some(id) = a.uuid("id") {
         f.id = Some(c.app.zone_find("id", &id).await?.id);

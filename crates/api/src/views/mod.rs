@@ -17,6 +17,7 @@ pub mod network;
 pub mod offering;
 pub mod physnet;
 pub mod storage;
+pub mod tag;
 pub mod template;
 pub mod userdata;
 pub mod vm;

@@ -107,7 +107,7 @@ fn vlan_tag(uri: &str) -> &str {
 
 /// A guest network. `services` is the network's own service→provider map; `full` is the
 /// root-admin view (broadcast URI and VLAN are shown to root admins only, as in CloudStack).
-pub fn network(n: &Network, services: &[(String, String)], full: bool) -> Value {
+pub fn network(n: &Network, services: &[(String, String)], tags: Value, full: bool) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(n.uuid));
     m.insert("name".into(), json!(n.name));
@@ -166,7 +166,7 @@ pub fn network(n: &Network, services: &[(String, String)], full: bool) -> Value 
         .map(|(s, p)| json!({"name": s, "provider": [{"name": p}]}))
         .collect();
     m.insert("service".into(), Value::Array(svc));
-    m.insert("tags".into(), json!([]));
+    m.insert("tags".into(), tags);
     m.insert("hasannotations".into(), json!(false));
     m.insert("created".into(), json!(format_ms(n.created)));
     Value::Object(m)
@@ -289,7 +289,7 @@ pub const PUBLIC_IP_FIELDS: &[Field] = &[
 ];
 
 /// A public address; `full` is the root-admin view (adds the range id).
-pub fn public_ip(i: &PublicIp, full: bool) -> Value {
+pub fn public_ip(i: &PublicIp, tags: Value, full: bool) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(i.uuid));
     m.insert("ipaddress".into(), json!(i.address));
@@ -313,7 +313,7 @@ pub fn public_ip(i: &PublicIp, full: bool) -> Value {
     m.insert("state".into(), json!(i.state));
     m.insert("isportable".into(), json!(false));
     m.insert("fordisplay".into(), json!(true));
-    m.insert("tags".into(), json!([]));
+    m.insert("tags".into(), tags);
     Value::Object(m)
 }
 

@@ -57,7 +57,7 @@ fn put(m: &mut Map<String, Value>, k: &str, v: &Option<String>) {
 }
 
 /// A template, in one zone when `z` is given.
-pub fn template_fields(t: &Template, z: Option<&TemplateZone>) -> Value {
+pub fn template_fields(t: &Template, z: Option<&TemplateZone>, tags: Value) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(t.uuid));
     m.insert("name".into(), json!(t.name));
@@ -106,7 +106,7 @@ pub fn template_fields(t: &Template, z: Option<&TemplateZone>) -> Value {
             m.insert("details".into(), Value::Object(d));
         }
     }
-    m.insert("tags".into(), json!([]));
+    m.insert("tags".into(), tags);
     m.insert("url".into(), json!(t.url));
     m.insert("bits".into(), json!(t.bits));
     put(&mut m, "templatetag", &t.template_tag);
@@ -115,8 +115,8 @@ pub fn template_fields(t: &Template, z: Option<&TemplateZone>) -> Value {
     Value::Object(m)
 }
 
-pub fn template(t: &TemplateInZone) -> Value {
-    template_fields(&t.template, Some(&t.zone))
+pub fn template(t: &TemplateInZone, tags: Value) -> Value {
+    template_fields(&t.template, Some(&t.zone), tags)
 }
 
 pub const OS_TYPE_FIELDS: &[Field] = &[

@@ -30,9 +30,15 @@ pub const USERDATA_FIELDS: &[Field] = &[
         "path of the domain to which the user data owner belongs",
     ),
     ("hasannotations", "boolean", "whether the user data has annotations"),
+    (
+        "tags",
+        "set",
+        "the list of resource tags associated (a ferrostack addition)",
+    ),
 ];
 
-pub fn userdata(u: &UserData) -> Value {
+/// A user data object with its `tags` (ferrostack tags user data; CloudStack does not).
+pub fn userdata(u: &UserData, tags: Value) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(u.uuid));
     m.insert("name".into(), json!(u.name));
@@ -46,6 +52,7 @@ pub fn userdata(u: &UserData) -> Value {
     m.insert("domainid".into(), json!(u.domain_uuid));
     m.insert("domainpath".into(), json!(display_path(&u.domain_path)));
     m.insert("hasannotations".into(), json!(false));
+    m.insert("tags".into(), tags);
     Value::Object(m)
 }
 
@@ -57,6 +64,11 @@ pub const SSHKEYPAIR_FIELDS: &[Field] = &[
     ("domainid", "string", "the domain id of the keypair owner"),
     ("domain", "string", "the domain name of the keypair owner"),
     ("hasannotations", "boolean", "whether the keypair has annotations"),
+    (
+        "tags",
+        "set",
+        "the list of resource tags associated (a ferrostack addition)",
+    ),
 ];
 
 /// `createSSHKeyPair` answers the pair with its private key (only then).
@@ -68,11 +80,17 @@ pub const CREATE_SSHKEYPAIR_FIELDS: &[Field] = &[
     ("domainid", "string", "the domain id of the keypair owner"),
     ("domain", "string", "the domain name of the keypair owner"),
     ("hasannotations", "boolean", "whether the keypair has annotations"),
+    (
+        "tags",
+        "set",
+        "the list of resource tags associated (a ferrostack addition)",
+    ),
     ("privatekey", "string", "Private key"),
 ];
 
-/// A key pair; never the private key (see [`created_sshkeypair`]).
-pub fn sshkeypair(k: &SshKeyPair) -> Value {
+/// A key pair with its `tags` (ferrostack tags key pairs; CloudStack does not); never the
+/// private key (see [`created_sshkeypair`]).
+pub fn sshkeypair(k: &SshKeyPair, tags: Value) -> Value {
     json!({
         "id": k.uuid,
         "name": k.name,
@@ -81,12 +99,13 @@ pub fn sshkeypair(k: &SshKeyPair) -> Value {
         "domainid": k.domain_uuid,
         "domain": k.domain_name,
         "hasannotations": false,
+        "tags": tags,
     })
 }
 
 /// The answer of `createSSHKeyPair`: the pair and, this once, its private key.
 pub fn created_sshkeypair(k: &SshKeyPair, private_key: &str) -> Value {
-    let mut v = sshkeypair(k);
+    let mut v = sshkeypair(k, json!([]));
     if let Value::Object(m) = &mut v {
         m.insert("privatekey".into(), json!(private_key));
     }
@@ -130,8 +149,8 @@ pub fn add_template_userdata(template: &mut Value, u: &UserData, policy: &str) {
 }
 
 /// The answer of `linkUserDataToTemplate`: the template (zone-independent fields) with its link.
-pub fn linked_template(v: &TemplateLinkView) -> Value {
-    let mut t = super::template::template_fields(&v.template, None);
+pub fn linked_template(v: &TemplateLinkView, tags: Value) -> Value {
+    let mut t = super::template::template_fields(&v.template, None, tags);
     if let Some(u) = &v.userdata {
         add_template_userdata(&mut t, u, v.policy.unwrap_or(Policy::AllowOverride).as_str());
     }
@@ -165,7 +184,7 @@ mod tests {
             domain_name: "ROOT".into(),
             domain_path: "/".into(),
         };
-        declared(USERDATA_FIELDS, &userdata(&u));
+        declared(USERDATA_FIELDS, &userdata(&u, json!([])));
         let k = SshKeyPair {
             id: 1,
             uuid: "k".into(),
@@ -181,7 +200,7 @@ mod tests {
             domain_name: "ROOT".into(),
             domain_path: "/".into(),
         };
-        let listed = sshkeypair(&k);
+        let listed = sshkeypair(&k, json!([]));
         declared(SSHKEYPAIR_FIELDS, &listed);
         assert!(listed.get("privatekey").is_none());
         let created = created_sshkeypair(&k, "PEM");

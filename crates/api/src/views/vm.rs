@@ -154,6 +154,7 @@ pub const VM_FIELDS: &[Field] = &[
     ),
     ("nic", "set", "the list of nics associated with vm"),
     ("tags", "set", "the list of resource tags associated"),
+    ("details", "map", "Vm details in key/value pairs."),
     (
         "securitygroup",
         "set",
@@ -207,7 +208,8 @@ fn common(m: &mut Map<String, Value>, v: &Vm, nics: &[&Nic], admin: bool) {
     );
 }
 
-pub fn vm(v: &Vm, nics: &[&Nic], admin: bool) -> Value {
+/// A user VM with its `tags` array and (when it has any) its `details` map.
+pub fn vm(v: &Vm, nics: &[&Nic], tags: Value, details: Option<Value>, admin: bool) -> Value {
     let mut m = Map::new();
     common(&mut m, v, nics, admin);
     m.insert("displayname".into(), json!(v.display_name));
@@ -225,7 +227,10 @@ pub fn vm(v: &Vm, nics: &[&Nic], admin: bool) -> Value {
     m.insert("rootdeviceid".into(), json!(0));
     m.insert("rootdevicetype".into(), json!("ROOT"));
     m.insert("isdynamicallyscalable".into(), json!(false));
-    m.insert("tags".into(), json!([]));
+    m.insert("tags".into(), tags);
+    if let Some(d) = details {
+        m.insert("details".into(), d);
+    }
     m.insert("securitygroup".into(), json!([]));
     m.insert("affinitygroup".into(), json!([]));
     Value::Object(m)
@@ -341,9 +346,10 @@ pub const VOLUME_FIELDS: &[Field] = &[
     ("domainid", "string", "the ID of the domain associated with the disk volume"),
     ("domain", "string", "the domain associated with the disk volume"),
     ("created", "date", "the date the disk volume was created"),
+    ("tags", "set", "the list of resource tags associated"),
 ];
 
-pub fn volume(v: &Volume) -> Value {
+pub fn volume(v: &Volume, tags: Value) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(v.uuid));
     m.insert("name".into(), json!(v.name));
@@ -366,5 +372,6 @@ pub fn volume(v: &Volume) -> Value {
     }
     m.insert("deviceid".into(), json!(0));
     m.insert("created".into(), json!(format_ms(v.created)));
+    m.insert("tags".into(), tags);
     Value::Object(m)
 }

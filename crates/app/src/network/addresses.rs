@@ -247,6 +247,7 @@ impl App {
                 r.start_ip, r.end_ip
             )));
         }
+        ferrostack_db::tag::forget_public_ips_of_range(&mut tx, r.id).await?;
         net_db::remove_range(&mut tx, r.id, now_ms()).await?;
         self.event_done(
             &mut tx,

@@ -104,6 +104,7 @@ impl TypedSaga for AccountDelete {
                     app.network_destroy(n, true).await?;
                 }
                 let mut tx = app.db.begin().await?;
+                ferrostack_db::tag::forget_owned(&mut tx, ferrostack_db::tag::ResourceType::SshKeyPair, id.0).await?;
                 ferrostack_db::sshkey::delete_for_account(&mut tx, id).await?;
                 tx.commit().await.map_err(db_err)
             }

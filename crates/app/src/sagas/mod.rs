@@ -35,6 +35,10 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         adapt(crate::template::TemplateDeleteSaga),
         adapt(crate::network_sagas::NetworkRestart),
         adapt(crate::network_sagas::NetworkDelete),
+        adapt(crate::tag_sagas::TagsCreate),
+        adapt(crate::tag_sagas::TagsDelete),
+        adapt(crate::tag_sagas::DetailsAdd),
+        adapt(crate::tag_sagas::DetailsRemove),
     ];
     v.extend(crate::vm_sagas::all());
     v
@@ -73,6 +77,8 @@ async fn remove_account(app: &App, id: AccountId) -> Result<(), Error> {
     let now = now_ms();
     session_db::delete_for_account(&mut tx, id.0).await?;
     user_db::remove_all_of_account(&mut tx, id, now).await?;
+    // Its users', its own and whatever else of its tags and details go with it.
+    ferrostack_db::tag::forget_account(&mut tx, id.0).await?;
     account_db::mark_removed(&mut tx, id, now).await?;
     tx.commit().await.map_err(db_err)
 }

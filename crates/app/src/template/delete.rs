@@ -117,6 +117,7 @@ async fn remove_template(c: &mut Conn, template_id: i64, zone_id: Option<i64>) -
     let now = now_ms();
     template_db::remove_zone_rows(c, template_id, zone_id, now).await?;
     if zone_id.is_none() || template_db::count_zone_rows(c, template_id).await? == 0 {
+        ferrostack_db::tag::forget(c, ferrostack_db::tag::ResourceType::Template, &[template_id]).await?;
         template_db::mark_removed(c, template_id, now).await?;
     }
     Ok(())
