@@ -48,6 +48,7 @@ impl App {
         drop(c);
         let connect_within = self.host_answer_within_ms().await?;
         let ping_within = self.config_i64("ping.interval", None).await? * 1000;
+        let t0 = std::time::Instant::now();
         let hosts = host_db::all_live(self.db.read()).await?;
         let mut done = StartupReconcile {
             hosts: hosts.len(),
@@ -105,7 +106,9 @@ impl App {
         }
         // What the answering hosts change, in batches rather than a few writes per host.
         done.connected = answered.len();
+        let t_answers = t0.elapsed();
         self.hosts_connected(answered).await?;
+        let t_written = t0.elapsed();
         reports.retain(|(id, report, _)| self.agents.report_is_new(*id, report.generation));
         // All reports at once, in batches of hosts (a report asked for earlier is judged by
         // the earliest moment of the batch: never newer than it really is).
@@ -117,6 +120,15 @@ impl App {
                 tracing::warn!(hosts = batch.len(), error = %e, "applying the hosts' power reports at start-up failed")
             }
         }
+        tracing::info!(
+            hosts = done.hosts,
+            connected = done.connected,
+            synced = done.synced,
+            answers_ms = t_answers.as_millis() as u64,
+            hosts_written_ms = (t_written - t_answers).as_millis() as u64,
+            power_sync_ms = (t0.elapsed() - t_written).as_millis() as u64,
+            "start-up reconcile done"
+        );
         Ok(done)
     }
 
@@ -127,22 +139,17 @@ impl App {
     async fn hosts_connected(&self, answered: Vec<(Host, Arc<dyn Agent>, HostInfo)>) -> Result<(), Error> {
         let now = now_ms();
         for chunk in answered.chunks(HOSTS_PER_BATCH) {
-            let changed: Vec<&(Host, Arc<dyn Agent>, HostInfo)> =
-                chunk.iter().filter(|(h, _, info)| capacity_differs(h, info)).collect();
+            let changed: Vec<(i64, i64, i64, i64, i64, i64)> = chunk
+                .iter()
+                .filter(|(h, _, info)| capacity_differs(h, info))
+                .map(|(h, _, info)| {
+                    let (sockets, cores, speed, memory, local) = capacity(info);
+                    (h.id, sockets, cores, speed, memory, local)
+                })
+                .collect();
             let ids: Vec<i64> = chunk.iter().map(|(h, _, _)| h.id).collect();
             let mut tx = self.db.begin().await?;
-            for (h, _, info) in changed {
-                host_db::update_capacity(
-                    &mut *tx,
-                    h.id,
-                    i64::from(info.cpu_sockets),
-                    i64::from(info.cpu_cores),
-                    info.cpu_speed_mhz as i64,
-                    info.memory_bytes as i64,
-                    info.local_storage_bytes as i64,
-                )
-                .await?;
-            }
+            host_db::update_capacity_many(&mut tx, &changed).await?;
             ferrostack_db::followup::hosts_due(&mut tx, &ids, now).await?;
             tx.commit().await.map_err(ferrostack_db::db_err)?;
         }
@@ -159,6 +166,18 @@ impl App {
 /// Hosts whose connect answers are written together.
 const HOSTS_PER_BATCH: usize = 500;
 
+/// What a host's answer says of its capacity, as the host row keeps it: sockets, cores, MHz
+/// per core, memory bytes, local storage bytes.
+fn capacity(info: &HostInfo) -> (i64, i64, i64, i64, i64) {
+    (
+        i64::from(info.cpu_sockets),
+        i64::from(info.cpu_cores),
+        info.cpu_speed_mhz as i64,
+        info.memory_bytes as i64,
+        info.local_storage_bytes as i64,
+    )
+}
+
 /// Whether a host's answer changes the capacity its row records.
 fn capacity_differs(h: &Host, info: &HostInfo) -> bool {
     (
@@ -167,11 +186,5 @@ fn capacity_differs(h: &Host, info: &HostInfo) -> bool {
         h.cpu_speed,
         h.memory_total,
         h.local_storage_total,
-    ) != (
-        i64::from(info.cpu_sockets),
-        i64::from(info.cpu_cores),
-        info.cpu_speed_mhz as i64,
-        info.memory_bytes as i64,
-        info.local_storage_bytes as i64,
-    )
+    ) != capacity(info)
 }

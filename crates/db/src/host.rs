@@ -296,6 +296,30 @@ pub async fn update_capacity<'e, E: Executor<'e, Database = Any>>(
     Ok(())
 }
 
+/// [`update_capacity`] for many hosts, a few hundred per statement: (id, sockets, cores, speed,
+/// memory, local storage).
+pub async fn update_capacity_many(c: &mut crate::Conn, rows: &[(i64, i64, i64, i64, i64, i64)]) -> Result<(), Error> {
+    for chunk in rows.chunks(200) {
+        let mut s = crate::Sql::new("WITH r (id, sockets, cores, speed, memory, local) AS (VALUES ");
+        for (i, (id, sockets, cores, speed, memory, local)) in chunk.iter().enumerate() {
+            s.push(if i == 0 { "(" } else { ", (" });
+            for (j, v) in [id, sockets, cores, speed, memory, local].into_iter().enumerate() {
+                if j > 0 {
+                    s.push(", ");
+                }
+                s.bind_i64(*v);
+            }
+            s.push(")");
+        }
+        s.push(
+            ") UPDATE host SET cpu_sockets = r.sockets, cpu_cores = r.cores, cpu_speed = r.speed, \
+             memory_total = r.memory, local_storage_total = r.local FROM r WHERE host.id = r.id",
+        );
+        s.query().execute(&mut *c).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Capacity totals per zone/pod/cluster for `listCapacity`: (zone, pod, cluster, cpu total MHz,
 /// cpu allocated MHz, memory total, memory allocated, local storage total).
 #[derive(Debug, Clone, sqlx::FromRow)]

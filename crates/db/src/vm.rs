@@ -356,6 +356,105 @@ pub async fn apply_power<'e, E: Executor<'e, Database = Any>>(
     Ok(r.rows_affected() == 1)
 }
 
+/// Rows per statement of the batched power writes (three parameters each).
+const POWER_ROWS_PER_STATEMENT: usize = 300;
+
+/// [`apply_power`] for many VMs, a few hundred per statement: each `(id, power, generation)`
+/// is written where the generation is newer than the VM's and its state did not change after
+/// `asked_at`. Returns the ids written.
+pub async fn apply_power_many(c: &mut Conn, rows: &[(i64, PowerState, i64)], asked_at: i64) -> Result<Vec<i64>, Error> {
+    let mut written = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(POWER_ROWS_PER_STATEMENT) {
+        let mut s = Sql::new("WITH r (id, power, generation) AS (VALUES ");
+        for (i, (id, power, generation)) in chunk.iter().enumerate() {
+            s.push(if i == 0 { "(" } else { ", (" });
+            s.bind_i64(*id)
+                .push(", ")
+                .bind_str(power.as_str())
+                .push(", ")
+                .bind_i64(*generation);
+            s.push(")");
+        }
+        s.push(
+            ") UPDATE vm_instance SET power_state = r.power, power_generation = r.generation FROM r \
+             WHERE vm_instance.id = r.id AND vm_instance.power_generation < r.generation AND vm_instance.state_changed < ",
+        );
+        s.bind_i64(asked_at).push(" RETURNING vm_instance.id");
+        let ids: Vec<(i64,)> = s.fetch_all(c).await?;
+        written.extend(ids.into_iter().map(|(id,)| id));
+    }
+    Ok(written)
+}
+
+/// Move many VMs from `from` to `to` (the machine's answer to the event the caller applies),
+/// off their host, compare-and-swap on `from`. Returns the ids moved.
+pub async fn cas_state_off_host_many(
+    c: &mut Conn,
+    ids: &[i64],
+    from: VmState,
+    to: VmState,
+    now: i64,
+) -> Result<Vec<i64>, Error> {
+    let mut moved = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(POWER_ROWS_PER_STATEMENT * 3) {
+        let mut s = Sql::new("UPDATE vm_instance SET state = ");
+        s.bind_str(to.as_str())
+            .push(", state_changed = ")
+            .bind_i64(now)
+            .push(", host_id = NULL");
+        s.and("removed IS NULL").and("state = ").bind_str(from.as_str());
+        s.and_in_i64("id", chunk).push(" RETURNING id");
+        let rows: Vec<(i64,)> = s.fetch_all(c).await?;
+        moved.extend(rows.into_iter().map(|(id,)| id));
+    }
+    Ok(moved)
+}
+
+/// Take many VMs' capacity off the hosts it was counted on: (host, CPU MHz, memory bytes)
+/// released per host, each VM once (its `capacity_host_id` cleared). Call inside the
+/// transaction that moved the VMs, so the rows are the caller's until it commits.
+pub async fn release_capacity_many(c: &mut Conn, ids: &[i64]) -> Result<(), Error> {
+    let mut per_host: std::collections::BTreeMap<i64, (i64, i64)> = std::collections::BTreeMap::new();
+    for chunk in ids.chunks(POWER_ROWS_PER_STATEMENT * 3) {
+        let mut s = Sql::new("SELECT id, capacity_host_id, cpu * cpu_speed, memory * 1048576 FROM vm_instance");
+        s.and("capacity_host_id IS NOT NULL").and_in_i64("id", chunk);
+        let rows: Vec<(i64, i64, i64, i64)> = s.fetch_all(c).await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let cleared: Vec<i64> = rows.iter().map(|r| r.0).collect();
+        let mut u = Sql::new("UPDATE vm_instance SET capacity_host_id = NULL");
+        u.and_in_i64("id", &cleared);
+        u.query().execute(&mut *c).await.map_err(db_err)?;
+        for (_, host, cpu, mem) in rows {
+            let e = per_host.entry(host).or_default();
+            e.0 += cpu;
+            e.1 += mem;
+        }
+    }
+    let per_host: Vec<(i64, (i64, i64))> = per_host.into_iter().collect();
+    for chunk in per_host.chunks(POWER_ROWS_PER_STATEMENT) {
+        let mut s = Sql::new("WITH r (id, cpu, mem) AS (VALUES ");
+        for (i, (host, (cpu, mem))) in chunk.iter().enumerate() {
+            s.push(if i == 0 { "(" } else { ", (" });
+            s.bind_i64(*host)
+                .push(", ")
+                .bind_i64(*cpu)
+                .push(", ")
+                .bind_i64(*mem)
+                .push(")");
+        }
+        s.push(
+            ") UPDATE host SET \
+             cpu_allocated = CASE WHEN host.cpu_allocated >= r.cpu THEN host.cpu_allocated - r.cpu ELSE 0 END, \
+             memory_allocated = CASE WHEN host.memory_allocated >= r.mem THEN host.memory_allocated - r.mem ELSE 0 END \
+             FROM r WHERE host.id = r.id",
+        );
+        s.query().execute(&mut *c).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// VMs destroyed before `cutoff` (expunge candidates).
 pub async fn destroyed_before(c: &mut Conn, cutoff: i64, limit: i64) -> Result<Vec<(i64, String)>, Error> {
     sqlx::query_as(
@@ -374,6 +473,8 @@ pub async fn destroyed_before(c: &mut Conn, cutoff: i64, limit: i64) -> Result<V
 pub struct OnHost {
     pub id: i64,
     pub instance_name: String,
+    #[sqlx(try_from = "String")]
+    pub vm_type: VmType,
     pub host_id: Option<i64>,
     pub last_host_id: Option<i64>,
     #[sqlx(try_from = "String")]
@@ -395,8 +496,10 @@ pub async fn on_hosts(c: &mut Conn, host_ids: &[i64]) -> Result<Vec<OnHost>, Err
         return Ok(Vec::new());
     }
     let mut q = Sql::new(
-        "SELECT id, instance_name, host_id, last_host_id, state, power_state, power_generation FROM vm_instance \
-         WHERE removed IS NULL AND (host_id IN (",
+        // `+removed`: SQLite then ORs the host_id and last_host_id indexes (a few rows per
+        // host) instead of walking every live VM through vm_live.
+        "SELECT id, instance_name, vm_type, host_id, last_host_id, state, power_state, power_generation \
+         FROM vm_instance WHERE +removed IS NULL AND (host_id IN (",
     );
     q.list_i64(host_ids);
     q.push(") OR last_host_id IN (");

@@ -317,3 +317,73 @@ async fn password_enabled_templates_give_a_password_that_never_lands_in_job_rows
     assert_ne!(pw, pw2);
     t.stop().await;
 }
+
+/// A host that lost its VMs (crashed and came back) reports them off: each (the network's
+/// router too) is Stopped through the power sync, its capacity leaves the host exactly once,
+/// and a user VM's config drive is removed there. Started again, they are counted again.
+#[tokio::test]
+async fn vms_their_host_reports_off_are_stopped_with_capacity_and_drive_released() {
+    let t = TestServer::start().await;
+    let c = &t.admin;
+    let (edge, guest) = edge_with_templates(c, "edge", 1).await;
+    let cd = configdrive_offering(c, "cd").await;
+    let net = shared_network(c, &edge, "cd-net", &cd, "120", 12).await;
+    let sim = t.server.as_ref().unwrap().sim.clone();
+    let host = edge.zone.hosts[0].clone();
+    assert_eq!(c.run_async("restartNetwork", &[("id", &net)]).await["jobstatus"], 1);
+    let router_mem = host_alloc(&t, &host).await.1;
+    let mut names = Vec::new();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let (id, job) = deploy(c, &edge, &guest, &net, &format!("lost{i}"), &[("userdata", "aGVsbG8K")]).await;
+        assert_eq!(c.wait_job(&job).await["jobstatus"], 1);
+        let v = vm(&t, &id).await;
+        let name = v["instancename"].as_str().unwrap().to_string();
+        assert!(sim.config_drive_path(&name).is_some(), "{name} has a drive");
+        names.push(name);
+        ids.push(id);
+    }
+    assert!(host_alloc(&t, &host).await.1 > router_mem);
+    // The host crashes with its VMs and comes back; pings every second.
+    for (name, value) in [("ping.interval", "1"), ("ping.timeout", "100")] {
+        c.get("updateConfiguration", &[("name", name), ("value", value)])
+            .await
+            .ok();
+    }
+    c.get(
+        "updateSimulatorHost",
+        &[("id", &host), ("state", "Down"), ("poweroffvms", "true")],
+    )
+    .await
+    .ok();
+    c.get("updateSimulatorHost", &[("id", &host), ("state", "Up")])
+        .await
+        .ok();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    for id in &ids {
+        while vm(&t, id).await["state"] != "Stopped" {
+            assert!(
+                std::time::Instant::now() < end,
+                "{id} not Stopped: {}",
+                vm(&t, id).await
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    settle(&t).await;
+    for name in &names {
+        assert!(
+            sim.config_drive_path(name).is_none(),
+            "{name}'s drive is left on the host"
+        );
+    }
+    let router = &crate::setup::routers_of(c, &net).await[0];
+    assert_eq!(router["state"], "Stopped", "{router}");
+    let (cpu, mem) = host_alloc(&t, &host).await;
+    assert_eq!((cpu, mem), (0, 0), "capacity left allocated on the host");
+    // Started again, each runs and is counted again.
+    for id in &ids {
+        assert_eq!(c.run_async("startVirtualMachine", &[("id", id)]).await["jobstatus"], 1);
+    }
+    assert!(host_alloc(&t, &host).await.1 > mem);
+}
