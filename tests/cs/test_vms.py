@@ -14,7 +14,7 @@ import pytest
 
 import cloud
 from cloud import Api, b64, wait_for
-from conftest import run_cs_cli
+from conftest import run_cs_cli, unique
 
 USER_DATA = "#cloud-config\nruncmd:\n  - echo hello from ferrostack\n"
 LIBCLOUD_FIELDS = {"id", "name", "displayname", "state", "nic", "templateid", "templatename", "serviceofferingid",
@@ -151,6 +151,39 @@ def test_nics_and_root_volume(c):
 
 
 # --------------------------------------------------------------------------- user data
+
+
+@pytest.mark.parametrize("param", [
+    {"rootdisksize": "20"},
+    {"diskofferingid": "5f1d1c59-0000-4000-8000-000000000001"},
+    {"group": "web"},
+    {"affinitygroupnames": "spread"},
+    {"securitygroupids": "5f1d1c59-0000-4000-8000-000000000002"},
+    {"projectid": "5f1d1c59-0000-4000-8000-000000000003"},
+    {"details[0].cpuNumber": "4"},
+    {"boottype": "UEFI"},
+    {"displayvm": "false"},
+    {"hypervisor": "VMware"},
+])
+def test_deploy_refuses_what_it_would_not_do(c, param):
+    # A VM without what was asked is worse than an error: each of these is refused, naming it,
+    # and nothing is created.
+    name = unique("refused")
+    e = c.api.error("deployVirtualMachine", zoneid=c.core.id, serviceofferingid=cloud.service_offering(c.api),
+                    templateid=c.core_template["id"], networkids=c.core_net["id"], name=name, **param)
+    assert e.status == 431, e
+    assert list(param)[0].split("[")[0] in e.text, e
+    assert c.api.items("listVirtualMachines", "virtualmachine", name=name) == []
+
+
+def test_deploy_accepts_the_defaults_clients_send(c):
+    vm = c.deploy_core(boottype="BIOS", displayvm="true", copyimagetags="false", hypervisor="simulator",
+                       keyboard="us")
+    assert vm["state"] == "Running", vm
+    # listApis advertises only what deploy honours.
+    api = c.api.one("listApis", "api", name="deployVirtualMachine")
+    names = {p["name"] for p in api["params"]}
+    assert "diskofferingid" not in names and "details" not in names, names
 
 
 def test_invalid_base64_user_data_is_431(c):

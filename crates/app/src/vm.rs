@@ -35,6 +35,8 @@ pub struct VmDeploy {
     pub host_uuid: Option<String>,
     pub account: Option<String>,
     pub domain_uuid: Option<String>,
+    /// The hypervisor asked for; it must be the template's.
+    pub hypervisor: Option<String>,
 }
 
 /// `updateVirtualMachine` changes.
@@ -205,6 +207,16 @@ impl App {
             .filter(|t| crate::template::template_visible_to(caller, t))
             .ok_or_else(|| Error::unknown_entity("templateid", &p.template_uuid))?;
         drop(c);
+        if let Some(h) = p
+            .hypervisor
+            .as_deref()
+            .filter(|h| !h.eq_ignore_ascii_case(&template.hypervisor))
+        {
+            return Err(Error::invalid(format!(
+                "Template {} is for {}, not {h}: a VM runs on its template's hypervisor; leave hypervisor out or give {}",
+                template.name, template.hypervisor, template.hypervisor
+            )));
+        }
         self.template_usable_in_zone(&template.uuid, zone.id).await?;
         let mut c = self.db.conn().await?;
         let mut networks = Vec::new();

@@ -96,9 +96,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("hostid", PType::Uuid, "destination Host ID to deploy the VM to - parameter available for root admin only").related("listHosts"),
                     Param::new("account", PType::String, "an optional account for the virtual machine. Must be used with domainId."),
                     Param::new("domainid", PType::Uuid, "an optional domainId for the virtual machine. If the account parameter is used, domainId must also be used.").related("listDomains"),
-                    Param::new("diskofferingid", PType::Uuid, "the ID of the disk offering for the virtual machine (not used by ferrostack yet)"),
                     Param::new("hypervisor", PType::String, "the hypervisor on which to deploy the virtual machine"),
-                    Param::new("details", PType::Map, "used to specify the custom parameters"),
                 ],
                 userdata_params(),
             ]
@@ -257,7 +255,75 @@ pub fn commands() -> Vec<Command> {
     ]
 }
 
+/// CloudStack `deployVirtualMachine` parameters whose effect ferrostack does not provide yet,
+/// with what a caller can do instead. Given, they are refused (431) rather than ignored: the
+/// caller would get a VM without what was asked for.
+const DEPLOY_UNSUPPORTED: &[(&str, &str)] = &[
+    ("diskofferingid", "data disks are not supported yet; deploy without one"),
+    ("size", "data disks are not supported yet; deploy without one"),
+    ("datadiskofferinglist", "data disks are not supported yet; deploy without one"),
+    ("rootdisksize", "the root disk takes the template's size; deploy without it"),
+    ("group", "instance groups are not supported yet; deploy without one"),
+    ("securitygroupids", "security groups are not supported; isolate with networks instead"),
+    ("securitygroupnames", "security groups are not supported; isolate with networks instead"),
+    ("affinitygroupids", "affinity groups are not supported yet; pick the host with hostid (root admins)"),
+    ("affinitygroupnames", "affinity groups are not supported yet; pick the host with hostid (root admins)"),
+    ("projectid", "projects are not supported yet; deploy for an account (account, domainid)"),
+    ("iptonetworklist", "give networkids (and ipaddress for the first network)"),
+    ("ip6address", "IPv6 is not supported yet"),
+    ("macaddress", "MAC addresses are assigned by the network; deploy without one"),
+    ("dhcpoptionsnetworklist", "extra DHCP options are not supported yet"),
+    ("deploymentplanner", "placement has one planner; pick the host with hostid (root admins)"),
+    ("extraconfig", "extra hypervisor configuration is not supported"),
+    ("properties", "vApp properties apply to VMware only"),
+    ("nicnetworklist", "vApp NIC mappings apply to VMware only"),
+    ("details", "custom parameters are not supported on deploy yet; add VM details afterwards with addResourceDetail resourcetype=UserVm"),
+];
+
+/// Refuse what [`DEPLOY_UNSUPPORTED`] names, and the flags that ask for what ferrostack does not
+/// do (UEFI boot, a hidden VM, copied image tags, dynamic scaling, boot into setup).
+fn refuse_unsupported_deploy(a: &Args) -> Result<(), Error> {
+    for (name, instead) in DEPLOY_UNSUPPORTED {
+        if a.str(name).is_some() || !a.map(name)?.is_empty() {
+            return Err(Error::invalid(format!(
+                "Parameter {name} of deployVirtualMachine is not supported by this management server: {instead}"
+            )));
+        }
+    }
+    let asks = |name: &str, value: bool| {
+        a.str(name)
+            .is_some_and(|v| v.eq_ignore_ascii_case(if value { "true" } else { "false" }))
+    };
+    for (name, value, why) in [
+        ("displayvm", false, "every VM is displayed to its owner"),
+        (
+            "copyimagetags",
+            true,
+            "a VM does not take its template's tags; tag it with createTags",
+        ),
+        ("dynamicscalingenabled", true, "VMs are not dynamically scalable"),
+        (
+            "bootintosetup",
+            true,
+            "booting into hardware setup applies to VMware only",
+        ),
+    ] {
+        if asks(name, value) {
+            return Err(Error::invalid(format!(
+                "deployVirtualMachine {name}={value} is not supported by this management server: {why}"
+            )));
+        }
+    }
+    if let Some(t) = a.str("boottype").filter(|t| !t.eq_ignore_ascii_case("BIOS")) {
+        return Err(Error::invalid(format!(
+            "deployVirtualMachine boottype={t} is not supported: VMs boot with BIOS (leave boottype out or give BIOS)"
+        )));
+    }
+    Ok(())
+}
+
 async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    refuse_unsupported_deploy(&a)?;
     let mut keypairs = list_of(&a, "keypairs");
     if let Some(k) = a.str("keypair") {
         keypairs.insert(0, k);
@@ -282,6 +348,7 @@ async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 host_uuid: a.uuid("hostid"),
                 account: a.str("account"),
                 domain_uuid: a.uuid("domainid"),
+                hypervisor: a.str("hypervisor"),
             },
             c.job_meta()?,
         )
