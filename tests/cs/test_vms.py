@@ -186,6 +186,20 @@ def test_deploy_accepts_the_defaults_clients_send(c):
     assert "diskofferingid" not in names and "details" not in names, names
 
 
+def test_ids_lists_exactly_those(c):
+    vms = [c.deploy_core() for _ in range(3)]
+    two = [vms[0]["id"], vms[2]["id"]]
+    got = c.api.items("listVirtualMachines", "virtualmachine", ids=",".join(two))
+    assert sorted(v["id"] for v in got) == sorted(two), got
+    vols = {c.api.one("listVolumes", "volume", virtualmachineid=v)["id"] for v in two}
+    got = c.api.items("listVolumes", "volume", ids=",".join(vols))
+    assert {v["id"] for v in got} == vols, got
+    e = c.api.error("listVirtualMachines", id=two[0], ids=",".join(two))
+    assert "mutually exclusive" in e.text, e
+    e = c.api.error("listVirtualMachines", ids="not-a-uuid")
+    assert e.status == 431, e
+
+
 def test_invalid_base64_user_data_is_431(c):
     e = c.api.error("deployVirtualMachine", zoneid=c.core.id, serviceofferingid=cloud.service_offering(c.api),
                     templateid=c.core_template["id"], networkids=c.core_net["id"], userdata="not*base64!")

@@ -55,6 +55,37 @@ impl Args {
         self.str(name).and_then(|v| parse_uuid(&v).map(|u| u.to_string()))
     }
 
+    /// A comma-separated list (empty items dropped); empty when absent.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.str(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// CloudStack's `ids` (a list of uuids, mutually exclusive with `id`), normalised; a value
+    /// that is not a uuid is refused as CloudStack refuses it.
+    pub fn ids(&self) -> Result<Vec<String>, Error> {
+        let ids = self.list("ids");
+        if !ids.is_empty() && self.str("id").is_some() {
+            return Err(Error::invalid("id and ids are mutually exclusive; give one of them"));
+        }
+        ids.iter()
+            .map(|v| {
+                parse_uuid(v).map(|u| u.to_string()).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "Unable to execute API command due to invalid value. Invalid parameter ids value={v} due to incorrect long value format, or entity does not exist"
+                    ))
+                })
+            })
+            .collect()
+    }
+
     pub fn req_uuid(&self, name: &str) -> Result<String, Error> {
         self.uuid(name).ok_or_else(|| Error::missing(name))
     }

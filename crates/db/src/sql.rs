@@ -72,6 +72,22 @@ impl Sql {
         self.push(")")
     }
 
+    /// `AND <column> IN ($a, $b, …)` over strings; an empty list matches nothing.
+    pub fn and_in_str(&mut self, column: &str, values: &[String]) -> &mut Self {
+        if values.is_empty() {
+            return self.and("1 = 0");
+        }
+        self.and(column);
+        self.push(" IN (");
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind_str(v.clone());
+        }
+        self.push(")")
+    }
+
     /// `$a, $b, …` bound to `values` (the caller writes the parentheses).
     pub fn list_i64(&mut self, values: &[i64]) -> &mut Self {
         for (i, v) in values.iter().enumerate() {

@@ -224,6 +224,8 @@ pub async fn ssh_keys<'e, E: Executor<'e, Database = Any>>(e: E, id: i64) -> Res
 #[derive(Debug, Default, Clone)]
 pub struct VmFilter {
     pub id: Option<i64>,
+    /// `ids`: any of these uuids (with their Destroyed VMs, as for `id`).
+    pub uuids: Vec<String>,
     pub vm_type: Option<VmType>,
     pub state: Option<VmState>,
     pub zone_id: Option<i64>,
@@ -244,6 +246,9 @@ pub async fn list(c: &mut Conn, scope: &OwnerScope, f: &VmFilter, page: Page) ->
     scope.apply(&mut s, "v.account_id", "v.domain_id");
     if let Some(x) = f.id {
         s.and("v.id = ").bind_i64(x);
+    }
+    if !f.uuids.is_empty() {
+        s.and_in_str("v.uuid", &f.uuids);
     }
     if let Some(x) = f.vm_type {
         s.and("v.vm_type = ").bind_str(x.as_str().to_string());

@@ -143,6 +143,8 @@ pub async fn volume_cas(
 #[derive(Debug, Default, Clone)]
 pub struct VolumeFilter {
     pub id: Option<i64>,
+    /// `ids`: any of these uuids.
+    pub uuids: Vec<String>,
     pub vm_id: Option<i64>,
     pub zone_id: Option<i64>,
     pub volume_type: Option<String>,
@@ -163,6 +165,9 @@ pub async fn list_volumes(
     scope.apply(&mut s, "x.account_id", "x.domain_id");
     if let Some(v) = f.id {
         s.and("x.id = ").bind_i64(v);
+    }
+    if !f.uuids.is_empty() {
+        s.and_in_str("x.uuid", &f.uuids);
     }
     if let Some(v) = f.vm_id {
         s.and("x.vm_id = ").bind_i64(v);

@@ -120,16 +120,6 @@ pub fn commands() -> Vec<Command> {
 }
 
 /// A comma list parameter as its items.
-fn list_of(a: &Args, name: &str) -> Vec<String> {
-    a.str(name)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 /// A record field, matched case-insensitively.
 fn field(rec: &std::collections::BTreeMap<String, String>, name: &str) -> Option<String> {
@@ -156,7 +146,7 @@ async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
         })
         .collect();
     let mut zone_uuids = Vec::new();
-    for z in list_of(&a, "zoneid") {
+    for z in a.list("zoneid") {
         if !z.eq_ignore_ascii_case("all") {
             zone_uuids.push(
                 ferrostack_types::ids::parse_uuid(&z)
@@ -166,7 +156,7 @@ async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
         }
     }
     let mut domain_uuids = Vec::new();
-    for d in list_of(&a, "domainid") {
+    for d in a.list("domainid") {
         if !d.eq_ignore_ascii_case("public") {
             domain_uuids.push(
                 ferrostack_types::ids::parse_uuid(&d)
@@ -184,7 +174,7 @@ async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 display_text: a.str("displaytext"),
                 guest_type: a.req("guestiptype")?,
                 traffic_type: a.req("traffictype")?,
-                supported_services: list_of(&a, "supportedservices"),
+                supported_services: a.list("supportedservices"),
                 service_providers,
                 capabilities,
                 specify_vlan: a.bool("specifyvlan"),
@@ -243,7 +233,7 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
             .map(|s| ferrostack_types::state::NetworkOfferingState::parse_param("state", &s))
             .transpose()?,
         availability: a.str("availability"),
-        services: list_of(&a, "supportedservices"),
+        services: a.list("supportedservices"),
         source_nat: a.opt_bool("sourcenatsupported"),
         specify_vlan: a.opt_bool("specifyvlan"),
         specify_ip_ranges: a.opt_bool("specifyipranges"),

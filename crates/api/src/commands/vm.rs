@@ -40,18 +40,6 @@ fn details(a: &Args) -> Result<BTreeMap<String, String>, Error> {
     Ok(out)
 }
 
-fn list_of(a: &Args, name: &str) -> Vec<String> {
-    a.str(name)
-        .map(|s| {
-            s.split(',')
-                .map(str::trim)
-                .filter(|x| !x.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn simple_async(
     name: &'static str,
     description: &'static str,
@@ -117,6 +105,9 @@ pub fn commands() -> Vec<Command> {
                 scope_params(),
                 vec![
                     Param::new("id", PType::Uuid, "the ID of the virtual machine").related("listVirtualMachines"),
+                    Param::new("ids", PType::List, "the IDs of the virtual machines, mutually exclusive with id")
+                        .since("4.4")
+                        .related("listVirtualMachines"),
                     Param::new("name", PType::String, "name of the virtual machine (a substring match is not used)"),
                     Param::new("state", PType::String, "state of the virtual machine. Possible values are: Running, Stopped, Present, Destroyed, Expunged. Present is used for the state equal not destroyed."),
                     Param::new("zoneid", PType::Uuid, "the availability zone ID").related("listZones"),
@@ -239,6 +230,9 @@ pub fn commands() -> Vec<Command> {
                 scope_params(),
                 vec![
                     Param::new("id", PType::Uuid, "the ID of the disk volume").related("listVolumes"),
+                    Param::new("ids", PType::List, "the IDs of the volumes, mutually exclusive with id")
+                        .since("4.9")
+                        .related("listVolumes"),
                     Param::new("name", PType::String, "the name of the disk volume"),
                     Param::new("type", PType::String, "the type of disk volume"),
                     Param::new("virtualmachineid", PType::Uuid, "the ID of the virtual machine").related("listVirtualMachines"),
@@ -322,9 +316,17 @@ fn refuse_unsupported_deploy(a: &Args) -> Result<(), Error> {
     Ok(())
 }
 
+/// The list scope; asking by `ids` lists everything of those the caller may see, as asking by
+/// `id` does.
+fn ids_scope(a: &Args) -> ferrostack_app::access::ListScope {
+    let mut scope = a.scope();
+    scope.list_all |= a.str("ids").is_some();
+    scope
+}
+
 async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
     refuse_unsupported_deploy(&a)?;
-    let mut keypairs = list_of(&a, "keypairs");
+    let mut keypairs = a.list("keypairs");
     if let Some(k) = a.str("keypair") {
         keypairs.insert(0, k);
     }
@@ -336,7 +338,7 @@ async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 zone_uuid: a.req_uuid("zoneid")?,
                 offering_uuid: a.req_uuid("serviceofferingid")?,
                 template_uuid: a.req_uuid("templateid")?,
-                network_uuids: list_of(&a, "networkids"),
+                network_uuids: a.list("networkids"),
                 ip_address: a.str("ipaddress"),
                 name: a.str("name"),
                 display_name: a.str("displayname"),
@@ -369,11 +371,15 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         },
         None => None,
     };
+    let uuids = a.ids()?;
     let f = VmFilter {
         state,
         name: a.str("name"),
         keyword: a.str("keyword"),
         tags: crate::commands::tag::tag_filters(&a)?,
+        // As with `id`, VMs asked for by id are listed Destroyed too.
+        include_destroyed: !uuids.is_empty(),
+        uuids,
         ..Default::default()
     };
     let (id, zone, host, network) = (a.uuid("id"), a.uuid("zoneid"), a.uuid("hostid"), a.uuid("networkid"));
@@ -381,7 +387,7 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         .app
         .vm_list(
             &c.caller,
-            &a.scope(),
+            &ids_scope(&a),
             f,
             (id.as_deref(), zone.as_deref(), host.as_deref(), network.as_deref()),
             a.page()?,
@@ -456,7 +462,7 @@ async fn reset_password(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn reset_ssh(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let mut keys = list_of(&a, "keypairs");
+    let mut keys = a.list("keypairs");
     if let Some(k) = a.str("keypair") {
         keys.insert(0, k);
     }
@@ -566,6 +572,7 @@ async fn nics(c: &Ctx, a: Args) -> Result<Reply, Error> {
 
 async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let f = VolumeFilter {
+        uuids: a.ids()?,
         volume_type: a.str("type"),
         name: a.str("name"),
         keyword: a.str("keyword"),
@@ -579,7 +586,7 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let (vm, zone) = (a.uuid("virtualmachineid"), a.uuid("zoneid"));
     let (total, rows) = c
         .app
-        .volume_list(&c.caller, &a.scope(), f, vm.as_deref(), zone.as_deref(), a.page()?)
+        .volume_list(&c.caller, &ids_scope(&a), f, vm.as_deref(), zone.as_deref(), a.page()?)
         .await?;
     let ids: Vec<i64> = rows.iter().map(|x| x.id).collect();
     let tags = c.app.tags_page(ResourceType::Volume, &ids).await?;
