@@ -119,8 +119,6 @@ pub fn commands() -> Vec<Command> {
     ]
 }
 
-/// A comma list parameter as its items.
-
 /// A record field, matched case-insensitively.
 fn field(rec: &std::collections::BTreeMap<String, String>, name: &str) -> Option<String> {
     rec.iter()
