@@ -62,6 +62,8 @@ pub struct Vm {
     pub network_uuid: Option<String>,
     pub network_name: Option<String>,
     pub user_data_uuid: Option<String>,
+    /// The OS type of its template (`ostypeid`).
+    pub os_type_uuid: Option<String>,
 }
 
 const SELECT: &str =
@@ -73,11 +75,12 @@ const SELECT: &str =
      t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, t.hypervisor AS template_hypervisor, \
      t.password_enabled AS password_enabled, o.uuid AS offering_uuid, o.name AS offering_name, \
      a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
-     n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid \
+     n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid, g.uuid AS os_type_uuid \
      FROM vm_instance v JOIN zone z ON z.id = v.zone_id LEFT JOIN host h ON h.id = v.host_id \
      LEFT JOIN vm_template t ON t.id = v.template_id LEFT JOIN service_offering o ON o.id = v.service_offering_id \
      LEFT JOIN account a ON a.id = v.account_id LEFT JOIN domain d ON d.id = v.domain_id \
-     LEFT JOIN network n ON n.id = v.network_id LEFT JOIN user_data ud ON ud.id = v.user_data_id";
+     LEFT JOIN network n ON n.id = v.network_id LEFT JOIN user_data ud ON ud.id = v.user_data_id \
+     LEFT JOIN guest_os g ON g.id = t.guest_os_id";
 
 pub struct NewVm<'a> {
     pub uuid: &'a str,

@@ -143,7 +143,13 @@ pub const VM_FIELDS: &[Field] = &[
         "boolean",
         "true if high-availability is enabled, false otherwise",
     ),
-    ("keypair", "string", "ssh key-pairs"),
+    (
+        "keypair",
+        "string",
+        "ssh key-pairs (before CloudStack 4.17; the same as keypairs)",
+    ),
+    ("keypairs", "string", "ssh key-pairs"),
+    ("ostypeid", "string", "OS type id of the vm"),
     ("userdataid", "string", "the id of userdata used for the VM"),
     ("rootdeviceid", "long", "device ID of the root volume"),
     ("rootdevicetype", "string", "device type of the root volume"),
@@ -218,7 +224,11 @@ pub fn vm(v: &Vm, nics: &[&Nic], tags: Value, details: Option<Value>, admin: boo
     m.insert("cpuspeed".into(), json!(v.cpu_speed));
     m.insert("memory".into(), json!(v.memory));
     m.insert("haenable".into(), json!(v.ha_enabled == 1));
+    if let Some(o) = &v.os_type_uuid {
+        m.insert("ostypeid".into(), json!(o));
+    }
     if let Some(k) = &v.keypairs {
+        m.insert("keypairs".into(), json!(k));
         m.insert("keypair".into(), json!(k));
     }
     if let Some(u) = &v.user_data_uuid {
