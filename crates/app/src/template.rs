@@ -232,7 +232,7 @@ pub struct TemplateList {
     pub template_type: Option<String>,
     pub os_category_uuid: Option<String>,
     pub show_unique: bool,
-    /// `tags[N].key/value`: templates having every one of these tags.
+    /// `tags[N].key/value`: templates having any of these tags.
     pub tags: Vec<ferrostack_db::tag::TagMatch>,
     pub page: Page,
 }

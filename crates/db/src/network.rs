@@ -199,7 +199,7 @@ pub struct NetworkFilter {
     pub keyword: Option<String>,
     /// Also include domain/zone-wide shared networks visible to the scoped owners.
     pub include_shared_domains: Option<Vec<i64>>,
-    /// `tags[N].key/value`: networks having every one of these tags.
+    /// `tags[N].key/value`: networks having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
 
@@ -681,7 +681,7 @@ pub struct PublicIpFilter {
     pub allocated_only: bool,
     pub free_only: bool,
     pub source_nat: Option<bool>,
-    /// `tags[N].key/value`: addresses having every one of these tags.
+    /// `tags[N].key/value`: addresses having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
 

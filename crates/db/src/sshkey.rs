@@ -114,7 +114,7 @@ pub struct KeyPairFilter {
     pub name: Option<String>,
     pub fingerprint: Option<String>,
     pub keyword: Option<String>,
-    /// `tags[N].key/value`: key pairs having every one of these tags.
+    /// `tags[N].key/value`: key pairs having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
 

@@ -352,19 +352,25 @@ pub struct TagMatch {
     pub value: String,
 }
 
-/// Keep the rows (id column `id_col`) that have every tag in `tags`: one indexed sub-select
-/// per tag (`resource_tag_match`).
+/// Keep the rows (id column `id_col`) that have any tag in `tags`, as CloudStack's list
+/// commands match `tags[N]` (one indexed sub-select, `resource_tag_match`; no filter when empty).
 pub fn and_tags(s: &mut Sql, t: ResourceType, id_col: &str, tags: &[TagMatch]) {
-    for m in tags {
-        s.and(id_col)
-            .push(" IN (SELECT rt.resource_id FROM resource_tag rt WHERE rt.resource_type = ")
-            .bind_str(t.as_str())
-            .push(" AND lower(rt.tag_key) = ")
+    if tags.is_empty() {
+        return;
+    }
+    s.and(id_col)
+        .push(" IN (SELECT rt.resource_id FROM resource_tag rt WHERE rt.resource_type = ")
+        .bind_str(t.as_str())
+        .push(" AND (");
+    for (i, m) in tags.iter().enumerate() {
+        s.push(if i == 0 { "(" } else { " OR (" });
+        s.push("lower(rt.tag_key) = ")
             .bind_str(m.key.to_lowercase())
             .push(" AND lower(rt.tag_value) = ")
             .bind_str(m.value.to_lowercase())
             .push(")");
     }
+    s.push("))");
 }
 
 /// `listTags` filters.
@@ -649,7 +655,7 @@ mod tests {
     }
 
     #[test]
-    fn tag_filters_are_one_sub_select_per_tag() {
+    fn tag_filters_match_any_tag_in_one_sub_select() {
         let mut s = Sql::new("SELECT v.id FROM vm_instance v");
         and_tags(
             &mut s,
@@ -669,9 +675,8 @@ mod tests {
         assert_eq!(
             s.text(),
             "SELECT v.id FROM vm_instance v WHERE v.id IN (SELECT rt.resource_id FROM resource_tag rt WHERE \
-             rt.resource_type = $1 AND lower(rt.tag_key) = $2 AND lower(rt.tag_value) = $3) AND v.id IN (SELECT \
-             rt.resource_id FROM resource_tag rt WHERE rt.resource_type = $4 AND lower(rt.tag_key) = $5 AND \
-             lower(rt.tag_value) = $6)"
+             rt.resource_type = $1 AND ((lower(rt.tag_key) = $2 AND lower(rt.tag_value) = $3) OR \
+             (lower(rt.tag_key) = $4 AND lower(rt.tag_value) = $5)))"
         );
     }
 }

@@ -458,7 +458,7 @@ pub struct TemplateFilter {
     pub exclude_system: bool,
     /// One item per template instead of one per template and zone.
     pub unique: bool,
-    /// `tags[N].key/value`: templates having every one of these tags.
+    /// `tags[N].key/value`: templates having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
 

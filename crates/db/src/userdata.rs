@@ -129,7 +129,7 @@ pub struct UserDataFilter {
     pub uuid: Option<String>,
     pub name: Option<String>,
     pub keyword: Option<String>,
-    /// `tags[N].key/value`: user data having every one of these tags.
+    /// `tags[N].key/value`: user data having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
 

@@ -239,7 +239,7 @@ pub struct VmFilter {
     pub keyword: Option<String>,
     pub template_id: Option<i64>,
     pub include_destroyed: bool,
-    /// `tags[N].key/value`: VMs having every one of these tags.
+    /// `tags[N].key/value`: VMs having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
 

@@ -150,7 +150,7 @@ pub struct VolumeFilter {
     pub volume_type: Option<String>,
     pub name: Option<String>,
     pub keyword: Option<String>,
-    /// `tags[N].key/value`: volumes having every one of these tags.
+    /// `tags[N].key/value`: volumes having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
 

@@ -124,7 +124,7 @@ pub struct ZoneFilter {
     pub zone_type: Option<String>,
     pub keyword: Option<String>,
     pub enabled_only: bool,
-    /// `tags[N].key/value`: zones having every one of these tags (zones take no tags, as in
+    /// `tags[N].key/value`: zones having any of these tags (zones take no tags, as in
     /// CloudStack, so a tag filter matches none).
     pub tags: Vec<crate::tag::TagMatch>,
 }

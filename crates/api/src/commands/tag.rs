@@ -19,7 +19,7 @@ pub fn tags_param() -> Param {
     Param::new("tags", PType::Map, "List resources by tags (key/value pairs)")
 }
 
-/// `tags[N].key=…&tags[N].value=…` of a list command: the resources having every one of
+/// `tags[N].key=…&tags[N].value=…` of a list command: the resources having any one of
 /// these tags. A filter needs both (CloudStack: "No value is passed in for key …").
 pub fn tag_filters(a: &Args) -> Result<Vec<TagMatch>, Error> {
     let mut out = Vec::new();

@@ -161,7 +161,8 @@ async fn tags_on_vms_networks_and_volumes() {
     )
     .await;
 
-    // Filters: every given tag must match (key and value without case); in SQL, paged.
+    // Filters: a resource with any given tag matches (CloudStack's OR; key and value without
+    // case); in SQL, paged.
     let by = |p: Vec<(&'static str, &'static str)>| {
         let c = c.clone();
         async move {
@@ -187,9 +188,19 @@ async fn tags_on_vms_networks_and_volumes() {
         .await,
         vec![vm1.clone()]
     );
+    assert_eq!(
+        by(vec![
+            ("tags[0].key", "env"),
+            ("tags[0].value", "prod"),
+            ("tags[1].key", "tier"),
+            ("tags[1].value", "db")
+        ])
+        .await,
+        vec![vm1.clone()]
+    );
     assert!(by(vec![
         ("tags[0].key", "env"),
-        ("tags[0].value", "prod"),
+        ("tags[0].value", "staging"),
         ("tags[1].key", "tier"),
         ("tags[1].value", "db")
     ])
