@@ -305,27 +305,19 @@ impl App {
             entries,
         })?;
         let keys: Vec<&str> = r.tags.iter().map(|(k, _)| k.as_str()).collect();
-        let sub = self
-            .job_submit(
-                &mut tx,
-                caller,
-                JobRequest {
-                    meta,
-                    instance: None,
-                    sync_key: format!("tags:{t}:{}", uuids.join(",")),
-                    params,
-                    description: format!(
-                        "Creating resource tag(s) {} on {t} {}",
-                        keys.join(", "),
-                        uuids.join(", ")
-                    ),
-                    resource: None,
-                },
-            )
-            .await?;
-        tx.commit().await.map_err(db_err)?;
-        self.jobs.wake();
-        Ok(sub)
+        let request = JobRequest {
+            meta,
+            instance: None,
+            sync_key: format!("tags:{t}:{}", uuids.join(",")),
+            params,
+            description: format!(
+                "Creating resource tag(s) {} on {t} {}",
+                keys.join(", "),
+                uuids.join(", ")
+            ),
+            resource: None,
+        };
+        self.tag_job_submit(tx, caller, request).await
     }
 
     /// `deleteTags`: the tags of these resources matching `tags` (all of them without), as a
@@ -359,20 +351,26 @@ impl App {
             resource_uuids: uuids.clone(),
             tags,
         })?;
-        let sub = self
-            .job_submit(
-                &mut tx,
-                caller,
-                JobRequest {
-                    meta,
-                    instance: None,
-                    sync_key: format!("tags:{t}:{}", uuids.join(",")),
-                    params,
-                    description: format!("Deleting tags of {t} {}", uuids.join(", ")),
-                    resource: None,
-                },
-            )
-            .await?;
+        let request = JobRequest {
+            meta,
+            instance: None,
+            sync_key: format!("tags:{t}:{}", uuids.join(",")),
+            params,
+            description: format!("Deleting tags of {t} {}", uuids.join(", ")),
+            resource: None,
+        };
+        self.tag_job_submit(tx, caller, request).await
+    }
+
+    /// Submit a tag or detail job in the transaction that checked its targets, and wake the
+    /// engine once it is committed.
+    async fn tag_job_submit(
+        &self,
+        mut tx: ferrostack_db::Tx,
+        caller: &Caller,
+        request: JobRequest,
+    ) -> Result<Submitted, Error> {
+        let sub = self.job_submit(&mut tx, caller, request).await?;
         tx.commit().await.map_err(db_err)?;
         self.jobs.wake();
         Ok(sub)
@@ -445,23 +443,15 @@ impl App {
                 .collect(),
         })?;
         let keys: Vec<&str> = r.details.iter().map(|(k, _)| k.as_str()).collect();
-        let sub = self
-            .job_submit(
-                &mut tx,
-                caller,
-                JobRequest {
-                    meta,
-                    instance: None,
-                    sync_key: format!("details:{t}:{}", x.uuid),
-                    params,
-                    description: format!("Adding details {} to {t} {}", keys.join(", "), x.uuid),
-                    resource: None,
-                },
-            )
-            .await?;
-        tx.commit().await.map_err(db_err)?;
-        self.jobs.wake();
-        Ok(sub)
+        let request = JobRequest {
+            meta,
+            instance: None,
+            sync_key: format!("details:{t}:{}", x.uuid),
+            params,
+            description: format!("Adding details {} to {t} {}", keys.join(", "), x.uuid),
+            resource: None,
+        };
+        self.tag_job_submit(tx, caller, request).await
     }
 
     /// `removeResourceDetail`: one key, or every detail of the resource without `key`.
@@ -485,23 +475,15 @@ impl App {
             resource_uuid: x.uuid.clone(),
             key,
         })?;
-        let sub = self
-            .job_submit(
-                &mut tx,
-                caller,
-                JobRequest {
-                    meta,
-                    instance: None,
-                    sync_key: format!("details:{t}:{}", x.uuid),
-                    params,
-                    description: format!("Removing {what} of {t} {}", x.uuid),
-                    resource: None,
-                },
-            )
-            .await?;
-        tx.commit().await.map_err(db_err)?;
-        self.jobs.wake();
-        Ok(sub)
+        let request = JobRequest {
+            meta,
+            instance: None,
+            sync_key: format!("details:{t}:{}", x.uuid),
+            params,
+            description: format!("Removing {what} of {t} {}", x.uuid),
+            resource: None,
+        };
+        self.tag_job_submit(tx, caller, request).await
     }
 
     /// `listResourceDetails`. With `resourceid`, that resource's details (it must be one the
