@@ -64,6 +64,12 @@ pub struct Vm {
     pub user_data_uuid: Option<String>,
     /// The OS type of its template (`ostypeid`).
     pub os_type_uuid: Option<String>,
+    /// A router's guest network's owner (account name, domain uuid, name): what `listRouters`
+    /// answers as the router's account, as CloudStack does.
+    pub network_account_name: Option<String>,
+    pub network_domain_uuid: Option<String>,
+    pub network_domain_name: Option<String>,
+    pub network_domain_path: Option<String>,
 }
 
 const SELECT: &str =
@@ -75,12 +81,15 @@ const SELECT: &str =
      t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, t.hypervisor AS template_hypervisor, \
      t.password_enabled AS password_enabled, o.uuid AS offering_uuid, o.name AS offering_name, \
      a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
-     n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid, g.uuid AS os_type_uuid \
+     n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid, g.uuid AS os_type_uuid, \
+     na.name AS network_account_name, nd.uuid AS network_domain_uuid, nd.name AS network_domain_name, \
+     nd.path AS network_domain_path \
      FROM vm_instance v JOIN zone z ON z.id = v.zone_id LEFT JOIN host h ON h.id = v.host_id \
      LEFT JOIN vm_template t ON t.id = v.template_id LEFT JOIN service_offering o ON o.id = v.service_offering_id \
      LEFT JOIN account a ON a.id = v.account_id LEFT JOIN domain d ON d.id = v.domain_id \
      LEFT JOIN network n ON n.id = v.network_id LEFT JOIN user_data ud ON ud.id = v.user_data_id \
-     LEFT JOIN guest_os g ON g.id = t.guest_os_id";
+     LEFT JOIN guest_os g ON g.id = t.guest_os_id \
+     LEFT JOIN account na ON na.id = n.account_id LEFT JOIN domain nd ON nd.id = n.domain_id";
 
 pub struct NewVm<'a> {
     pub uuid: &'a str,

@@ -304,6 +304,20 @@ pub const ROUTER_FIELDS: &[Field] = &[
 pub fn router(v: &Vm, nics: &[&Nic]) -> Value {
     let mut m = Map::new();
     common(&mut m, v, nics, true);
+    // A router answers as its network owner's, as in CloudStack (the row is the system
+    // account's); one whose network is gone keeps the system account.
+    for (k, val) in [
+        ("account", &v.network_account_name),
+        ("domainid", &v.network_domain_uuid),
+        ("domain", &v.network_domain_name),
+    ] {
+        if let Some(x) = val {
+            m.insert(k.into(), json!(x));
+        }
+    }
+    if let Some(p) = &v.network_domain_path {
+        m.insert("domainpath".into(), json!(display_path(p)));
+    }
     if let Some(u) = &v.network_uuid {
         m.insert("guestnetworkid".into(), json!(u));
     }

@@ -387,3 +387,51 @@ async fn vms_their_host_reports_off_are_stopped_with_capacity_and_drive_released
     }
     assert!(host_alloc(&t, &host).await.1 > mem);
 }
+
+/// A router answers as its network owner's (account, domain), as in CloudStack; the system
+/// account owns the row.
+#[tokio::test]
+async fn routers_are_listed_under_their_network_owner() {
+    let t = TestServer::start().await;
+    let c = &t.admin;
+    let (edge, guest) = edge_with_templates(c, "edge", 1).await;
+    let d = t.create_domain("d1", None).await;
+    let d = d["id"].as_str().unwrap().to_string();
+    let (_, tenant) = t.account_client("tenant", "0", &d).await;
+    let shared = crate::setup::offering_id(c, "DefaultSharedNetworkOffering").await;
+    let r = c
+        .get(
+            "createNetwork",
+            &[
+                ("name", "tenant-net"),
+                ("displaytext", "tenant-net"),
+                ("zoneid", &edge.zone.zone),
+                ("networkofferingid", &shared),
+                ("vlan", "130"),
+                ("gateway", "10.13.0.1"),
+                ("netmask", "255.255.255.0"),
+                ("startip", "10.13.0.10"),
+                ("endip", "10.13.0.200"),
+                ("account", "tenant"),
+                ("domainid", &d),
+            ],
+        )
+        .await;
+    let net = r.ok()["network"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", r.text))
+        .to_string();
+    let (_, job) = deploy(&tenant, &edge, &guest, &net, "t1", &[]).await;
+    assert_eq!(tenant.wait_job(&job).await["jobstatus"], 1);
+    let router = &crate::setup::routers_of(c, &net).await[0];
+    assert_eq!(
+        (
+            router["account"].as_str(),
+            router["domainid"].as_str(),
+            router["domain"].as_str()
+        ),
+        (Some("tenant"), Some(d.as_str()), Some("d1")),
+        "{router}"
+    );
+    t.stop().await;
+}
