@@ -148,18 +148,39 @@ impl App {
                 })
                 .collect();
             let ids: Vec<i64> = chunk.iter().map(|(h, _, _)| h.id).collect();
-            let mut tx = self.db.begin().await?;
-            host_db::update_capacity_many(&mut tx, &changed).await?;
-            ferrostack_db::followup::hosts_due(&mut tx, &ids, now).await?;
-            tx.commit().await.map_err(ferrostack_db::db_err)?;
-        }
-        for (h, agent, _) in answered {
-            self.agents.insert(h.id, &h.hypervisor, agent, now, true);
-            if h.status != HostStatus::Up {
-                self.host_set_status(h.id, Observed::Answered, now).await?;
+            // A failed write leaves capacities and follow-ups to the next connect (the
+            // follow-ups' own back-off retries them); the hosts are connected all the same.
+            if let Err(e) = self.hosts_connected_write(&changed, &ids, now).await {
+                tracing::warn!(hosts = ids.len(), error = %e, "recording the hosts' connect answers failed");
             }
         }
+        for (h, agent, _) in answered {
+            // A host whose Up could not be written is handed to the monitor as not up: its
+            // next answered ping writes it.
+            let mut up = true;
+            if h.status != HostStatus::Up {
+                if let Err(e) = self.host_set_status(h.id, Observed::Answered, now).await {
+                    tracing::warn!(host = %h.name, error = %e, "marking a host Up at start-up failed; its next ping will");
+                    up = false;
+                }
+            }
+            self.agents.insert(h.id, &h.hypervisor, agent, now, up);
+        }
         Ok(())
+    }
+
+    /// One batch of [`App::hosts_connected`]: changed capacities, and the follow-ups that waited
+    /// for these hosts due now.
+    async fn hosts_connected_write(
+        &self,
+        capacities: &[(i64, i64, i64, i64, i64, i64)],
+        host_ids: &[i64],
+        now: i64,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        host_db::update_capacity_many(&mut tx, capacities).await?;
+        ferrostack_db::followup::hosts_due(&mut tx, host_ids, now).await?;
+        tx.commit().await.map_err(ferrostack_db::db_err)
     }
 }
 
