@@ -14,7 +14,7 @@ import pytest
 
 import cloud
 from cloud import Api, b64, wait_for
-from conftest import run_cs_cli, unique
+from conftest import Creds, new_account, run_cs_cli, unique
 
 USER_DATA = "#cloud-config\nruncmd:\n  - echo hello from ferrostack\n"
 LIBCLOUD_FIELDS = {"id", "name", "displayname", "state", "nic", "templateid", "templatename", "serviceofferingid",
@@ -157,7 +157,6 @@ def test_nics_and_root_volume(c):
 @pytest.mark.parametrize("param", [
     {"rootdisksize": "20"},
     {"diskofferingid": "5f1d1c59-0000-4000-8000-000000000001"},
-    {"group": "web"},
     {"affinitygroupnames": "spread"},
     {"securitygroupids": "5f1d1c59-0000-4000-8000-000000000002"},
     {"projectid": "5f1d1c59-0000-4000-8000-000000000003"},
@@ -185,6 +184,50 @@ def test_deploy_accepts_the_defaults_clients_send(c):
     api = c.api.one("listApis", "api", name="deployVirtualMachine")
     names = {p["name"] for p in api["params"]}
     assert "diskofferingid" not in names and "details" not in names, names
+
+
+def test_instance_groups(c):
+    name = unique("grp")
+    g = c.api.call("createInstanceGroup", name=name)["instancegroup"]
+    assert (g["name"], g["account"], g["domain"]) == (name, "admin", "ROOT") and g["id"] and g["created"], g
+    e = c.api.error("createInstanceGroup", name=name.upper())
+    assert "already exists" in e.text, e
+    # Deploy into it by name; a name that is no group yet makes one.
+    vm = c.deploy_core(group=name)
+    assert (vm["group"], vm["groupid"]) == (name, g["id"]), vm
+    other = unique("grp2")
+    vm2 = c.deploy_core(group=other)
+    made = c.api.one("listInstanceGroups", "instancegroup", name=other)
+    assert vm2["groupid"] == made["id"], vm2
+    # Renaming the group renames it on its VMs; moving and leaving go through updateVirtualMachine.
+    renamed = unique("grp3")
+    assert c.api.call("updateInstanceGroup", id=g["id"], name=renamed)["instancegroup"]["name"] == renamed
+    assert vm_of(c.api, vm["id"])["group"] == renamed
+    moved = c.api.call("updateVirtualMachine", id=vm["id"], group=other)["virtualmachine"]
+    assert moved["groupid"] == made["id"], moved
+    left = c.api.call("updateVirtualMachine", id=vm["id"], group="")["virtualmachine"]
+    assert "group" not in left and "groupid" not in left, left
+    # Deleting a group leaves its VMs, in no group.
+    c.api.call("deleteInstanceGroup", id=made["id"])
+    assert "groupid" not in vm_of(c.api, vm2["id"])
+    assert c.api.items("listInstanceGroups", "instancegroup", id=made["id"]) == []
+    e = c.api.error("deleteInstanceGroup", id=made["id"])
+    assert e.status == 431, e
+
+
+def test_instance_groups_are_their_accounts(c, module_admin):
+    g = c.api.call("createInstanceGroup", name=unique("mine"))["instancegroup"]
+    acct = new_account(c.api.cs)
+    u = acct["user"][0]
+    keys = c.api.cs.registerUserKeys(id=u["id"])["userkeys"]
+    user = Api(Creds(endpoint=module_admin.endpoint, key=keys["apikey"], secret=keys["secretkey"], userid=u["id"],
+                     username=u["username"], accountid=acct["id"], account=acct["name"], domainid=acct["domainid"]))
+    # Another account neither sees nor touches it; its own group of the same name is its own.
+    assert g["id"] not in {x["id"] for x in user.items("listInstanceGroups", "instancegroup", listall=True)}
+    e = user.error("deleteInstanceGroup", id=g["id"])
+    assert e.status == 431, e
+    own = user.call("createInstanceGroup", name=g["name"])["instancegroup"]
+    assert own["account"] == acct["name"] and own["id"] != g["id"], own
 
 
 def test_ids_lists_exactly_those(c):

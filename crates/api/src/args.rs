@@ -55,6 +55,11 @@ impl Args {
         self.str(name).and_then(|v| parse_uuid(&v).map(|u| u.to_string()))
     }
 
+    /// A parameter as given, an empty value included (for parameters where empty means "none").
+    pub fn given(&self, name: &str) -> Option<String> {
+        self.values.get(name).cloned()
+    }
+
     /// A comma-separated list (empty items dropped); empty when absent.
     pub fn list(&self, name: &str) -> Vec<String> {
         self.str(name)

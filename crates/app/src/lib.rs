@@ -12,6 +12,7 @@ pub mod domain;
 pub mod elements;
 pub mod event;
 pub mod followup;
+pub mod group;
 pub mod host;
 pub mod host_sagas;
 pub mod host_startup;

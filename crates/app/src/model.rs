@@ -7,6 +7,7 @@ pub use ferrostack_db::account::{Account, AccountFilter};
 pub use ferrostack_db::alert::{Alert, AlertFilter};
 pub use ferrostack_db::domain::{display_path, Domain, DomainFilter};
 pub use ferrostack_db::event::{Event, EventFilter};
+pub use ferrostack_db::group::{GroupFilter, InstanceGroup};
 pub use ferrostack_db::host::{Host, HostFilter};
 pub use ferrostack_db::job::{JobFilter, JobView};
 pub use ferrostack_db::netoffering::OfferingFilter;

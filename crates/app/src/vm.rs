@@ -37,6 +37,8 @@ pub struct VmDeploy {
     pub domain_uuid: Option<String>,
     /// The hypervisor asked for; it must be the template's.
     pub hypervisor: Option<String>,
+    /// The instance group to put the VM in (made if the owner has none by that name).
+    pub group: Option<String>,
 }
 
 /// `updateVirtualMachine` changes.
@@ -46,6 +48,8 @@ pub struct VmUpdate {
     pub user_data: Option<String>,
     pub user_data_id: Option<String>,
     pub details: BTreeMap<String, String>,
+    /// A new instance group (by name; made if the owner has none by that name); empty: none.
+    pub group: Option<String>,
 }
 
 pub fn vm_resource(v: &Vm) -> Resource {
@@ -329,6 +333,9 @@ impl App {
             now_ms(),
         )
         .await?;
+        if let Some(g) = p.group.as_deref() {
+            self.group_assign(&mut tx, id, &owner, g).await?;
+        }
         let vm = vm_db::get(&mut *tx, id)
             .await?
             .ok_or_else(|| Error::internal("VM vanished"))?;
@@ -476,6 +483,7 @@ impl App {
             user_data,
             user_data_id,
             details,
+            group,
         } = u;
         if let Some(n) = &name {
             validate_hostname(n)?;
@@ -515,6 +523,12 @@ impl App {
         }
         if !cols.is_empty() {
             vm_db::set_cols(&mut tx, vm.id, &cols).await?;
+        }
+        if let Some(g) = group.as_deref() {
+            let owner = ferrostack_db::account::get(&mut *tx, ferrostack_types::ids::AccountId(vm.account_id))
+                .await?
+                .ok_or_else(|| Error::internal("the VM's account is gone"))?;
+            self.group_assign(&mut tx, vm.id, &owner, g).await?;
         }
         self.event_done(
             &mut tx,

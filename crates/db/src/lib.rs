@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod event;
 pub mod followup;
+pub mod group;
 pub mod held;
 pub mod host;
 pub mod job;

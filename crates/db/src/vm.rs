@@ -70,6 +70,9 @@ pub struct Vm {
     pub network_domain_uuid: Option<String>,
     pub network_domain_name: Option<String>,
     pub network_domain_path: Option<String>,
+    /// Its instance group (`group`, `groupid`).
+    pub group_uuid: Option<String>,
+    pub group_name: Option<String>,
 }
 
 const SELECT: &str =
@@ -83,13 +86,14 @@ const SELECT: &str =
      a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
      n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid, g.uuid AS os_type_uuid, \
      na.name AS network_account_name, nd.uuid AS network_domain_uuid, nd.name AS network_domain_name, \
-     nd.path AS network_domain_path \
+     nd.path AS network_domain_path, ig.uuid AS group_uuid, ig.name AS group_name \
      FROM vm_instance v JOIN zone z ON z.id = v.zone_id LEFT JOIN host h ON h.id = v.host_id \
      LEFT JOIN vm_template t ON t.id = v.template_id LEFT JOIN service_offering o ON o.id = v.service_offering_id \
      LEFT JOIN account a ON a.id = v.account_id LEFT JOIN domain d ON d.id = v.domain_id \
      LEFT JOIN network n ON n.id = v.network_id LEFT JOIN user_data ud ON ud.id = v.user_data_id \
      LEFT JOIN guest_os g ON g.id = t.guest_os_id \
-     LEFT JOIN account na ON na.id = n.account_id LEFT JOIN domain nd ON nd.id = n.domain_id";
+     LEFT JOIN account na ON na.id = n.account_id LEFT JOIN domain nd ON nd.id = n.domain_id \
+     LEFT JOIN instance_group ig ON ig.id = v.group_id";
 
 pub struct NewVm<'a> {
     pub uuid: &'a str,

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod domain;
 pub mod event;
 pub mod followup;
+pub mod group;
 pub mod host;
 pub mod job;
 pub mod netoffering;
@@ -39,6 +40,7 @@ pub fn all() -> Vec<Command> {
     v.extend(config::commands());
     v.extend(simulator::commands());
     v.extend(vm::commands());
+    v.extend(group::commands());
     v.extend(router::commands());
     v.extend(storage::commands());
     v.extend(template::commands());

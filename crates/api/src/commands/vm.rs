@@ -85,6 +85,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("account", PType::String, "an optional account for the virtual machine. Must be used with domainId."),
                     Param::new("domainid", PType::Uuid, "an optional domainId for the virtual machine. If the account parameter is used, domainId must also be used.").related("listDomains"),
                     Param::new("hypervisor", PType::String, "the hypervisor on which to deploy the virtual machine"),
+                    Param::new("group", PType::String, "an optional group for the virtual machine"),
                 ],
                 userdata_params(),
             ]
@@ -165,6 +166,7 @@ pub fn commands() -> Vec<Command> {
                 vec![
                     vm_id(),
                     Param::new("displayname", PType::String, "user generated name"),
+                    Param::new("group", PType::String, "group of the virtual machine (empty: none)"),
                     Param::new("name", PType::String, "new host name of the vm. The VM has to be stopped/started for this update to take affect").since("4.4"),
                 ],
                 userdata_params(),
@@ -257,7 +259,6 @@ const DEPLOY_UNSUPPORTED: &[(&str, &str)] = &[
     ("size", "data disks are not supported yet; deploy without one"),
     ("datadiskofferinglist", "data disks are not supported yet; deploy without one"),
     ("rootdisksize", "the root disk takes the template's size; deploy without it"),
-    ("group", "instance groups are not supported yet; deploy without one"),
     ("securitygroupids", "security groups are not supported; isolate with networks instead"),
     ("securitygroupnames", "security groups are not supported; isolate with networks instead"),
     ("affinitygroupids", "affinity groups are not supported yet; pick the host with hostid (root admins)"),
@@ -351,6 +352,7 @@ async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 account: a.str("account"),
                 domain_uuid: a.uuid("domainid"),
                 hypervisor: a.str("hypervisor"),
+                group: a.str("group"),
             },
             c.job_meta()?,
         )
@@ -519,6 +521,7 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 user_data: a.str("userdata"),
                 user_data_id: a.uuid("userdataid"),
                 details: details(&a)?,
+                group: a.given("group"),
             },
         )
         .await?;

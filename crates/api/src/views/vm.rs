@@ -150,6 +150,8 @@ pub const VM_FIELDS: &[Field] = &[
     ),
     ("keypairs", "string", "ssh key-pairs"),
     ("ostypeid", "string", "OS type id of the vm"),
+    ("group", "string", "the group name of the virtual machine"),
+    ("groupid", "string", "the group ID of the virtual machine"),
     ("userdataid", "string", "the id of userdata used for the VM"),
     ("rootdeviceid", "long", "device ID of the root volume"),
     ("rootdevicetype", "string", "device type of the root volume"),
@@ -226,6 +228,10 @@ pub fn vm(v: &Vm, nics: &[&Nic], tags: Value, details: Option<Value>, admin: boo
     m.insert("haenable".into(), json!(v.ha_enabled == 1));
     if let Some(o) = &v.os_type_uuid {
         m.insert("ostypeid".into(), json!(o));
+    }
+    if let (Some(id), Some(name)) = (&v.group_uuid, &v.group_name) {
+        m.insert("groupid".into(), json!(id));
+        m.insert("group".into(), json!(name));
     }
     if let Some(k) = &v.keypairs {
         m.insert("keypairs".into(), json!(k));

@@ -106,6 +106,8 @@ impl TypedSaga for AccountDelete {
                 let mut tx = app.db.begin().await?;
                 ferrostack_db::tag::forget_owned(&mut tx, ferrostack_db::tag::ResourceType::SshKeyPair, id.0).await?;
                 ferrostack_db::sshkey::delete_for_account(&mut tx, id).await?;
+                let groups = ferrostack_db::group::ids_of_account(&mut tx, id.0).await?;
+                ferrostack_db::group::remove(&mut tx, &groups, ferrostack_types::time::now_ms()).await?;
                 tx.commit().await.map_err(db_err)
             }
             AccountDeleteStep::RemoveAccount => remove_account(app, id).await,
