@@ -129,8 +129,13 @@ def test_destroy_and_recover(c):
 
 def test_destroy_expunge(c):
     vm = c.deploy_core()
+    root = c.api.one("listVolumes", "volume", virtualmachineid=vm["id"])
     c.api.call("destroyVirtualMachine", id=vm["id"], expunge=True)
     assert wait_for(lambda: gone(c.api, vm["id"]), timeout=10), "expunged VM is no longer listed"
+    # Its root volume went with it: listed by id, an empty answer, as in CloudStack.
+    assert c.api.items("listVolumes", "volume", id=root["id"]) == []
+    e = c.api.error("listVolumes", id="5f1d1c59-0000-4000-8000-000000000009")
+    assert e.status == 431, e
     e = c.api.error("recoverVirtualMachine", id=vm["id"])
     assert e.status == 431, e
     # An id that never existed is still an error.

@@ -738,8 +738,7 @@ pub async fn ids_of_account(c: &mut Conn, account_id: i64) -> Result<Vec<i64>, E
 
 // Volumes live in `crate::volume`; re-exported here for the VM flows that use them.
 pub use crate::volume::{
-    insert_volume, list_volumes, place_volumes, volume_cas, volume_id_by_uuid, volumes_of_vm, volumes_on_pool, Volume,
-    VolumeFilter,
+    insert_volume, list_volumes, place_volumes, volume_cas, volumes_of_vm, volumes_on_pool, Volume, VolumeFilter,
 };
 
 /// The job recorded as carrying out a VM's start (see migration 0011), if any.

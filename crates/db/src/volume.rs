@@ -192,13 +192,14 @@ pub async fn list_volumes(
     Ok((total, q.fetch_all(c).await?))
 }
 
-pub async fn volume_id_by_uuid(c: &mut Conn, uuid: &str) -> Result<Option<i64>, Error> {
-    let r: Option<(i64,)> = sqlx::query_as("SELECT id FROM volume WHERE uuid = $1 AND removed IS NULL")
+/// A volume's id and whether it was removed, by uuid (removed ones included).
+pub async fn volume_by_uuid_including_removed(c: &mut Conn, uuid: &str) -> Result<Option<(i64, bool)>, Error> {
+    let r: Option<(i64, Option<i64>)> = sqlx::query_as("SELECT id, removed FROM volume WHERE uuid = $1")
         .bind(uuid)
         .fetch_optional(&mut *c)
         .await
         .map_err(db_err)?;
-    Ok(r.map(|r| r.0))
+    Ok(r.map(|(id, removed)| (id, removed.is_some())))
 }
 
 /// Live volumes on a storage pool.

@@ -584,7 +584,10 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
     };
     let mut f = f;
     if let Some(id) = a.uuid("id") {
-        f.id = Some(c.app.volume_id_find("id", &id).await?);
+        match c.app.volume_id_for_list("id", &id).await? {
+            Some(id) => f.id = Some(id),
+            None => return Ok(Reply::list("volume", 0, Vec::new())),
+        }
     }
     let (vm, zone) = (a.uuid("virtualmachineid"), a.uuid("zoneid"));
     let (total, rows) = c

@@ -2,7 +2,7 @@
 
 use ferrostack_db::account::OwnerScope;
 use ferrostack_db::network::{self as net_db, Network};
-use ferrostack_db::vm::{self as vm_db, Vm};
+use ferrostack_db::vm::Vm;
 use ferrostack_db::zone::Zone;
 use ferrostack_types::state::VmState;
 use ferrostack_types::Error;
@@ -63,12 +63,15 @@ impl App {
         Ok(r.id)
     }
 
-    /// A volume's internal id by uuid.
-    pub async fn volume_id_find(&self, param: &str, uuid: &str) -> Result<i64, Error> {
+    /// A volume id for a list command's `id`: `None` for a volume that existed and was removed
+    /// (the list answers empty, as CloudStack's does); an id that never existed is a 431.
+    pub async fn volume_id_for_list(&self, param: &str, uuid: &str) -> Result<Option<i64>, Error> {
         let mut c = self.db.conn().await?;
-        vm_db::volume_id_by_uuid(&mut c, uuid)
-            .await?
-            .ok_or_else(|| Error::unknown_entity(param, uuid))
+        match ferrostack_db::volume::volume_by_uuid_including_removed(&mut c, uuid).await? {
+            Some((id, false)) => Ok(Some(id)),
+            Some((_, true)) => Ok(None),
+            None => Err(Error::unknown_entity(param, uuid)),
+        }
     }
 
     /// Check the owner-scope parameters of a list against the caller.
