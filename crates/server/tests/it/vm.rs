@@ -386,6 +386,7 @@ async fn vms_their_host_reports_off_are_stopped_with_capacity_and_drive_released
         assert_eq!(c.run_async("startVirtualMachine", &[("id", id)]).await["jobstatus"], 1);
     }
     assert!(host_alloc(&t, &host).await.1 > mem);
+    t.stop().await;
 }
 
 /// A router answers as its network owner's (account, domain), as in CloudStack; the system

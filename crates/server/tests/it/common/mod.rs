@@ -442,15 +442,35 @@ impl TestServer {
             s.stop().await;
         }
         if let Some((base, name)) = self.pg_cleanup.take() {
-            use sqlx::Connection;
-            if let Ok(mut c) = sqlx::PgConnection::connect(&base).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                )))
-                .execute(&mut c)
-                .await;
-            }
+            drop_database(&base, &name).await;
         }
+    }
+}
+
+async fn drop_database(base: &str, name: &str) {
+    use sqlx::Connection;
+    if let Ok(mut c) = sqlx::PgConnection::connect(base).await {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut c)
+        .await;
+    }
+}
+
+/// A test that fails (or forgets `stop`) still drops its PostgreSQL database: on a thread of
+/// its own, since the test's runtime may be unwinding.
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.pg_cleanup.take() else {
+            return;
+        };
+        let dropper = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(drop_database(&base, &name));
+            }
+        });
+        let _ = dropper.join();
     }
 }
 
