@@ -145,6 +145,23 @@ pub struct RootDisk {
     pub template: TemplateSpec,
 }
 
+/// A volume's file on a pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskFile {
+    /// The volume's file name on the pool (unique per pool).
+    pub volume: String,
+    pub pool: PoolSpec,
+}
+
+/// A data disk of a VM: an empty volume (created at its size when missing) at a device slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataDisk {
+    pub file: DiskFile,
+    pub size_bytes: u64,
+    /// The volume's slot (1, 2, 4, …; 0 is the root disk, 3 the CD-ROM).
+    pub device_id: u32,
+}
+
 /// Everything a host needs to start a VM.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VmSpec {
@@ -165,6 +182,9 @@ pub struct VmSpec {
     pub boot_args: BTreeMap<String, String>,
     /// A config drive to attach at boot, by the path the host knows it under.
     pub config_drive: Option<String>,
+    /// Data disks attached to the VM, created on their pool when missing.
+    #[serde(default)]
+    pub data_disks: Vec<DataDisk>,
 }
 
 /// The secret a management server and a host agent share: derived from the `username` and
@@ -270,6 +290,29 @@ pub trait Agent: Send + Sync {
     async fn put_config_drive(&self, image: &ConfigDriveImage) -> Result<(), AgentError>;
     /// Delete a config drive image; a missing one succeeds.
     async fn delete_config_drive(&self, vm_name: &str) -> Result<(), AgentError>;
+    /// Make sure a data disk exists (created empty at its size when missing) and, if `vm_name`
+    /// runs on this host, plug it in at its slot. Attaching a disk the VM has succeeds.
+    async fn attach_disk(&self, vm_name: &str, disk: &DataDisk) -> Result<(), AgentError> {
+        let _ = (vm_name, disk);
+        Err(AgentError::Unsupported("data disks".into()))
+    }
+    /// Unplug a data disk from `vm_name` if it runs here with it; the file stays. A VM that
+    /// is not here or does not have the disk succeeds.
+    async fn detach_disk(&self, vm_name: &str, file: &DiskFile) -> Result<(), AgentError> {
+        let _ = (vm_name, file);
+        Err(AgentError::Unsupported("data disks".into()))
+    }
+    /// Set a volume's size: live when `vm_name` runs here with the disk, else on the file.
+    /// Shrinking is asked only when the operator allowed it.
+    async fn resize_disk(&self, vm_name: Option<&str>, file: &DiskFile, size_bytes: u64) -> Result<(), AgentError> {
+        let _ = (vm_name, file, size_bytes);
+        Err(AgentError::Unsupported("volume resize".into()))
+    }
+    /// Delete a volume's file; a missing file succeeds.
+    async fn delete_disk(&self, file: &DiskFile) -> Result<(), AgentError> {
+        let _ = file;
+        Err(AgentError::Unsupported("data disks".into()))
+    }
     /// Wait until the host's power-report generation is other than `seen` (a VM started,
     /// stopped, crashed or powered itself off) or `wait_ms` pass, and return the current
     /// generation: a long poll, so a change reaches the management server at once instead of

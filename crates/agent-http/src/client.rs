@@ -6,7 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use ferrostack_agent_api::{
-    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
+    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, DataDisk, DiskFile, HostInfo, HostLocation, PowerReport,
+    RouterConfig, VmSpec,
 };
 use rand::RngCore;
 use serde::de::DeserializeOwned;
@@ -342,6 +343,31 @@ impl Agent for HttpAgent {
             vm_name: vm_name.to_string(),
         };
         self.call(Op::DeleteConfigDrive, &a, NORMAL).await
+    }
+    async fn attach_disk(&self, vm_name: &str, disk: &DataDisk) -> Result<(), AgentError> {
+        let a = wire::AttachDiskArgs {
+            vm_name: vm_name.to_string(),
+            disk: disk.clone(),
+        };
+        self.call(Op::AttachDisk, &a, NORMAL).await
+    }
+    async fn detach_disk(&self, vm_name: &str, file: &DiskFile) -> Result<(), AgentError> {
+        let a = wire::DetachDiskArgs {
+            vm_name: vm_name.to_string(),
+            file: file.clone(),
+        };
+        self.call(Op::DetachDisk, &a, NORMAL).await
+    }
+    async fn resize_disk(&self, vm_name: Option<&str>, file: &DiskFile, size_bytes: u64) -> Result<(), AgentError> {
+        let a = wire::ResizeDiskArgs {
+            vm_name: vm_name.map(str::to_string),
+            file: file.clone(),
+            size_bytes,
+        };
+        self.call(Op::ResizeDisk, &a, NORMAL).await
+    }
+    async fn delete_disk(&self, file: &DiskFile) -> Result<(), AgentError> {
+        self.call(Op::DeleteDisk, file, NORMAL).await
     }
     async fn watch_power(&self, seen: u64, wait_ms: u64) -> Result<u64, AgentError> {
         let wait_ms = wait_ms.min(wire::MAX_WATCH_MS);

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use ferrostack_agent_api::{Agent, AgentError, AgentKey, ConfigDriveImage, VmSpec};
+use ferrostack_agent_api::{Agent, AgentError, AgentKey, ConfigDriveImage, DiskFile, VmSpec};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
@@ -141,6 +141,22 @@ impl AgentServer {
             Op::DeleteConfigDrive => {
                 let s: wire::DeleteDriveArgs = args(body)?;
                 to_value(a.delete_config_drive(&s.vm_name).await?)
+            }
+            Op::AttachDisk => {
+                let s: wire::AttachDiskArgs = args(body)?;
+                to_value(a.attach_disk(&s.vm_name, &s.disk).await?)
+            }
+            Op::DetachDisk => {
+                let s: wire::DetachDiskArgs = args(body)?;
+                to_value(a.detach_disk(&s.vm_name, &s.file).await?)
+            }
+            Op::ResizeDisk => {
+                let s: wire::ResizeDiskArgs = args(body)?;
+                to_value(a.resize_disk(s.vm_name.as_deref(), &s.file, s.size_bytes).await?)
+            }
+            Op::DeleteDisk => {
+                let f: DiskFile = args(body)?;
+                to_value(a.delete_disk(&f).await?)
             }
             Op::WatchPower => {
                 let s: wire::WatchArgs = args(body)?;

@@ -1,6 +1,6 @@
 //! What travels: the operations' argument shapes, and the request and answer signatures.
 
-use ferrostack_agent_api::{AgentKey, RouterConfig};
+use ferrostack_agent_api::{AgentKey, DataDisk, DiskFile, RouterConfig};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -26,6 +26,10 @@ pub enum Op {
     PutConfigDrive,
     DeleteConfigDrive,
     WatchPower,
+    AttachDisk,
+    DetachDisk,
+    ResizeDisk,
+    DeleteDisk,
 }
 
 impl Op {
@@ -42,6 +46,10 @@ impl Op {
             Op::PutConfigDrive => "/v1/put_config_drive",
             Op::DeleteConfigDrive => "/v1/delete_config_drive",
             Op::WatchPower => "/v1/watch_power",
+            Op::AttachDisk => "/v1/attach_disk",
+            Op::DetachDisk => "/v1/detach_disk",
+            Op::ResizeDisk => "/v1/resize_disk",
+            Op::DeleteDisk => "/v1/delete_disk",
         }
     }
 
@@ -58,6 +66,10 @@ impl Op {
             Op::PutConfigDrive,
             Op::DeleteConfigDrive,
             Op::WatchPower,
+            Op::AttachDisk,
+            Op::DetachDisk,
+            Op::ResizeDisk,
+            Op::DeleteDisk,
         ]
         .into_iter()
         .find(|op| op.path().strip_prefix("/v1/") == Some(name))
@@ -98,6 +110,25 @@ pub struct DriveArgs {
 pub struct WatchArgs {
     pub seen: u64,
     pub wait_ms: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AttachDiskArgs {
+    pub vm_name: String,
+    pub disk: DataDisk,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DetachDiskArgs {
+    pub vm_name: String,
+    pub file: DiskFile,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ResizeDiskArgs {
+    pub vm_name: Option<String>,
+    pub file: DiskFile,
+    pub size_bytes: u64,
 }
 
 /// The longest an agent holds a `watch_power` request.

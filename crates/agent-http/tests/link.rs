@@ -29,6 +29,7 @@ fn spec(name: &str) -> VmSpec {
         nics: vec![],
         boot_args: Default::default(),
         config_drive: None,
+        data_disks: Vec::new(),
     }
 }
 

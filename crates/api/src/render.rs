@@ -37,6 +37,13 @@ impl Render<App> for JobRenderer {
                         let refs: Vec<_> = nics.iter().collect();
                         views::vm::router(&v, &refs)
                     }),
+                    "volume" => match app.volume_view(uuid).await? {
+                        Some(x) => {
+                            let tags = app.tags_page(ResourceType::Volume, &[x.id]).await?;
+                            Some(views::vm::volume(&x, tags_of(&tags, x.id), true))
+                        }
+                        None => None,
+                    },
                     "host" => app.host_get(uuid).await?.map(|h| views::infra::host(&h)),
                     "physicalnetwork" => app.physnet_get(uuid).await?.map(|p| views::physnet::physnet(&p)),
                     "traffictype" => app.traffic_get(uuid).await?.map(|t| views::physnet::traffic(&t)),

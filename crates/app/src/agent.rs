@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use ferrostack_agent_api::{
-    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
+    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, DataDisk, DiskFile, HostInfo, HostLocation, PowerReport,
+    RouterConfig, VmSpec,
 };
 use ferrostack_types::Error;
 
@@ -251,4 +252,8 @@ disciplined! {
     put_config_drive(image: &ConfigDriveImage) -> ();
     delete_config_drive(vm_name: &str) -> ();
     watch_power(seen: u64, wait_ms: u64) -> u64;
+    attach_disk(vm_name: &str, disk: &DataDisk) -> ();
+    detach_disk(vm_name: &str, file: &DiskFile) -> ();
+    resize_disk(vm_name: Option<&str>, file: &DiskFile, size_bytes: u64) -> ();
+    delete_disk(file: &DiskFile) -> ();
 }

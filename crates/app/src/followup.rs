@@ -11,6 +11,7 @@
 //!   follow-up is `Stuck`, an alert and an ERROR event are raised once, and an operator lists
 //!   it (`listFollowUps`) and retries it (`retryFollowUp`).
 
+use ferrostack_agent_api::DiskFile;
 use ferrostack_db::alert as alert_db;
 use ferrostack_db::followup as fu_db;
 use ferrostack_db::network as net_db;
@@ -55,6 +56,9 @@ pub enum FollowUp {
         #[serde(rename = "name")]
         instance_name: String,
     },
+    /// Delete a deleted volume's file through a host that reaches its pool.
+    #[serde(rename = "disk.delete")]
+    DiskDelete { host_id: i64, file: DiskFile },
 }
 
 impl FollowUp {
@@ -63,6 +67,7 @@ impl FollowUp {
         match self {
             FollowUp::ElementRelease { .. } => "element.release",
             FollowUp::HostDestroy { .. } => "host.destroy",
+            FollowUp::DiskDelete { .. } => "disk.delete",
         }
     }
 
@@ -75,6 +80,7 @@ impl FollowUp {
                 nic,
             } => format!("{}:{network_id}:{}", provider.as_str(), nic.nic_uuid),
             FollowUp::HostDestroy { instance_name, .. } => instance_name.clone(),
+            FollowUp::DiskDelete { file, .. } => format!("{}:{}", file.pool.uuid, file.volume),
         }
     }
 
@@ -82,7 +88,7 @@ impl FollowUp {
     pub fn host_id(&self) -> Option<i64> {
         match self {
             FollowUp::ElementRelease { .. } => None,
-            FollowUp::HostDestroy { host_id, .. } => Some(*host_id),
+            FollowUp::HostDestroy { host_id, .. } | FollowUp::DiskDelete { host_id, .. } => Some(*host_id),
         }
     }
 
@@ -215,6 +221,7 @@ impl App {
             FollowUp::HostDestroy { host_id, instance_name } => {
                 self.followup_host_destroy(*host_id, instance_name).await
             }
+            FollowUp::DiskDelete { host_id, file } => self.followup_disk_delete(*host_id, file).await,
         }
     }
 
@@ -253,6 +260,30 @@ impl App {
             .await
             .map(|()| Outcome::Done(None))
             .map_err(|e| agent_err(&format!("Removing {name} from host {}", h.name), e))
+    }
+
+    async fn followup_disk_delete(&self, host_id: i64, file: &DiskFile) -> Result<Outcome, Error> {
+        let Some(h) = ferrostack_db::host::get(self.db.read(), host_id).await? else {
+            return Ok(Outcome::Done(Some(format!(
+                "host {host_id} was removed; its pool's files went with it"
+            ))));
+        };
+        let agent = match self.agents.get(host_id) {
+            Some(a) if h.status.as_str() == "Up" => a,
+            Some(_) | None => {
+                return Ok(Outcome::WaitHost(format!(
+                    "Waiting for host {} ({}) to connect to delete volume file {}",
+                    h.name,
+                    h.status.as_str(),
+                    file.volume
+                )))
+            }
+        };
+        agent
+            .delete_disk(file)
+            .await
+            .map(|()| Outcome::Done(None))
+            .map_err(|e| agent_err(&format!("Deleting volume file {} on host {}", file.volume, h.name), e))
     }
 
     /// A host connected: the follow-ups waiting for it are due at once.

@@ -49,6 +49,8 @@ pub mod vmops;
 pub mod vmpower;
 mod vmstart;
 pub mod vmstate;
+pub mod volume;
+pub mod volume_sagas;
 pub mod zone;
 
 use std::sync::Arc;

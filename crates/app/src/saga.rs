@@ -49,6 +49,10 @@ ferrostack_types::cloudstack_enum! {
         TagsDelete => "tags_delete",
         DetailsAdd => "resource_details_add",
         DetailsRemove => "resource_details_remove",
+        VolumeCreate => "volume_create",
+        VolumeAttach => "volume_attach",
+        VolumeDetach => "volume_detach",
+        VolumeResize => "volume_resize",
     }
 }
 

@@ -39,6 +39,11 @@ pub struct VmDeploy {
     pub hypervisor: Option<String>,
     /// The instance group to put the VM in (made if the owner has none by that name).
     pub group: Option<String>,
+    /// `rootdisksize` (GB): the root disk's size, at least the template's.
+    pub root_disk_size_gb: Option<i64>,
+    /// `diskofferingid` and `size` (GB, for a customized offering): a data disk with the VM.
+    pub disk_offering_uuid: Option<String>,
+    pub size_gb: Option<i64>,
 }
 
 /// `updateVirtualMachine` changes.
@@ -256,7 +261,42 @@ impl App {
             )
             .await?;
         let keys = self.sshkey_public_keys(&mut c, owner.id, &p.keypairs).await?;
+        let data_disk = match &p.disk_offering_uuid {
+            Some(o) => Some(self.deploy_data_disk(&mut c, caller, o, p.size_gb).await?),
+            None if p.size_gb.is_some() => {
+                return Err(Error::invalid(
+                    "size is the size of the data disk of diskofferingid: give a customized diskofferingid with it",
+                ))
+            }
+            None => None,
+        };
         drop(c);
+        let template_size = if template.size > 0 {
+            template.size
+        } else {
+            2 * crate::volume::GIB
+        };
+        let root_size = match (p.root_disk_size_gb, offering.root_disk_size) {
+            (Some(gb), _) if gb <= 0 => {
+                return Err(Error::invalid(format!(
+                    "rootdisksize must be a positive number of GB, not {gb}"
+                )))
+            }
+            (Some(gb), _) | (None, Some(gb)) => {
+                let bytes = gb.saturating_mul(crate::volume::GIB);
+                if bytes < template_size {
+                    return Err(Error::invalid(format!(
+                        "Root disk size of {gb} GB is smaller than template {}'s size of {} bytes: give a rootdisksize \
+                         of at least {} GB",
+                        template.name,
+                        template_size,
+                        (template_size + crate::volume::GIB - 1) / crate::volume::GIB
+                    )));
+                }
+                bytes
+            }
+            (None, None) => template_size,
+        };
         let uuid = new_uuid();
         let name = p.name.clone().unwrap_or_else(|| format!("VM-{uuid}"));
         let display = p.display_name.clone().unwrap_or_else(|| name.clone());
@@ -315,24 +355,38 @@ impl App {
             )
             .await?;
         }
-        let size = if template.size > 0 {
-            template.size
-        } else {
-            2 * 1024 * 1024 * 1024
-        };
         vm_db::insert_volume(
             &mut tx,
             &new_uuid(),
             &format!("ROOT-{id}"),
             id,
             zone.id,
-            size,
+            root_size,
             owner.id,
             owner.domain_id,
             Some(template.id),
             now_ms(),
         )
         .await?;
+        if let Some((offering_id, size)) = data_disk {
+            ferrostack_db::volume::insert(
+                &mut tx,
+                &ferrostack_db::volume::NewVolume {
+                    uuid: &new_uuid(),
+                    name: &format!("DATA-{id}"),
+                    volume_type: "DATADISK",
+                    vm: Some((id, 1)),
+                    zone_id: zone.id,
+                    size,
+                    account_id: owner.id,
+                    domain_id: owner.domain_id,
+                    template_id: None,
+                    disk_offering_id: Some(offering_id),
+                    now: now_ms(),
+                },
+            )
+            .await?;
+        }
         if let Some(g) = p.group.as_deref() {
             self.group_assign(&mut tx, id, &owner, g).await?;
         }

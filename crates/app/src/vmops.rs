@@ -204,6 +204,7 @@ impl App {
                 .collect(),
             boot_args,
             config_drive,
+            data_disks: Vec::new(),
         })
     }
 
@@ -352,6 +353,8 @@ impl App {
         if self.agents.needs_root_disk(host_id) {
             spec.root_disk = Some(self.vm_root_disk(&mut c, &placed, host_id).await?);
         }
+        let root_pool = spec.root_disk.as_ref().map(|r| r.pool.clone());
+        spec.data_disks = self.vm_data_disks(&mut c, vm.id, root_pool.as_ref()).await?;
         drop(c);
         let started = agent.start_vm(&spec).await;
         if started.is_err() && spec.config_drive.is_some() {

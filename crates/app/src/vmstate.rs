@@ -96,8 +96,20 @@ fn volume_path(s: VolumeState, goal: VolumeGoal) -> &'static [VolumeEvent] {
 
 /// Move every live volume of a VM towards `goal` through the volume machine, each with a
 /// compare-and-swap on the state read. `now` marks expunged volumes removed.
+///
+/// A start readies every volume attached to the VM; destroy, recover and expunge move its root
+/// volume only. Data disks stay as they are while the VM is destroyed, and an expunge detaches
+/// them (they outlive the VM, as in CloudStack).
 pub async fn volumes_to(c: &mut Conn, vm_id: i64, goal: VolumeGoal, now: i64) -> Result<(), Error> {
-    for (id, from) in vm_db::volumes_of_vm(c, vm_id).await? {
+    let root_only = match goal {
+        VolumeGoal::Ready => false,
+        VolumeGoal::Destroyed | VolumeGoal::Recovered => true,
+        VolumeGoal::Expunged => {
+            ferrostack_db::volume::detach_data_disks(c, vm_id).await?;
+            true
+        }
+    };
+    for (id, from) in vm_db::volumes_of_vm(c, vm_id, root_only).await? {
         let mut to = from;
         for e in volume_path(from, goal) {
             to = to.transition(*e)?;

@@ -591,7 +591,9 @@ async fn forget_in(c: &mut Conn, t: ResourceType, members: &str, parent: i64) ->
 /// Forget a VM with its volumes and NICs (an expunge).
 pub async fn forget_vm(c: &mut Conn, vm_id: i64) -> Result<(), Error> {
     forget(c, ResourceType::UserVm, &[vm_id]).await?;
-    forget_in(c, ResourceType::Volume, "SELECT id FROM volume WHERE vm_id = $2", vm_id).await?;
+    // Its root volume goes with it; its data disks stay (detached), with their tags.
+    let root = "SELECT id FROM volume WHERE vm_id = $2 AND volume_type = 'ROOT'";
+    forget_in(c, ResourceType::Volume, root, vm_id).await?;
     forget_in(c, ResourceType::Nic, "SELECT id FROM nic WHERE vm_id = $2", vm_id).await
 }
 

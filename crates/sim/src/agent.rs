@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrostack_agent_api::{
-    Agent, AgentError, ConfigDriveImage, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
+    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
 };
 
 use crate::mock::MockResult;
@@ -41,6 +41,10 @@ enum Command {
     Destroy,
     VmData,
     HandleConfigDriveIso,
+    Attach,
+    Detach,
+    ResizeVolume,
+    DeleteVolume,
 }
 
 impl Command {
@@ -54,6 +58,10 @@ impl Command {
             Command::Destroy => "DestroyCommand",
             Command::VmData => "VmDataCommand",
             Command::HandleConfigDriveIso => "HandleConfigDriveIsoCommand",
+            Command::Attach => "AttachCommand",
+            Command::Detach => "DettachCommand",
+            Command::ResizeVolume => "ResizeVolumeCommand",
+            Command::DeleteVolume => "DeleteCommand",
         }
     }
 }
@@ -206,6 +214,31 @@ impl Agent for SimAgent {
             remove_if_present(&old.path).await?;
         }
         Ok(())
+    }
+
+    async fn attach_disk(&self, vm_name: &str, disk: &DataDisk) -> Result<(), AgentError> {
+        self.prelude(Command::Attach).await?;
+        self.with_up_host(|s| s.attach_disk(&self.key, vm_name, disk))
+    }
+
+    async fn detach_disk(&self, vm_name: &str, file: &DiskFile) -> Result<(), AgentError> {
+        self.prelude(Command::Detach).await?;
+        self.with_up_host(|s| s.detach_disk(&self.key, vm_name, file))
+    }
+
+    async fn resize_disk(&self, vm_name: Option<&str>, file: &DiskFile, size_bytes: u64) -> Result<(), AgentError> {
+        self.prelude(Command::ResizeVolume).await?;
+        self.with_up_host(|s| {
+            if let Some(vm) = vm_name {
+                s.resize_disk(&self.key, vm, file, size_bytes);
+            }
+        })
+    }
+
+    async fn delete_disk(&self, _file: &DiskFile) -> Result<(), AgentError> {
+        // A simulated volume has no file: deleting it is the command's round trip.
+        self.prelude(Command::DeleteVolume).await?;
+        self.with_up_host(|_| ())
     }
 
     async fn delete_config_drive(&self, vm_name: &str) -> Result<(), AgentError> {

@@ -23,6 +23,10 @@ pub const COMMANDS: &[&str] = &[
     "DestroyCommand",
     "VmDataCommand",
     "HandleConfigDriveIsoCommand",
+    "AttachCommand",
+    "DettachCommand",
+    "ResizeVolumeCommand",
+    "DeleteCommand",
 ];
 
 /// How specific the rule's scope is; higher wins.

@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use ferrostack_agent_api::{AgentError, HostLocation, PowerReport, PowerState, RouterConfig, VmSpec};
+use ferrostack_agent_api::{
+    AgentError, DataDisk, DiskFile, HostLocation, PowerReport, PowerState, RouterConfig, VmSpec,
+};
 
 use crate::mock::MockTable;
 use crate::persist::{self, HostFile, HostFileRef, RouterFileRef, Snapshot, VmFileRef};
@@ -294,6 +296,41 @@ impl State {
                 "VM {name} is not running on host {}",
                 label(self, key)
             ))),
+        }
+    }
+
+    /// Plug a data disk into the VM if it is on this host (its spec keeps it, as a hypervisor's
+    /// domain definition would); a VM elsewhere is fine: the disk is on the pool.
+    pub fn attach_disk(&mut self, key: &str, vm: &str, disk: &DataDisk) {
+        let Some(rec) = self.host_mut(key).vms.get_mut(vm) else {
+            return;
+        };
+        rec.spec.data_disks.retain(|d| d.file.volume != disk.file.volume);
+        rec.spec.data_disks.push(disk.clone());
+        rec.spec.data_disks.sort_by_key(|d| d.device_id);
+        self.touch(key);
+    }
+
+    /// Unplug a data disk from the VM if it is on this host with it.
+    pub fn detach_disk(&mut self, key: &str, vm: &str, file: &DiskFile) {
+        let Some(rec) = self.host_mut(key).vms.get_mut(vm) else {
+            return;
+        };
+        let before = rec.spec.data_disks.len();
+        rec.spec.data_disks.retain(|d| d.file.volume != file.volume);
+        if rec.spec.data_disks.len() != before {
+            self.touch(key);
+        }
+    }
+
+    /// The new size of a data disk the VM on this host has.
+    pub fn resize_disk(&mut self, key: &str, vm: &str, file: &DiskFile, size_bytes: u64) {
+        let Some(rec) = self.host_mut(key).vms.get_mut(vm) else {
+            return;
+        };
+        if let Some(d) = rec.spec.data_disks.iter_mut().find(|d| d.file.volume == file.volume) {
+            d.size_bytes = size_bytes;
+            self.touch(key);
         }
     }
 

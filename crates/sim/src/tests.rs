@@ -46,6 +46,7 @@ fn spec(name: &str) -> VmSpec {
         nics: vec![],
         boot_args: BTreeMap::new(),
         config_drive: None,
+        data_disks: Vec::new(),
     }
 }
 

@@ -44,6 +44,7 @@ fn spec(name: &str) -> VmSpec {
         nics: vec![],
         boot_args,
         config_drive: None,
+        data_disks: Vec::new(),
     }
 }
 

@@ -106,6 +106,11 @@ crate::cloudstack_enum! {
         TagsDelete => "DELETE_TAGS",
         ResourceDetailsCreate => "CREATE_RESOURCE_DETAILS",
         ResourceDetailsDelete => "DELETE_RESOURCE_DETAILS",
+        VolumeCreate => "VOLUME.CREATE",
+        VolumeDelete => "VOLUME.DELETE",
+        VolumeAttach => "VOLUME.ATTACH",
+        VolumeDetach => "VOLUME.DETACH",
+        VolumeResize => "VOLUME.RESIZE",
     }
 }
 
@@ -215,6 +220,11 @@ impl EventType {
             EventType::TagsDelete => "delete_tags",
             EventType::ResourceDetailsCreate => "create_resource_details",
             EventType::ResourceDetailsDelete => "delete_resource_details",
+            EventType::VolumeCreate => "create",
+            EventType::VolumeDelete => "delete",
+            EventType::VolumeAttach => "attach",
+            EventType::VolumeDetach => "detach",
+            EventType::VolumeResize => "resize",
         }
     }
 }

@@ -86,6 +86,9 @@ pub fn commands() -> Vec<Command> {
                     Param::new("domainid", PType::Uuid, "an optional domainId for the virtual machine. If the account parameter is used, domainId must also be used.").related("listDomains"),
                     Param::new("hypervisor", PType::String, "the hypervisor on which to deploy the virtual machine"),
                     Param::new("group", PType::String, "an optional group for the virtual machine"),
+                    Param::new("diskofferingid", PType::Uuid, "the ID of the disk offering for the virtual machine. If the template is of ISO format, the diskOfferingId is for the root disk volume. Otherwise this parameter is used to indicate the offering for the data disk volume.").related("listDiskOfferings"),
+                    Param::new("size", PType::Long, "the arbitrary size for the DATADISK volume. Mutually exclusive with diskOfferingId"),
+                    Param::new("rootdisksize", PType::Long, "Optional field to resize root disk on deploy. Value is in GB. Only applies to template-based deployments.").since("4.4"),
                 ],
                 userdata_params(),
             ]
@@ -239,6 +242,9 @@ pub fn commands() -> Vec<Command> {
                     Param::new("type", PType::String, "the type of disk volume"),
                     Param::new("virtualmachineid", PType::Uuid, "the ID of the virtual machine").related("listVirtualMachines"),
                     Param::new("zoneid", PType::Uuid, "the ID of the availability zone").related("listZones"),
+                    Param::new("storageid", PType::Uuid, "the ID of the storage pool, available to ROOT admin only").since("4.3").related("listStoragePools"),
+                    Param::new("diskofferingid", PType::Uuid, "List volumes by disk offering").since("4.4").related("listDiskOfferings"),
+                    Param::new("state", PType::String, "state of the volume. Possible values are: Ready, Allocated, Destroy, Expunging, Expunged.").since("4.19.0"),
                     crate::commands::tag::tags_param(),
                 ],
             ]
@@ -255,10 +261,7 @@ pub fn commands() -> Vec<Command> {
 /// with what a caller can do instead. Given, they are refused (431) rather than ignored: the
 /// caller would get a VM without what was asked for.
 const DEPLOY_UNSUPPORTED: &[(&str, &str)] = &[
-    ("diskofferingid", "data disks are not supported yet; deploy without one"),
-    ("size", "data disks are not supported yet; deploy without one"),
-    ("datadiskofferinglist", "data disks are not supported yet; deploy without one"),
-    ("rootdisksize", "the root disk takes the template's size; deploy without it"),
+    ("datadiskofferinglist", "give one data disk with diskofferingid (and size), and add more with createVolume virtualmachineid=<the VM>"),
     ("securitygroupids", "security groups are not supported; isolate with networks instead"),
     ("securitygroupnames", "security groups are not supported; isolate with networks instead"),
     ("affinitygroupids", "affinity groups are not supported yet; pick the host with hostid (root admins)"),
@@ -353,6 +356,9 @@ async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 domain_uuid: a.uuid("domainid"),
                 hypervisor: a.str("hypervisor"),
                 group: a.str("group"),
+                root_disk_size_gb: a.i64("rootdisksize"),
+                disk_offering_uuid: a.uuid("diskofferingid"),
+                size_gb: a.i64("size"),
             },
             c.job_meta()?,
         )
@@ -574,7 +580,30 @@ async fn nics(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let state = match a.str("state") {
+        // CloudStack compares the string: a state no volume is in matches nothing.
+        Some(s) => match s.parse::<ferrostack_types::state::VolumeState>() {
+            Ok(st) => Some(Some(st)),
+            Err(_) => None,
+        },
+        None => Some(None),
+    };
+    let Some(state) = state else {
+        return Ok(Reply::list("volume", 0, Vec::new()));
+    };
+    let pool = match a.uuid("storageid") {
+        Some(u) if c.caller.is_root_admin() => Some(c.app.pool_id_find("storageid", &u).await?),
+        Some(_) => return Err(Error::denied("Only root administrators can list volumes by storageid")),
+        None => None,
+    };
+    let offering = match a.uuid("diskofferingid") {
+        Some(u) => Some(c.app.disk_offering_id_find("diskofferingid", &u).await?),
+        None => None,
+    };
     let f = VolumeFilter {
+        state,
+        pool_id: pool,
+        disk_offering_id: offering,
         uuids: a.ids()?,
         volume_type: a.str("type"),
         name: a.str("name"),
@@ -599,6 +628,8 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
     Ok(Reply::list(
         "volume",
         total,
-        rows.iter().map(|x| v::volume(x, tags_of(&tags, x.id))).collect(),
+        rows.iter()
+            .map(|x| v::volume(x, tags_of(&tags, x.id), c.caller.is_root_admin()))
+            .collect(),
     ))
 }

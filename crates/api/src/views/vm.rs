@@ -370,37 +370,84 @@ pub const VOLUME_FIELDS: &[Field] = &[
     ("zonename", "string", "name of the availability zone"),
     ("virtualmachineid", "string", "id of the virtual machine"),
     ("vmname", "string", "name of the virtual machine"),
+    ("vmdisplayname", "string", "display name of the virtual machine"),
     ("vmstate", "string", "state of the virtual machine"),
     ("deviceid", "long", "the ID of the device on user vm the volume is attahed to. This tag is not returned when the volume is detached."),
     ("account", "string", "the account associated with the disk volume"),
     ("domainid", "string", "the ID of the domain associated with the disk volume"),
     ("domain", "string", "the domain associated with the disk volume"),
     ("created", "date", "the date the disk volume was created"),
+    ("attached", "date", "the date the volume was attached to a VM instance"),
+    ("destroyed", "boolean", "the boolean state of whether the volume is destroyed or not"),
+    ("diskofferingid", "string", "ID of the disk offering"),
+    ("diskofferingname", "string", "name of the disk offering"),
+    ("diskofferingdisplaytext", "string", "the display text of the disk offering"),
+    ("templateid", "string", "the ID of the template for the virtual machine. A -1 is returned if the virtual machine was created from an ISO file."),
+    ("templatename", "string", "the name of the template for the virtual machine"),
+    ("storage", "string", "name of the primary storage hosting the disk volume"),
+    ("storageid", "string", "id of the primary storage hosting the disk volume; returned to admin user only"),
+    ("storagetype", "string", "shared or local storage"),
+    ("hypervisor", "string", "Hypervisor the volume belongs to"),
+    ("provisioningtype", "string", "provisioning type used to create volumes."),
+    ("path", "string", "the path of the volume"),
+    ("isextractable", "boolean", "true if the volume is extractable, false otherwise"),
+    ("displayvolume", "boolean", "an optional field whether to the display the volume to the end user or not."),
+    ("virtualsize", "long", "the bytes allocated"),
     ("tags", "set", "the list of resource tags associated"),
 ];
 
-pub fn volume(v: &Volume, tags: Value) -> Value {
+/// A volume as CloudStack answers it; `admin` adds what only root admins see (the pool id).
+pub fn volume(v: &Volume, tags: Value, admin: bool) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(v.uuid));
     m.insert("name".into(), json!(v.name));
     m.insert("type".into(), json!(v.volume_type));
     m.insert("state".into(), json!(v.state));
     m.insert("size".into(), json!(v.size));
+    m.insert("virtualsize".into(), json!(v.size));
     m.insert("zoneid".into(), json!(v.zone_uuid));
     m.insert("zonename".into(), json!(v.zone_name));
     for (k, val) in [
         ("virtualmachineid", &v.vm_uuid),
         ("vmname", &v.vm_name),
+        ("vmdisplayname", &v.vm_display_name),
         ("vmstate", &v.vm_state.map(|s| s.to_string())),
         ("account", &v.account_name),
         ("domainid", &v.domain_uuid),
         ("domain", &v.domain_name),
+        ("diskofferingid", &v.disk_offering_uuid),
+        ("diskofferingname", &v.disk_offering_name),
+        ("diskofferingdisplaytext", &v.disk_offering_display_text),
+        ("templateid", &v.template_uuid),
+        ("templatename", &v.template_name),
+        ("storage", &v.pool_name),
+        ("hypervisor", &v.hypervisor),
     ] {
         if let Some(x) = val {
             m.insert(k.into(), json!(x));
         }
     }
-    m.insert("deviceid".into(), json!(0));
+    if let Some(p) = v.pool_uuid.as_ref().filter(|_| admin) {
+        m.insert("storageid".into(), json!(p));
+    }
+    if v.pool_id.is_some() {
+        m.insert("path".into(), json!(v.uuid));
+    }
+    if let Some(d) = v.device_id.filter(|_| v.vm_id.is_some()) {
+        m.insert("deviceid".into(), json!(d));
+    }
+    if let Some(t) = v.attached.filter(|_| v.vm_id.is_some()) {
+        m.insert("attached".into(), json!(format_ms(t)));
+    }
+    let local = v.pool_host_id.is_some();
+    m.insert("storagetype".into(), json!(if local { "local" } else { "shared" }));
+    m.insert("provisioningtype".into(), json!("thin"));
+    m.insert(
+        "destroyed".into(),
+        json!(v.state == ferrostack_types::state::VolumeState::Destroy),
+    );
+    m.insert("isextractable".into(), json!(v.volume_type == "DATADISK"));
+    m.insert("displayvolume".into(), json!(true));
     m.insert("created".into(), json!(format_ms(v.created)));
     m.insert("tags".into(), tags);
     Value::Object(m)

@@ -36,6 +36,24 @@ impl App {
         Ok(self.host_get_for(&mut c, param, uuid).await?.id)
     }
 
+    /// A primary storage pool's internal id by uuid.
+    pub async fn pool_id_find(&self, param: &str, uuid: &str) -> Result<i64, Error> {
+        let mut c = self.db.conn().await?;
+        let p = ferrostack_db::storage::pool_by_uuid(&mut *c, uuid)
+            .await?
+            .ok_or_else(|| Error::unknown_entity(param, uuid))?;
+        Ok(p.id)
+    }
+
+    /// A disk offering's internal id by uuid.
+    pub async fn disk_offering_id_find(&self, param: &str, uuid: &str) -> Result<i64, Error> {
+        let mut c = self.db.conn().await?;
+        let o = ferrostack_db::offering::disk_by_uuid(&mut *c, uuid)
+            .await?
+            .ok_or_else(|| Error::unknown_entity(param, uuid))?;
+        Ok(o.id)
+    }
+
     /// A physical network's internal id by uuid.
     pub async fn physnet_id_find(&self, param: &str, uuid: &str) -> Result<i64, Error> {
         let mut c = self.db.conn().await?;

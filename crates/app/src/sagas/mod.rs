@@ -39,6 +39,10 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         adapt(crate::tag_sagas::TagsDelete),
         adapt(crate::tag_sagas::DetailsAdd),
         adapt(crate::tag_sagas::DetailsRemove),
+        adapt(crate::volume_sagas::VolumeCreate),
+        adapt(crate::volume_sagas::VolumeAttach),
+        adapt(crate::volume_sagas::VolumeDetach),
+        adapt(crate::volume_sagas::VolumeResize),
     ];
     v.extend(crate::vm_sagas::all());
     v
