@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrostack_agent_api::{AgentError, DiskFormat, RootDisk, TemplateSpec};
+use ferrostack_agent_api::{AgentError, DiskFile, DiskFormat, RootDisk, TemplateSpec};
 use futures::StreamExt;
 use sha2::Digest;
 use tokio::io::AsyncWriteExt;
@@ -75,6 +75,50 @@ impl TemplateCache {
             .map_err(|e| crate::io("cannot rename into", &path, e))?;
         Ok(path)
     }
+}
+
+/// A data volume's file: `<pool>/<volume>`.
+pub(crate) fn data_path(f: &DiskFile) -> Result<PathBuf, AgentError> {
+    if f.pool.path.is_empty() {
+        return Err(AgentError::Failed(format!(
+            "volume {} is on no pool: a KVM host keeps volumes on a primary storage pool",
+            f.volume
+        )));
+    }
+    Ok(PathBuf::from(&f.pool.path).join(safe_name(&f.volume)?))
+}
+
+/// Make an empty qcow2 volume of `size` bytes unless it exists (written beside and renamed,
+/// so a crash never leaves a half-made volume under the real name).
+pub(crate) async fn ensure_blank(path: &Path, size: u64) -> Result<(), AgentError> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| crate::io("cannot create", dir, e))?;
+    }
+    let tmp = path.with_extension("part");
+    let mut cmd = tokio::process::Command::new("qemu-img");
+    cmd.args(["create", "-q", "-f", "qcow2"])
+        .arg(&tmp)
+        .arg(size.to_string());
+    run(cmd, "create the volume").await?;
+    tokio::fs::rename(&tmp, path)
+        .await
+        .map_err(|e| crate::io("cannot rename into", path, e))
+}
+
+/// Set a volume file's size (not in use by a running guest).
+pub(crate) async fn resize_file(path: &Path, size: u64) -> Result<(), AgentError> {
+    let mut cmd = tokio::process::Command::new("qemu-img");
+    cmd.args(["resize", "-q", "-f", "qcow2"]);
+    if virtual_size(path).await.is_some_and(|now| size < now) {
+        cmd.arg("--shrink");
+    }
+    cmd.arg(path).arg(size.to_string());
+    run(cmd, "resize the volume").await
 }
 
 fn safe_name(s: &str) -> Result<&str, AgentError> {

@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrostack_agent_api::{
-    Agent, AgentError, ConfigDriveImage, HostInfo, PowerReport, PowerState, RouterConfig, VmSpec,
+    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, PowerReport, PowerState, RouterConfig, VmSpec,
 };
 use serde::{Deserialize, Serialize};
 use virt::connect::Connect;
@@ -277,6 +277,20 @@ pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<(), AgentError> {
     std::fs::rename(&tmp, path).map_err(|e| io("cannot rename into", path, e))
 }
 
+/// The `<disk>` element of a running domain whose source is `path`, if it has one.
+fn disk_xml_of(dom: &Domain, path: &Path) -> Option<String> {
+    let desc = dom.xml_desc(0).ok()?;
+    let source = format!("file='{}'", path.display());
+    let at = desc.find(&source)?;
+    let start = desc[..at].rfind("<disk ")?;
+    let end = at + desc[at..].find("</disk>")? + "</disk>".len();
+    Some(desc[start..end].to_string())
+}
+
+fn has_disk(dom: &Domain, path: &Path) -> bool {
+    disk_xml_of(dom, path).is_some()
+}
+
 fn remove_file(path: &Path) -> Result<(), AgentError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
@@ -356,6 +370,14 @@ impl Agent for LibvirtAgent {
             }
             None => None,
         };
+        // Data disks are not the VM's own: destroying the VM leaves them (they are not in
+        // the record's volumes).
+        let mut data = Vec::new();
+        for d in &spec.data_disks {
+            let path = disk::data_path(&d.file)?;
+            disk::ensure_blank(&path, d.size_bytes).await?;
+            data.push((path, d.device_id));
+        }
         let drive = spec.config_drive.as_deref().map(|f| self.drive_path(f));
         if let Some(d) = &drive {
             record.config_drive = Some(d.clone());
@@ -371,6 +393,7 @@ impl Agent for LibvirtAgent {
             spec,
             self.cfg.domain_type.as_str(),
             disk.as_deref(),
+            &data,
             drive.as_deref().filter(|d| d.exists()),
             &bridges,
             &console,
@@ -432,6 +455,82 @@ impl Agent for LibvirtAgent {
         }
         remove_file(&self.cfg.data_dir.join("routers").join(format!("{name}.json")))?;
         remove_file(&self.record_path(name))
+    }
+
+    async fn attach_disk(&self, vm_name: &str, d: &DataDisk) -> Result<(), AgentError> {
+        let lock = self.lock_vm(vm_name);
+        let _g = lock.lock().await;
+        let path = disk::data_path(&d.file)?;
+        disk::ensure_blank(&path, d.size_bytes).await?;
+        let (name, device) = (vm_name.to_string(), xml::data_disk(&path, d.device_id));
+        self.with_conn(move |c| {
+            let Some(dom) = lookup(c, &name)?.filter(|x| x.is_active().unwrap_or(false)) else {
+                return Ok(());
+            };
+            if has_disk(&dom, &path) {
+                return Ok(());
+            }
+            dom.attach_device_flags(&device, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
+                .map_err(|e| failed(&format!("attach {} to {name}", path.display()), e))
+        })
+        .await
+    }
+
+    async fn detach_disk(&self, vm_name: &str, file: &DiskFile) -> Result<(), AgentError> {
+        let lock = self.lock_vm(vm_name);
+        let _g = lock.lock().await;
+        let path = disk::data_path(file)?;
+        let name = vm_name.to_string();
+        self.with_conn(move |c| {
+            let Some(dom) = lookup(c, &name)?.filter(|x| x.is_active().unwrap_or(false)) else {
+                return Ok(());
+            };
+            let Some(device) = disk_xml_of(&dom, &path) else {
+                return Ok(());
+            };
+            dom.detach_device_flags(&device, virt::sys::VIR_DOMAIN_AFFECT_LIVE)
+                .map_err(|e| failed(&format!("detach {} from {name}", path.display()), e))
+        })
+        .await
+    }
+
+    async fn resize_disk(&self, vm_name: Option<&str>, file: &DiskFile, size_bytes: u64) -> Result<(), AgentError> {
+        let path = disk::data_path(file)?;
+        if let Some(vm) = vm_name {
+            let lock = self.lock_vm(vm);
+            let _g = lock.lock().await;
+            let (name, p) = (vm.to_string(), path.clone());
+            let live = self
+                .with_conn(move |c| {
+                    let Some(dom) = lookup(c, &name)?.filter(|x| x.is_active().unwrap_or(false)) else {
+                        return Ok(false);
+                    };
+                    if !has_disk(&dom, &p) {
+                        return Ok(false);
+                    }
+                    dom.block_resize(
+                        &p.display().to_string(),
+                        size_bytes,
+                        virt::sys::VIR_DOMAIN_BLOCK_RESIZE_BYTES,
+                    )
+                    .map_err(|e| failed(&format!("resize {} of {name}", p.display()), e))?;
+                    Ok(true)
+                })
+                .await?;
+            if live {
+                return Ok(());
+            }
+        }
+        if !path.exists() {
+            // Never made (its VM has not started since it was attached): it is made at its
+            // new size when it is.
+            return Ok(());
+        }
+        disk::resize_file(&path, size_bytes).await
+    }
+
+    async fn delete_disk(&self, file: &DiskFile) -> Result<(), AgentError> {
+        remove_file(&disk::data_path(file)?)
     }
 
     async fn program_router(&self, router: &str, config: &RouterConfig) -> Result<(), AgentError> {

@@ -35,10 +35,20 @@ pub(crate) fn cdrom(iso: Option<&Path>) -> String {
     )
 }
 
+/// A data disk at its slot: device 1 is `vdb`, 2 `vdc`, 4 `vde` (the root disk is `vda`).
+pub(crate) fn data_disk(path: &Path, device_id: u32) -> String {
+    let letter = char::from(b'a' + u8::try_from(device_id.min(25)).unwrap_or(25));
+    format!(
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/><target dev='vd{letter}' bus='virtio'/></disk>",
+        esc(&path.display().to_string())
+    )
+}
+
 pub(crate) fn domain(
     spec: &VmSpec,
     domain_type: &str,
     root: Option<&Path>,
+    data_disks: &[(std::path::PathBuf, u32)],
     config_drive: Option<&Path>,
     bridges: &[String],
     console: &Path,
@@ -63,6 +73,9 @@ pub(crate) fn domain(
             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='{}'/><target dev='vda' bus='virtio'/></disk>",
             esc(&r.display().to_string())
         );
+    }
+    for (path, device_id) in data_disks {
+        x.push_str(&data_disk(path, *device_id));
     }
     x.push_str(&cdrom(config_drive));
     let mut nics: Vec<_> = spec.nics.iter().zip(bridges).collect();
