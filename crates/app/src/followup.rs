@@ -55,6 +55,10 @@ pub enum FollowUp {
         #[serde(rename = "name")]
         instance_name: String,
     },
+    /// Push a network's router configuration again (a VM's NIC joined or left the network, or
+    /// became or stopped being its default NIC).
+    #[serde(rename = "router.program")]
+    RouterProgram { network_id: i64 },
 }
 
 impl FollowUp {
@@ -63,6 +67,7 @@ impl FollowUp {
         match self {
             FollowUp::ElementRelease { .. } => "element.release",
             FollowUp::HostDestroy { .. } => "host.destroy",
+            FollowUp::RouterProgram { .. } => "router.program",
         }
     }
 
@@ -75,13 +80,14 @@ impl FollowUp {
                 nic,
             } => format!("{}:{network_id}:{}", provider.as_str(), nic.nic_uuid),
             FollowUp::HostDestroy { instance_name, .. } => instance_name.clone(),
+            FollowUp::RouterProgram { network_id } => network_id.to_string(),
         }
     }
 
     /// The host whose agent the effect needs, if any.
     pub fn host_id(&self) -> Option<i64> {
         match self {
-            FollowUp::ElementRelease { .. } => None,
+            FollowUp::ElementRelease { .. } | FollowUp::RouterProgram { .. } => None,
             FollowUp::HostDestroy { host_id, .. } => Some(*host_id),
         }
     }
@@ -215,6 +221,10 @@ impl App {
             FollowUp::HostDestroy { host_id, instance_name } => {
                 self.followup_host_destroy(*host_id, instance_name).await
             }
+            // Nothing to do when the network is gone or has no running router.
+            FollowUp::RouterProgram { network_id } => {
+                self.router_program(*network_id).await.map(|()| Outcome::Done(None))
+            }
         }
     }
 
@@ -325,6 +335,9 @@ mod tests {
         assert!(FollowUp::from_row("host.destroy", r#"{"name": "x"}"#).is_err());
         assert!(FollowUp::from_row("host.destroy", "not json").is_err());
         assert!(FollowUp::from_row("router.sync", "{}").is_err());
+        let p = FollowUp::from_row("router.program", r#"{"network_id": 4}"#).unwrap();
+        assert_eq!(p, FollowUp::RouterProgram { network_id: 4 });
+        assert_eq!((p.target(), p.host_id()), ("4".to_string(), None));
     }
 
     #[test]

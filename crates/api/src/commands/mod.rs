@@ -23,6 +23,7 @@ pub mod template;
 pub mod user;
 pub mod userdata;
 pub mod vm;
+pub mod vm_extras;
 pub mod zone;
 
 use crate::registry::Command;
@@ -40,6 +41,7 @@ pub fn all() -> Vec<Command> {
     v.extend(config::commands());
     v.extend(simulator::commands());
     v.extend(vm::commands());
+    v.extend(vm_extras::commands());
     v.extend(group::commands());
     v.extend(router::commands());
     v.extend(storage::commands());

@@ -41,6 +41,7 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         adapt(crate::tag_sagas::DetailsRemove),
     ];
     v.extend(crate::vm_sagas::all());
+    v.extend(crate::vm_extras_sagas::all());
     v
 }
 

@@ -25,4 +25,5 @@ mod setup;
 mod tags;
 mod userdata;
 mod vm;
+mod vm_extras;
 mod wire;
