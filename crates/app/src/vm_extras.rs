@@ -307,20 +307,20 @@ impl App {
         match vm.state {
             VmState::Stopped => self.vm_resize_stopped(&mut tx, &vm, size).await?,
             VmState::Running => {
-                let host = vm
-                    .capacity_host_id
-                    .or(vm.host_id)
-                    .ok_or_else(|| Error::internal(format!("running VM {} holds no capacity", vm.instance_name)))?;
                 let cpu = size.cpu * size.cpu_speed - vm.cpu * vm.cpu_speed;
                 let mem = (size.memory_mb - vm.memory) * MIB;
-                if !vm_db::reserve_capacity(&mut tx, host, cpu.max(0), mem.max(0)).await? {
-                    let name = vm.host_name.clone().unwrap_or_else(|| host.to_string());
-                    return Err(Error::InsufficientCapacity(format!(
-                        "Unable to scale VM {}: its host {name} lacks {cpu} MHz CPU / {} MB RAM more; \
-                         migrate the VM to a host with room (migrateVirtualMachine) or stop it and change its offering",
-                        vm.name,
-                        mem / MIB
-                    )));
+                // The growth is counted where the VM's capacity is (a VM counted nowhere has
+                // nothing to grow).
+                if let Some(host) = vm.capacity_host_id {
+                    if !vm_db::reserve_capacity(&mut tx, host, cpu.max(0), mem.max(0)).await? {
+                        let name = vm.host_name.clone().unwrap_or_else(|| host.to_string());
+                        return Err(Error::InsufficientCapacity(format!(
+                            "Unable to scale VM {}: its host {name} lacks {cpu} MHz CPU / {} MB RAM more; \
+                             migrate the VM to a host with room (migrateVirtualMachine) or stop it and change its offering",
+                            vm.name,
+                            mem / MIB
+                        )));
+                    }
                 }
                 if !x_db::set_size(&mut tx, vm.id, VmState::Running, vm.service_offering_id, size).await? {
                     return Err(Error::Conflict(format!(
