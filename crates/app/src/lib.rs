@@ -45,6 +45,7 @@ pub mod userdata;
 pub mod vm;
 pub mod vm_extras;
 pub mod vm_extras_sagas;
+pub mod vm_migrate;
 pub mod vm_nics;
 pub mod vm_sagas;
 pub mod vmflow;

@@ -17,7 +17,8 @@ use ferrostack_types::Error;
 use serde_json::Value;
 
 use crate::saga::{adapt, SagaKind, TypedSaga};
-use crate::vm_extras::{MigrateParams, RestoreParams, ScaleParams};
+use crate::vm_extras::{RestoreParams, ScaleParams};
+use crate::vm_migrate::MigrateParams;
 use crate::vm_nics::NicParams;
 use crate::App;
 

@@ -1,14 +1,14 @@
 //! VM lifecycle extras: offerings (`changeServiceForVirtualMachine`, `scaleVirtualMachine`),
-//! `restoreVirtualMachine`, `migrateVirtualMachine`, and NICs (`addNicToVirtualMachine`,
-//! `removeNicFromVirtualMachine`, `updateDefaultNicForVirtualMachine`). Every one answers the
-//! VM.
+//! `restoreVirtualMachine`, `migrateVirtualMachine` (and `findHostsForMigration`), and NICs
+//! (`addNicToVirtualMachine`, `removeNicFromVirtualMachine`,
+//! `updateDefaultNicForVirtualMachine`). Every one but `findHostsForMigration` answers the VM.
 
 use ferrostack_app::saga::SagaKind;
 use ferrostack_app::tag::ResourceType;
 use ferrostack_types::{Error, EventType};
 
 use crate::args::Args;
-use crate::registry::{Access, Command, PType, Param, Shape};
+use crate::registry::{list_params, Access, Command, Field, PType, Param, Shape};
 use crate::reply::Reply;
 use crate::views::tag::{details_of, tags_of};
 use crate::views::vm::{self as v, VM_FIELDS};
@@ -105,6 +105,22 @@ pub fn commands() -> Vec<Command> {
             )
         }
         .job(SagaKind::VmMigrate, EventType::VmMigrate, "org.apache.cloudstack.api.command.admin.vm.MigrateVMCmd"),
+        Command {
+            name: "findHostsForMigration",
+            description: "Find hosts suitable for migrating a virtual machine.",
+            is_async: false,
+            since: None,
+            access: Access::Admin,
+            params: [
+                list_params(),
+                vec![vm_id("virtualmachineid", "find hosts to which this VM can be migrated and flag the hosts with enough CPU/RAM to host the VM")],
+            ]
+            .concat(),
+            shape: Shape::List("host"),
+            response: MIGRATION_HOST_FIELDS.as_slice(),
+            job: None,
+            handler: |c, a| Box::pin(migration_hosts(c, a)),
+        },
         async_cmd(
             "addNicToVirtualMachine",
             "Adds VM to specified network by creating a NIC",
@@ -132,6 +148,22 @@ pub fn commands() -> Vec<Command> {
         .job(SagaKind::VmNicDefault, EventType::NicUpdate, "org.apache.cloudstack.api.command.user.vm.UpdateDefaultNicForVMCmd"),
     ]
 }
+
+/// `findHostsForMigration`'s hosts: a host and whether the VM can move there.
+static MIGRATION_HOST_FIELDS: std::sync::LazyLock<Vec<Field>> = std::sync::LazyLock::new(|| {
+    let mut f = crate::views::infra::HOST_FIELDS.to_vec();
+    f.push((
+        "suitableformigration",
+        "boolean",
+        "true if this host is suitable(has enough capacity and satisfies all conditions like hosttags, max guests vm limit etc) to migrate a VM to it , false otherwise",
+    ));
+    f.push((
+        "requiresStorageMotion",
+        "boolean",
+        "true if migrating a vm to this host requires storage motion, false otherwise",
+    ));
+    f
+});
 
 /// Refuse CloudStack parameters of `command` whose effect ferrostack does not provide (431
 /// naming them) instead of ignoring them.
@@ -315,4 +347,21 @@ async fn nic_default(c: &Ctx, a: Args) -> Result<Reply, Error> {
         )
         .await?;
     Ok(job_reply(s.job_uuid))
+}
+
+async fn migration_hosts(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    let (total, hosts) = c
+        .app
+        .vm_migration_hosts(&c.caller, &a.req_uuid("virtualmachineid")?, a.str("keyword"), a.page()?)
+        .await?;
+    let items = hosts
+        .iter()
+        .map(|(h, suitable)| {
+            let mut o = crate::views::infra::host(h);
+            o["suitableformigration"] = serde_json::json!(suitable);
+            o["requiresStorageMotion"] = serde_json::json!(false);
+            o
+        })
+        .collect();
+    Ok(Reply::list("host", total, items))
 }

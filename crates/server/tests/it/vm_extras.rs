@@ -374,6 +374,21 @@ async fn migration_moves_a_running_vm_and_its_capacity() {
         .err(431);
     assert!(e.contains("autoselect"), "{e}");
 
+    // The other host is a suitable destination; a disabled one is listed as unsuitable.
+    let found = c.get("findHostsForMigration", &[("virtualmachineid", &id)]).await;
+    assert_eq!(found.ok()["count"], 1, "{}", found.text);
+    let h = &found.items("host")[0];
+    assert_eq!((h["id"].as_str(), h["suitableformigration"].as_bool()), (Some(h1.as_str()), Some(true)), "{h}");
+    c.get("updateHost", &[("id", &h1), ("allocationstate", "Disable")]).await.ok();
+    let h = &c.get("findHostsForMigration", &[("virtualmachineid", &id)]).await.items("host")[0];
+    assert_eq!(h["suitableformigration"], false, "{h}");
+    let e = c
+        .get("migrateVirtualMachine", &[("virtualmachineid", &id), ("hostid", &h1)])
+        .await
+        .err(431);
+    assert!(e.contains("Enabled"), "{e}");
+    c.get("updateHost", &[("id", &h1), ("allocationstate", "Enable")]).await.ok();
+
     // A start failure on the destination: back on the source, nothing held there.
     c.get(
         "configureSimulator",
@@ -439,6 +454,7 @@ async fn migration_moves_a_running_vm_and_its_capacity() {
         .await
         .err(431);
     assert!(e.contains("not Running"), "{e}");
+    c.get("findHostsForMigration", &[("virtualmachineid", &id)]).await.err(431);
     t.stop().await;
 }
 
