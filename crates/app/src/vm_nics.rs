@@ -204,7 +204,24 @@ impl App {
         for el in self.elements().elements_for(&ctx.services) {
             el.prepare(&ctx, &nic_ctx).await?;
         }
+        self.vm_refresh_config_drive(vm.id).await;
         Ok(())
+    }
+
+    /// A running VM's config drive describes its NICs: rebuild it on the host after a change.
+    /// A failure is logged (the change stands; the drive is rebuilt at the next start).
+    async fn vm_refresh_config_drive(&self, vm_id: i64) {
+        let r: Result<(), Error> = async {
+            let vm = self.vm_load(vm_id).await?;
+            match vm.host_id.filter(|_| vm.state == VmState::Running) {
+                Some(h) => self.configdrive_put(&vm, h).await.map(|_| ()),
+                None => Ok(()),
+            }
+        }
+        .await;
+        if let Err(e) = r {
+            tracing::warn!(vm = vm_id, error = %e, "rebuilding the config drive after a NIC change failed; it is rebuilt at the next start");
+        }
     }
 
     /// Take a NIC off its VM (the undo of an add, and `removeNicFromVirtualMachine`): the NIC
@@ -227,7 +244,9 @@ impl App {
         self.enqueue_releases_for(&mut tx, &vm, std::slice::from_ref(&nic), &released_on_removal())
             .await?;
         ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Nic, &[nic.id]).await?;
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.vm_refresh_config_drive(vm.id).await;
+        Ok(())
     }
 
     /// `removeNicFromVirtualMachine`: not the default NIC.
@@ -325,6 +344,8 @@ impl App {
             self.followup_enqueue(&mut tx, &FollowUp::RouterProgram { network_id })
                 .await?;
         }
-        tx.commit().await.map_err(db_err)
+        tx.commit().await.map_err(db_err)?;
+        self.vm_refresh_config_drive(p.vm_id).await;
+        Ok(())
     }
 }

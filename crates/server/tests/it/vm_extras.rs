@@ -348,10 +348,10 @@ async fn migration_moves_a_running_vm_and_its_capacity() {
         .unwrap()
         .to_string();
     let (_, user) = t.account_client("other", "0", &domain).await;
-    let r = user
-        .get("migrateVirtualMachine", &[("virtualmachineid", &id), ("hostid", &h1)])
-        .await;
-    assert_ne!(r.status, 200, "{}", r.text);
+    for command in ["migrateVirtualMachine", "findHostsForMigration"] {
+        let r = user.get(command, &[("virtualmachineid", &id), ("hostid", &h1)]).await;
+        assert_eq!(r.status, 401, "{command}: {}", r.text);
+    }
     let e = c
         .get("migrateVirtualMachine", &[("virtualmachineid", &id), ("hostid", &h0)])
         .await
@@ -378,16 +378,27 @@ async fn migration_moves_a_running_vm_and_its_capacity() {
     let found = c.get("findHostsForMigration", &[("virtualmachineid", &id)]).await;
     assert_eq!(found.ok()["count"], 1, "{}", found.text);
     let h = &found.items("host")[0];
-    assert_eq!((h["id"].as_str(), h["suitableformigration"].as_bool()), (Some(h1.as_str()), Some(true)), "{h}");
-    c.get("updateHost", &[("id", &h1), ("allocationstate", "Disable")]).await.ok();
-    let h = &c.get("findHostsForMigration", &[("virtualmachineid", &id)]).await.items("host")[0];
+    assert_eq!(
+        (h["id"].as_str(), h["suitableformigration"].as_bool()),
+        (Some(h1.as_str()), Some(true)),
+        "{h}"
+    );
+    c.get("updateHost", &[("id", &h1), ("allocationstate", "Disable")])
+        .await
+        .ok();
+    let h = &c
+        .get("findHostsForMigration", &[("virtualmachineid", &id)])
+        .await
+        .items("host")[0];
     assert_eq!(h["suitableformigration"], false, "{h}");
     let e = c
         .get("migrateVirtualMachine", &[("virtualmachineid", &id), ("hostid", &h1)])
         .await
         .err(431);
     assert!(e.contains("Enabled"), "{e}");
-    c.get("updateHost", &[("id", &h1), ("allocationstate", "Enable")]).await.ok();
+    c.get("updateHost", &[("id", &h1), ("allocationstate", "Enable")])
+        .await
+        .ok();
 
     // A start failure on the destination: back on the source, nothing held there.
     c.get(
@@ -454,7 +465,9 @@ async fn migration_moves_a_running_vm_and_its_capacity() {
         .await
         .err(431);
     assert!(e.contains("not Running"), "{e}");
-    c.get("findHostsForMigration", &[("virtualmachineid", &id)]).await.err(431);
+    c.get("findHostsForMigration", &[("virtualmachineid", &id)])
+        .await
+        .err(431);
     t.stop().await;
 }
 
@@ -547,6 +560,15 @@ async fn nics_are_added_removed_and_made_default_with_the_routers_following() {
             .unwrap_or_default()
     };
     assert_eq!(served(&router_b, &net_b), vec![("10.31.0.77".to_string(), false)]);
+    // The running VM's config drive gives its default NIC's address (local-ipv4).
+    let in_drive = |text: &str| {
+        let iso = sim.config_drive_path(&instance).expect("config drive");
+        std::fs::read(iso)
+            .unwrap()
+            .windows(text.len())
+            .any(|w| w == text.as_bytes())
+    };
+    assert!(!in_drive("10.31.0.77"));
     let e = c
         .get(
             "addNicToVirtualMachine",
@@ -603,6 +625,7 @@ async fn nics_are_added_removed_and_made_default_with_the_routers_following() {
     t.quiesce().await;
     let router_a = routers_of(c, &net_a).await[0].clone();
     assert_eq!(served(&router_b, &net_b), vec![("10.31.0.77".to_string(), true)]);
+    assert!(in_drive("10.31.0.77"), "the config drive follows the default NIC");
     assert!(
         served(&router_a, &net_a).iter().all(|(_, d)| !d),
         "{:?}",
