@@ -8,6 +8,7 @@
 
 use ferrostack_db::host::Host;
 use ferrostack_db::offering::ServiceOffering;
+use ferrostack_db::sql::Arg;
 use ferrostack_db::vm::{self as vm_db, Vm};
 use ferrostack_db::vm_extras::{self as x_db, Size};
 use ferrostack_db::{db_err, Conn};
@@ -487,7 +488,25 @@ impl App {
         if vm.template_id != Some(template.id) {
             x_db::set_template(&mut tx, vm.id, template.id).await?;
         }
-        tx.commit().await.map_err(db_err)
+        // A password-enabled template's VM gets a new password with its new disk, as CloudStack
+        // does; it is handed to the VM's user-data provider like a reset one.
+        let password = template.password_enabled == 1;
+        if password {
+            vm_db::set_cols(
+                &mut tx,
+                vm.id,
+                &[
+                    ("password", Arg::Str(crate::password::random_token(9))),
+                    ("password_pending", Arg::I64(1)),
+                ],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(db_err)?;
+        if password {
+            self.vm_push_user_data(vm.id).await;
+        }
+        Ok(())
     }
 }
 

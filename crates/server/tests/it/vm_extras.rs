@@ -327,6 +327,35 @@ async fn restore_replaces_the_root_volume_and_keeps_the_vm_state() {
     );
     let third = root(c.get("listVolumes", &[("virtualmachineid", &id)]).await.items("volume"));
     assert_ne!(third["id"], second["id"]);
+
+    // A password-enabled template gives the restored VM a new password, answered once.
+    let r = c
+        .get(
+            "registerTemplate",
+            &[
+                ("name", "pw"),
+                ("displaytext", "pw"),
+                ("url", "http://images.example.org/pw.qcow2"),
+                ("format", "QCOW2"),
+                ("hypervisor", "Simulator"),
+                ("ostypeid", &edge.ostype),
+                ("zoneid", &edge.zone.zone),
+                ("directdownload", "true"),
+                ("passwordenabled", "true"),
+            ],
+        )
+        .await;
+    let pw_template = r.ok()["template"][0]["id"].as_str().unwrap().to_string();
+    crate::common::finish_downloads(t.app(), &pw_template).await;
+    let j = c
+        .run_async(
+            "restoreVirtualMachine",
+            &[("virtualmachineid", &id), ("templateid", &pw_template)],
+        )
+        .await;
+    let v = &j["jobresult"]["virtualmachine"];
+    assert!(v["password"].as_str().is_some_and(|p| p.len() >= 8), "{j}");
+    assert_eq!(v["passwordenabled"], true, "{j}");
     assert_eq!(c.run_async("startVirtualMachine", &[("id", &id)]).await["jobstatus"], 1);
     t.stop().await;
 }
