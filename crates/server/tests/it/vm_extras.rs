@@ -689,3 +689,76 @@ async fn nics_are_added_removed_and_made_default_with_the_routers_following() {
     }
     t.stop().await;
 }
+
+/// On hosts that build their VMs' disks and devices (KVM, here `ferrostack agent` with its
+/// simulated backend), what the hypervisor contract can't do live is refused with what to do;
+/// a restore makes the new root volume Ready with the restart on the host.
+#[tokio::test]
+async fn kvm_hosts_refuse_live_changes_and_restore_through_a_restart() {
+    use crate::kvmhost::{configdrive_only_offering, kvm_edge, kvm_template, AgentProcess};
+    let t = TestServer::start().await;
+    let c = &t.admin;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path(), "pw", &["--backend", "simulator"]);
+    let edge = kvm_edge(c, "kx", &agent.url, "pw", &dir.path().join("pool")).await;
+    let guest = kvm_template(c, &edge, "guest", "http://images.example.org/g.qcow2", None, false).await;
+    let cd = configdrive_only_offering(c, "cd").await;
+    let net_a = shared_network(c, &edge, "kx-a", &cd, "140", 40).await;
+    let net_b = shared_network(c, &edge, "kx-b", &cd, "141", 41).await;
+    let id = running_vm(c, &edge, &guest, &net_a, "kx1", &[]).await;
+    c.get(
+        "updateConfiguration",
+        &[
+            ("name", "enable.dynamic.scale.vm"),
+            ("value", "true"),
+            ("zoneid", &edge.zone.zone),
+        ],
+    )
+    .await
+    .ok();
+    let medium = offering_named(c, "Medium Instance").await;
+    let e = c
+        .get("scaleVirtualMachine", &[("id", &id), ("serviceofferingid", &medium)])
+        .await
+        .err(431);
+    assert!(e.contains("live scale"), "{e}");
+    let e = c
+        .get(
+            "addNicToVirtualMachine",
+            &[("virtualmachineid", &id), ("networkid", &net_b)],
+        )
+        .await
+        .err(431);
+    assert!(e.contains("stop the VM first"), "{e}");
+    let e = c
+        .get("migrateVirtualMachine", &[("virtualmachineid", &id)])
+        .await
+        .err(431);
+    assert!(e.contains("live migration"), "{e}");
+
+    // Restore: stopped, a new root volume made at the start, running again.
+    let before = c.get("listVolumes", &[("virtualmachineid", &id)]).await.items("volume");
+    let j = c.run_async("restoreVirtualMachine", &[("virtualmachineid", &id)]).await;
+    assert_eq!(j["jobresult"]["virtualmachine"]["state"], "Running", "{j}");
+    let after = c.get("listVolumes", &[("virtualmachineid", &id)]).await.items("volume");
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_ne!(after[0]["id"], before[0]["id"]);
+    assert_eq!(after[0]["state"], "Ready", "{after:?}");
+
+    // Stopped, the same changes are fine.
+    assert_eq!(c.run_async("stopVirtualMachine", &[("id", &id)]).await["jobstatus"], 1);
+    let j = c
+        .run_async(
+            "addNicToVirtualMachine",
+            &[("virtualmachineid", &id), ("networkid", &net_b)],
+        )
+        .await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    let j = c
+        .run_async("scaleVirtualMachine", &[("id", &id), ("serviceofferingid", &medium)])
+        .await;
+    assert_eq!(j["jobresult"]["virtualmachine"]["memory"], 1024, "{j}");
+    assert_eq!(c.run_async("startVirtualMachine", &[("id", &id)]).await["jobstatus"], 1);
+    drop(agent);
+    t.stop().await;
+}
