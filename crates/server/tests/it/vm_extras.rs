@@ -262,11 +262,11 @@ async fn restore_replaces_the_root_volume_and_keeps_the_vm_state() {
     };
     let first = root(c.get("listVolumes", &[("virtualmachineid", &id)]).await.items("volume"));
 
-    // Refusals.
+    // Refusals, under CloudStack's response name for this command.
     let bogus = "5f1d1c59-0000-4000-8000-000000000000";
-    c.get("restoreVirtualMachine", &[("virtualmachineid", bogus)])
-        .await
-        .err(431);
+    let r = c.get("restoreVirtualMachine", &[("virtualmachineid", bogus)]).await;
+    r.err(431);
+    assert!(r.body.get("restorevmresponse").is_some(), "{}", r.text);
     c.get(
         "restoreVirtualMachine",
         &[("virtualmachineid", &id), ("templateid", bogus)],
@@ -299,7 +299,12 @@ async fn restore_replaces_the_root_volume_and_keeps_the_vm_state() {
         .err(431);
 
     // A running VM is restored from its template and runs again, on a new root volume.
-    let j = c.run_async("restoreVirtualMachine", &[("virtualmachineid", &id)]).await;
+    let r = c.get("restoreVirtualMachine", &[("virtualmachineid", &id)]).await;
+    let job = r.body["restorevmresponse"]["jobid"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}", r.text))
+        .to_string();
+    let j = c.wait_job(&job).await;
     assert_eq!(j["jobstatus"], 1, "{j}");
     assert_eq!(j["jobresult"]["virtualmachine"]["state"], "Running", "{j}");
     let second = root(c.get("listVolumes", &[("virtualmachineid", &id)]).await.items("volume"));
