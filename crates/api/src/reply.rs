@@ -64,10 +64,18 @@ impl Reply {
     }
 }
 
-/// The top-level key: `lowercase(command) + "response"`, or `errorresponse`.
+/// Commands whose CloudStack response name (the Java command's `s_name`) is not
+/// `lowercase(command) + "response"`: clients look their answers up by that name.
+const IRREGULAR_RESPONSE_KEYS: &[(&str, &str)] = &[("restoreVirtualMachine", "restorevmresponse")];
+
+/// The top-level key: `lowercase(command) + "response"` (or the command's irregular name), or
+/// `errorresponse`.
 pub fn response_key(command: Option<&str>) -> String {
     match command {
-        Some(c) => format!("{}response", c.to_ascii_lowercase()),
+        Some(c) => match IRREGULAR_RESPONSE_KEYS.iter().find(|(name, _)| *name == c) {
+            Some((_, key)) => (*key).to_string(),
+            None => format!("{}response", c.to_ascii_lowercase()),
+        },
         None => "errorresponse".to_string(),
     }
 }
@@ -200,6 +208,7 @@ mod tests {
             json!({"id":"e","jobid":"j"})
         );
         assert_eq!(response_key(Some("listZones")), "listzonesresponse");
+        assert_eq!(response_key(Some("restoreVirtualMachine")), "restorevmresponse");
     }
 
     #[test]

@@ -198,6 +198,14 @@ pub const SETTINGS: &[Setting] = &[
         scope: Scope::Global,
         kind: Kind::RoleTypes,
     },
+    Setting {
+        name: "enable.dynamic.scale.vm",
+        category: "Advanced",
+        default: "false",
+        description: "Enables/Disables dynamically scaling a vm",
+        scope: Scope::Zone,
+        kind: Kind::Boolean,
+    },
 ];
 
 pub fn setting(name: &str) -> Option<&'static Setting> {

@@ -59,6 +59,10 @@ pub enum FollowUp {
     /// Delete a deleted volume's file through a host that reaches its pool.
     #[serde(rename = "disk.delete")]
     DiskDelete { host_id: i64, file: DiskFile },
+    /// Push a network's router configuration again (a VM's NIC joined or left the network, or
+    /// became or stopped being its default NIC).
+    #[serde(rename = "router.program")]
+    RouterProgram { network_id: i64 },
 }
 
 impl FollowUp {
@@ -68,6 +72,7 @@ impl FollowUp {
             FollowUp::ElementRelease { .. } => "element.release",
             FollowUp::HostDestroy { .. } => "host.destroy",
             FollowUp::DiskDelete { .. } => "disk.delete",
+            FollowUp::RouterProgram { .. } => "router.program",
         }
     }
 
@@ -81,13 +86,14 @@ impl FollowUp {
             } => format!("{}:{network_id}:{}", provider.as_str(), nic.nic_uuid),
             FollowUp::HostDestroy { instance_name, .. } => instance_name.clone(),
             FollowUp::DiskDelete { file, .. } => format!("{}:{}", file.pool.uuid, file.volume),
+            FollowUp::RouterProgram { network_id } => network_id.to_string(),
         }
     }
 
     /// The host whose agent the effect needs, if any.
     pub fn host_id(&self) -> Option<i64> {
         match self {
-            FollowUp::ElementRelease { .. } => None,
+            FollowUp::ElementRelease { .. } | FollowUp::RouterProgram { .. } => None,
             FollowUp::HostDestroy { host_id, .. } | FollowUp::DiskDelete { host_id, .. } => Some(*host_id),
         }
     }
@@ -222,6 +228,10 @@ impl App {
                 self.followup_host_destroy(*host_id, instance_name).await
             }
             FollowUp::DiskDelete { host_id, file } => self.followup_disk_delete(*host_id, file).await,
+            // Nothing to do when the network is gone or has no running router.
+            FollowUp::RouterProgram { network_id } => {
+                self.router_program(*network_id).await.map(|()| Outcome::Done(None))
+            }
         }
     }
 
@@ -356,6 +366,9 @@ mod tests {
         assert!(FollowUp::from_row("host.destroy", r#"{"name": "x"}"#).is_err());
         assert!(FollowUp::from_row("host.destroy", "not json").is_err());
         assert!(FollowUp::from_row("router.sync", "{}").is_err());
+        let p = FollowUp::from_row("router.program", r#"{"network_id": 4}"#).unwrap();
+        assert_eq!(p, FollowUp::RouterProgram { network_id: 4 });
+        assert_eq!((p.target(), p.host_id()), ("4".to_string(), None));
     }
 
     #[test]

@@ -212,14 +212,14 @@ pub fn registered_kinds() -> Vec<&'static str> {
 
 impl App {
     /// The password a finished job answers its VM's owner with: CloudStack returns it for a
-    /// password-enabled deploy and for a password reset. It is read from the VM row, never
+    /// password-enabled deploy, a password reset and a restore. It is read from the VM row, never
     /// from the job row.
     pub async fn job_password(&self, caller: &Caller, j: &JobView) -> Result<Option<String>, Error> {
         let kind = crate::saga::SagaKind::parse(&j.job.kind)
             .ok_or_else(|| Error::internal(format!("job {} has an unknown kind {}", j.job.uuid, j.job.kind)))?;
         let answers_password = matches!(
             kind,
-            crate::saga::SagaKind::VmDeploy | crate::saga::SagaKind::VmResetPassword
+            crate::saga::SagaKind::VmDeploy | crate::saga::SagaKind::VmResetPassword | crate::saga::SagaKind::VmRestore
         );
         if !answers_password || j.job.status != 1 {
             return Ok(None);

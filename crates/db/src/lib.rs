@@ -29,6 +29,7 @@ pub mod template;
 pub mod user;
 pub mod userdata;
 pub mod vm;
+pub mod vm_extras;
 pub mod volume;
 pub mod zone;
 

@@ -24,6 +24,7 @@ pub mod user;
 pub mod userdata;
 pub mod vm;
 pub mod volume;
+pub mod vm_extras;
 pub mod zone;
 
 use crate::registry::Command;
@@ -42,6 +43,7 @@ pub fn all() -> Vec<Command> {
     v.extend(simulator::commands());
     v.extend(vm::commands());
     v.extend(volume::commands());
+    v.extend(vm_extras::commands());
     v.extend(group::commands());
     v.extend(router::commands());
     v.extend(storage::commands());

@@ -45,6 +45,7 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         adapt(crate::volume_sagas::VolumeResize),
     ];
     v.extend(crate::vm_sagas::all());
+    v.extend(crate::vm_extras_sagas::all());
     v
 }
 

@@ -26,4 +26,5 @@ mod tags;
 mod userdata;
 mod vm;
 mod volumes;
+mod vm_extras;
 mod wire;
