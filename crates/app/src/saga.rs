@@ -49,6 +49,10 @@ ferrostack_types::cloudstack_enum! {
         TagsDelete => "tags_delete",
         DetailsAdd => "resource_details_add",
         DetailsRemove => "resource_details_remove",
+        SnapshotCreate => "snapshot_create",
+        SnapshotDelete => "snapshot_delete",
+        SnapshotRevert => "snapshot_revert",
+        TemplateCreate => "template_create",
     }
 }
 

@@ -190,6 +190,16 @@ pub async fn state_of(c: &mut Conn, id: i64) -> Result<Option<(SnapshotState, bo
     .transpose()
 }
 
+/// The volume id of a snapshot, removed or not.
+pub async fn volume_id_of(c: &mut Conn, id: i64) -> Result<Option<i64>, Error> {
+    let r: Option<(i64,)> = sqlx::query_as("SELECT volume_id FROM snapshot WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(r.map(|r| r.0))
+}
+
 /// Compare-and-set a snapshot's state; `removed` marks it removed in the same write. False if
 /// the snapshot moved on (or is removed).
 pub async fn cas(

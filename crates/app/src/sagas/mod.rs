@@ -39,6 +39,10 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         adapt(crate::tag_sagas::TagsDelete),
         adapt(crate::tag_sagas::DetailsAdd),
         adapt(crate::tag_sagas::DetailsRemove),
+        adapt(crate::snapshot::SnapshotCreateSaga),
+        adapt(crate::snapshot::SnapshotDeleteSaga),
+        adapt(crate::snapshot::SnapshotRevertSaga),
+        adapt(crate::snapshot::TemplateCreateSaga),
     ];
     v.extend(crate::vm_sagas::all());
     v
