@@ -247,10 +247,26 @@ impl App {
         snap_db::by_uuid(&mut c, uuid).await
     }
 
-    /// `deleteSnapshot`: a BackedUp (or failed) snapshot, as a job.
-    pub async fn snapshot_delete(&self, caller: &Caller, uuid: &str, meta: JobMeta) -> Result<Submitted, Error> {
+    /// `deleteSnapshot`: a BackedUp (or failed) snapshot, as a job. `zoneid`, when given, must
+    /// be the snapshot's zone (a snapshot is kept in one zone here).
+    pub async fn snapshot_delete(
+        &self,
+        caller: &Caller,
+        uuid: &str,
+        zone: Option<&str>,
+        meta: JobMeta,
+    ) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let s = self.snapshot_get_for(&mut tx, caller, "id", uuid).await?;
+        if let Some(z) = zone {
+            let z = self.zone_get_for(&mut tx, "zoneid", z).await?;
+            if z.id != s.zone_id {
+                return Err(Error::invalid(format!(
+                    "Snapshot {} is not in zone {} (it is in zone {}); leave zoneid out to delete it",
+                    s.name, z.name, s.zone_name
+                )));
+            }
+        }
         // The machine says where a delete is accepted; a snapshot being taken is refused.
         s.state.transition(SnapshotEvent::DestroyRequested)?;
         let sub = self

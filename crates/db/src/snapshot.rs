@@ -231,8 +231,9 @@ pub struct SnapshotFilter {
     pub zone_id: Option<i64>,
     pub name: Option<String>,
     pub keyword: Option<String>,
-    /// `snapshottype` (MANUAL, RECURRING…), upper case.
-    pub snapshot_type: Option<String>,
+    /// `snapshottype` / `intervaltype`: any of these stored types (MANUAL, HOURLY…); `None`
+    /// for any type.
+    pub snapshot_types: Option<Vec<String>>,
     /// `tags[N].key/value`: snapshots having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
 }
@@ -263,8 +264,8 @@ pub async fn list(
     if let Some(v) = &f.name {
         s.and("lower(s.name) = ").bind_str(v.to_lowercase());
     }
-    if let Some(v) = &f.snapshot_type {
-        s.and("s.snapshot_type = ").bind_str(v.to_uppercase());
+    if let Some(v) = &f.snapshot_types {
+        s.and_in_str("s.snapshot_type", v);
     }
     if let Some(k) = &f.keyword {
         s.and_keyword(&["s.name"], k);
