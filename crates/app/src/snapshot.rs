@@ -58,6 +58,14 @@ pub struct SnapshotCreate {
     pub tags: Vec<(String, String)>,
 }
 
+/// The uuids `listSnapshots` resolves: `id`, `volumeid`, `zoneid`.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotLookup {
+    pub id: Option<String>,
+    pub volume: Option<String>,
+    pub zone: Option<String>,
+}
+
 /// The name CloudStack gives a snapshot nobody named: `<vm>_<volume>_<yyyyMMddHHmmss>`
 /// (`detached` for a volume attached to no VM), in UTC.
 pub fn default_name(vm: Option<&str>, volume: &str, now: i64) -> String {
@@ -117,7 +125,11 @@ impl App {
         }
         crate::tag::check_unique_keys("tags", p.tags.iter().map(|(k, _)| k.as_str()))?;
         let name = match p.name.as_deref().map(str::trim) {
-            Some("") => return Err(Error::invalid("The snapshot name can't be empty; give a name or leave it out")),
+            Some("") => {
+                return Err(Error::invalid(
+                    "The snapshot name can't be empty; give a name or leave it out",
+                ))
+            }
             Some(n) if n.chars().count() > 255 => {
                 return Err(Error::invalid("A snapshot name is at most 255 characters"))
             }
@@ -125,7 +137,9 @@ impl App {
             None => None,
         };
         let mut tx = self.db.begin().await?;
-        let v = self.volume_source_for(&mut tx, caller, "volumeid", &p.volume_uuid).await?;
+        let v = self
+            .volume_source_for(&mut tx, caller, "volumeid", &p.volume_uuid)
+            .await?;
         let hypervisor = snapshot_hypervisor(&v)?;
         if v.state != VolumeState::Ready {
             return Err(Error::invalid(format!(
@@ -136,8 +150,10 @@ impl App {
                 match v.state {
                     VolumeState::Allocated | VolumeState::Creating =>
                         "; a VM's volumes become Ready when the VM first starts",
-                    VolumeState::Snapshotting | VolumeState::RevertSnapshotting | VolumeState::Resizing |
-                    VolumeState::Migrating => "; wait for the running operation to finish and retry",
+                    VolumeState::Snapshotting
+                    | VolumeState::RevertSnapshotting
+                    | VolumeState::Resizing
+                    | VolumeState::Migrating => "; wait for the running operation to finish and retry",
                     VolumeState::Ready | VolumeState::Destroy | VolumeState::Expunging | VolumeState::Expunged => "",
                 }
             )));
@@ -206,18 +222,17 @@ impl App {
         Ok(sub)
     }
 
-    /// `listSnapshots`: `volumeid` and `zoneid` must name what exists (and, for the volume,
-    /// what the caller may see); a removed snapshot's id answers an empty list.
+    /// `listSnapshots`: `volumeid` and `zoneid` must name what exists; a removed snapshot's id
+    /// answers an empty list, one that never existed a 431.
     pub async fn snapshot_list(
         &self,
         caller: &Caller,
         scope: &ListScope,
         mut f: SnapshotFilter,
-        id: Option<&str>,
-        volume: Option<&str>,
-        zone: Option<&str>,
+        by: &SnapshotLookup,
         page: Page,
     ) -> Result<(i64, Vec<Snapshot>), Error> {
+        let (id, volume, zone) = (by.id.as_deref(), by.volume.as_deref(), by.zone.as_deref());
         let mut c = self.db.conn().await?;
         if let Some(u) = id {
             match snap_db::by_uuid_including_removed(&mut c, u).await? {
@@ -351,13 +366,15 @@ pub(crate) async fn revert_check(c: &mut Conn, s: &Snapshot) -> Result<VolumeSou
             s.name, s.state
         )));
     }
-    let v = snap_db::volume_source(c, None, Some(s.volume_id)).await?.ok_or_else(|| {
-        Error::invalid(format!(
-            "The volume of snapshot {} ({}) was deleted; a snapshot of a deleted volume can't be reverted to \
+    let v = snap_db::volume_source(c, None, Some(s.volume_id))
+        .await?
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "The volume of snapshot {} ({}) was deleted; a snapshot of a deleted volume can't be reverted to \
              (make a template from it with createTemplate snapshotid=…)",
-            s.name, s.volume_name
-        ))
-    })?;
+                s.name, s.volume_name
+            ))
+        })?;
     if v.state != VolumeState::Ready {
         return Err(Error::invalid(format!(
             "Volume {} is {}, not Ready: it can be reverted to a snapshot only when Ready",

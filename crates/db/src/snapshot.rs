@@ -209,16 +209,15 @@ pub async fn cas(
     to: SnapshotState,
     removed: Option<i64>,
 ) -> Result<bool, Error> {
-    let r = sqlx::query(
-        "UPDATE snapshot SET state = $1, removed = $2 WHERE id = $3 AND state = $4 AND removed IS NULL",
-    )
-    .bind(to.as_str())
-    .bind(removed)
-    .bind(id)
-    .bind(from.as_str())
-    .execute(&mut *c)
-    .await
-    .map_err(db_err)?;
+    let r =
+        sqlx::query("UPDATE snapshot SET state = $1, removed = $2 WHERE id = $3 AND state = $4 AND removed IS NULL")
+            .bind(to.as_str())
+            .bind(removed)
+            .bind(id)
+            .bind(from.as_str())
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
     Ok(r.rows_affected() == 1)
 }
 

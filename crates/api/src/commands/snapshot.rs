@@ -3,7 +3,7 @@
 
 use ferrostack_app::model::SnapshotFilter;
 use ferrostack_app::saga::SagaKind;
-use ferrostack_app::snapshot::{SnapshotCreate, TemplateCreate};
+use ferrostack_app::snapshot::{SnapshotCreate, SnapshotLookup, TemplateCreate};
 use ferrostack_app::tag::ResourceType;
 use ferrostack_types::{Error, EventType};
 
@@ -18,18 +18,62 @@ use crate::Ctx;
 /// CloudStack parameters of these commands whose effect ferrostack does not provide, with what
 /// to do instead: given, they are refused (431), never ignored.
 const UNSUPPORTED: &[(&str, &str, &str)] = &[
-    ("createSnapshot", "policyid", "snapshot policies are not supported yet; take manual snapshots"),
-    ("createSnapshot", "locationtype", "a snapshot is kept where this server keeps it; leave locationtype out"),
-    ("createSnapshot", "zoneids", "copying snapshots to other zones is not supported yet"),
-    ("createSnapshot", "account", "a snapshot belongs to its volume's owner; leave account and domainid out"),
-    ("createSnapshot", "domainid", "a snapshot belongs to its volume's owner; leave account and domainid out"),
-    ("listSnapshots", "locationtype", "every snapshot has one copy here; leave locationtype out"),
-    ("listSnapshots", "imagestoreid", "snapshots are not listed per image store; leave imagestoreid out"),
-    ("listSnapshots", "storageid", "snapshots are not listed per storage pool; leave storageid out"),
-    ("createTemplate", "virtualmachineid", "bare-metal templates are not supported"),
+    (
+        "createSnapshot",
+        "policyid",
+        "snapshot policies are not supported yet; take manual snapshots",
+    ),
+    (
+        "createSnapshot",
+        "locationtype",
+        "a snapshot is kept where this server keeps it; leave locationtype out",
+    ),
+    (
+        "createSnapshot",
+        "zoneids",
+        "copying snapshots to other zones is not supported yet",
+    ),
+    (
+        "createSnapshot",
+        "account",
+        "a snapshot belongs to its volume's owner; leave account and domainid out",
+    ),
+    (
+        "createSnapshot",
+        "domainid",
+        "a snapshot belongs to its volume's owner; leave account and domainid out",
+    ),
+    (
+        "listSnapshots",
+        "locationtype",
+        "every snapshot has one copy here; leave locationtype out",
+    ),
+    (
+        "listSnapshots",
+        "imagestoreid",
+        "snapshots are not listed per image store; leave imagestoreid out",
+    ),
+    (
+        "listSnapshots",
+        "storageid",
+        "snapshots are not listed per storage pool; leave storageid out",
+    ),
+    (
+        "createTemplate",
+        "virtualmachineid",
+        "bare-metal templates are not supported",
+    ),
     ("createTemplate", "url", "bare-metal templates are not supported"),
-    ("createTemplate", "details", "set template details afterwards with updateTemplate details[0].key=value"),
-    ("createTemplate", "projectid", "projects are not supported yet; the template belongs to your account"),
+    (
+        "createTemplate",
+        "details",
+        "set template details afterwards with updateTemplate details[0].key=value",
+    ),
+    (
+        "createTemplate",
+        "projectid",
+        "projects are not supported yet; the template belongs to your account",
+    ),
 ];
 
 fn refuse_unsupported(command: &str, a: &Args) -> Result<(), Error> {
@@ -239,19 +283,12 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     };
     let mut scope = a.scope();
     scope.list_all |= a.str("ids").is_some();
-    let (id, volume, zone) = (a.uuid("id"), a.uuid("volumeid"), a.uuid("zoneid"));
-    let (total, rows) = c
-        .app
-        .snapshot_list(
-            &c.caller,
-            &scope,
-            f,
-            id.as_deref(),
-            volume.as_deref(),
-            zone.as_deref(),
-            a.page()?,
-        )
-        .await?;
+    let by = SnapshotLookup {
+        id: a.uuid("id"),
+        volume: a.uuid("volumeid"),
+        zone: a.uuid("zoneid"),
+    };
+    let (total, rows) = c.app.snapshot_list(&c.caller, &scope, f, &by, a.page()?).await?;
     let ids: Vec<i64> = rows.iter().map(|s| s.id).collect();
     let tags = c.app.tags_page(ResourceType::Snapshot, &ids).await?;
     Ok(Reply::list(
@@ -274,7 +311,10 @@ async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn revert(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let s = c.app.snapshot_revert(&c.caller, &a.req_uuid("id")?, c.job_meta()?).await?;
+    let s = c
+        .app
+        .snapshot_revert(&c.caller, &a.req_uuid("id")?, c.job_meta()?)
+        .await?;
     Ok(Reply::Job {
         job_id: s.job_uuid,
         id: None,

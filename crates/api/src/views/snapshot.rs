@@ -64,7 +64,10 @@ pub fn snapshot(s: &Snapshot, tags: Value) -> Value {
     m.insert("virtualsize".into(), json!(s.size));
     m.insert("zoneid".into(), json!(s.zone_uuid));
     m.insert("zonename".into(), json!(s.zone_name));
-    m.insert("revertable".into(), json!(s.state.usable() && s.volume_removed.is_none()));
+    m.insert(
+        "revertable".into(),
+        json!(s.state.usable() && s.volume_removed.is_none()),
+    );
     put(&mut m, "ostypeid", &s.os_uuid);
     put(&mut m, "osdisplayname", &s.os_name);
     m.insert("tags".into(), tags);

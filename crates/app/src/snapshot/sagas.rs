@@ -48,7 +48,13 @@ fn failure_path(s: SnapshotState) -> &'static [SnapshotEvent] {
 
 /// Move a snapshot through `events` with a compare-and-swap on the state read; `remove` marks
 /// it removed in the same write. A lost swap is a conflict (the job retries or fails).
-async fn snapshot_move(c: &mut Conn, id: i64, from: SnapshotState, events: &[SnapshotEvent], remove: bool) -> Result<(), Error> {
+async fn snapshot_move(
+    c: &mut Conn,
+    id: i64,
+    from: SnapshotState,
+    events: &[SnapshotEvent],
+    remove: bool,
+) -> Result<(), Error> {
     let to = walk(from, events)?;
     let removed = remove.then(now_ms);
     if !snap_db::cas(c, id, from, to, removed).await? {
@@ -130,7 +136,13 @@ impl TypedSaga for SnapshotCreateSaga {
     const KIND: SagaKind = SagaKind::SnapshotCreate;
     const DONE_AT_SUBMISSION: usize = 1;
 
-    async fn action(&self, app: &App, p: &SnapshotParams, step: SnapshotCreateStep, _: &mut Value) -> Result<(), Error> {
+    async fn action(
+        &self,
+        app: &App,
+        p: &SnapshotParams,
+        step: SnapshotCreateStep,
+        _: &mut Value,
+    ) -> Result<(), Error> {
         use SnapshotEvent as E;
         let mut tx = app.db.begin().await?;
         let s = snap_db::get(&mut tx, p.snapshot_id)
@@ -142,18 +154,37 @@ impl TypedSaga for SnapshotCreateSaga {
                 if s.state == SnapshotState::Allocated {
                     let v = snap_db::volume_source(&mut tx, None, Some(s.volume_id))
                         .await?
-                        .ok_or_else(|| Error::invalid(format!("Volume {} was deleted before the snapshot was taken", s.volume_name)))?;
+                        .ok_or_else(|| {
+                            Error::invalid(format!(
+                                "Volume {} was deleted before the snapshot was taken",
+                                s.volume_name
+                            ))
+                        })?;
                     // A 431 naming the state when the volume is no longer Ready.
                     let busy = v.state.transition(VolumeEvent::SnapshotRequested)?;
                     if !volume_cas(&mut tx, v.id, v.state, busy, None).await? {
                         return Err(Error::Conflict(format!("volume {} changed state; retry", v.name)));
                     }
-                    snapshot_move(&mut tx, s.id, s.state, &[E::CreateRequested, E::OperationSucceeded], false).await?;
+                    snapshot_move(
+                        &mut tx,
+                        s.id,
+                        s.state,
+                        &[E::CreateRequested, E::OperationSucceeded],
+                        false,
+                    )
+                    .await?;
                 }
             }
             SnapshotCreateStep::BackUp => {
                 if s.state == SnapshotState::CreatedOnPrimary {
-                    snapshot_move(&mut tx, s.id, s.state, &[E::BackupToSecondary, E::OperationSucceeded], false).await?;
+                    snapshot_move(
+                        &mut tx,
+                        s.id,
+                        s.state,
+                        &[E::BackupToSecondary, E::OperationSucceeded],
+                        false,
+                    )
+                    .await?;
                     if let Some(v) = snap_db::volume_source(&mut tx, None, Some(s.volume_id)).await? {
                         if v.state == VolumeState::Snapshotting {
                             volume_move(&mut tx, v.id, v.state, &[VolumeEvent::OperationSucceeded]).await?;
@@ -199,7 +230,13 @@ impl TypedSaga for SnapshotDeleteSaga {
     type Step = SnapshotDeleteStep;
     const KIND: SagaKind = SagaKind::SnapshotDelete;
 
-    async fn action(&self, app: &App, p: &SnapshotParams, step: SnapshotDeleteStep, _: &mut Value) -> Result<(), Error> {
+    async fn action(
+        &self,
+        app: &App,
+        p: &SnapshotParams,
+        step: SnapshotDeleteStep,
+        _: &mut Value,
+    ) -> Result<(), Error> {
         match step {
             SnapshotDeleteStep::Destroy => snapshot_destroy(app, p.snapshot_id, false).await,
         }
@@ -225,10 +262,12 @@ pub(crate) async fn snapshot_destroy(app: &App, id: i64, force: bool) -> Result<
     match snap_db::state_of(&mut tx, id).await? {
         None | Some((_, true)) => {}
         Some((state, false)) => {
-            let path: &[SnapshotEvent] = match state {
-                SnapshotState::Destroying => &[E::OperationSucceeded],
-                _ if force && state.next(E::DestroyRequested).is_none() => failure_path(state),
-                _ => &[E::DestroyRequested, E::OperationSucceeded],
+            let path: &[SnapshotEvent] = if state == SnapshotState::Destroying {
+                &[E::OperationSucceeded]
+            } else if force && state.next(E::DestroyRequested).is_none() {
+                failure_path(state)
+            } else {
+                &[E::DestroyRequested, E::OperationSucceeded]
             };
             snapshot_move(&mut tx, id, state, path, true).await?;
             ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Snapshot, &[id]).await?;
@@ -257,7 +296,13 @@ impl TypedSaga for SnapshotRevertSaga {
     type Step = SnapshotRevertStep;
     const KIND: SagaKind = SagaKind::SnapshotRevert;
 
-    async fn action(&self, app: &App, p: &SnapshotParams, step: SnapshotRevertStep, _: &mut Value) -> Result<(), Error> {
+    async fn action(
+        &self,
+        app: &App,
+        p: &SnapshotParams,
+        step: SnapshotRevertStep,
+        _: &mut Value,
+    ) -> Result<(), Error> {
         let mut tx = app.db.begin().await?;
         let s = snap_db::get(&mut tx, p.snapshot_id)
             .await?
@@ -287,7 +332,9 @@ impl TypedSaga for SnapshotRevertSaga {
 
     async fn undo(&self, app: &App, p: &SnapshotParams, step: SnapshotRevertStep, _: &Value) -> Result<(), Error> {
         match step {
-            SnapshotRevertStep::StartRevert => release_volume(app, p.snapshot_id, VolumeState::RevertSnapshotting).await,
+            SnapshotRevertStep::StartRevert => {
+                release_volume(app, p.snapshot_id, VolumeState::RevertSnapshotting).await
+            }
             // The last step, one transaction: once it committed the volume is reverted.
             SnapshotRevertStep::Restore => Ok(()),
         }
@@ -306,7 +353,10 @@ mod tests {
     fn every_failure_path_follows_the_table() {
         for &s in SnapshotState::ALL {
             let end = walk(s, failure_path(s)).unwrap_or_else(|e| panic!("{s}: {e}"));
-            assert!(matches!(end, SnapshotState::Error | SnapshotState::Destroyed), "{s} → {end}");
+            assert!(
+                matches!(end, SnapshotState::Error | SnapshotState::Destroyed),
+                "{s} → {end}"
+            );
         }
     }
 

@@ -70,105 +70,106 @@ impl App {
             return Err(Error::denied("Only root admins can create featured templates"));
         }
         if p.template_tag.is_some() && !caller.is_root_admin() {
-            return Err(Error::denied("Parameter templatetag can only be specified by a root admin"));
+            return Err(Error::denied(
+                "Parameter templatetag can only be specified by a root admin",
+            ));
         }
         let mut tx = self.db.begin().await?;
-        let source = match (&p.snapshot_uuid, &p.volume_uuid) {
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    "Give either snapshotid or volumeid to create a template from, not both",
-                ))
-            }
-            (None, None) => {
-                return Err(Error::invalid(
+        let source =
+            match (&p.snapshot_uuid, &p.volume_uuid) {
+                (Some(_), Some(_)) => {
+                    return Err(Error::invalid(
+                        "Give either snapshotid or volumeid to create a template from, not both",
+                    ))
+                }
+                (None, None) => return Err(Error::invalid(
                     "Give snapshotid (a BackedUp snapshot) or volumeid (the ROOT volume of a stopped VM) to create a \
                      template from",
-                ))
-            }
-            (Some(u), None) => {
-                let s = self.snapshot_get_for(&mut tx, caller, "snapshotid", u).await?;
-                if s.state != SnapshotState::BackedUp {
-                    return Err(Error::invalid(format!(
-                        "Snapshot {} is {}, not BackedUp: a template can be made only from a backed-up snapshot",
-                        s.name, s.state
-                    )));
-                }
-                if let Some(z) = &p.zone_uuid {
-                    let zone = self.zone_get_for(&mut tx, "zoneid", z).await?;
-                    if zone.id != s.zone_id {
+                )),
+                (Some(u), None) => {
+                    let s = self.snapshot_get_for(&mut tx, caller, "snapshotid", u).await?;
+                    if s.state != SnapshotState::BackedUp {
                         return Err(Error::invalid(format!(
-                            "Snapshot {} is in zone {}, not {}: a template is made in its snapshot's zone (leave \
-                             zoneid out)",
-                            s.name, s.zone_name, zone.name
+                            "Snapshot {} is {}, not BackedUp: a template can be made only from a backed-up snapshot",
+                            s.name, s.state
                         )));
                     }
+                    if let Some(z) = &p.zone_uuid {
+                        let zone = self.zone_get_for(&mut tx, "zoneid", z).await?;
+                        if zone.id != s.zone_id {
+                            return Err(Error::invalid(format!(
+                                "Snapshot {} is in zone {}, not {}: a template is made in its snapshot's zone (leave \
+                             zoneid out)",
+                                s.name, s.zone_name, zone.name
+                            )));
+                        }
+                    }
+                    Source {
+                        zone_id: s.zone_id,
+                        hypervisor: s.hypervisor.clone(),
+                        size: s.size,
+                        snapshot_id: Some(s.id),
+                        volume_id: None,
+                        what: format!("snapshot {}", s.name),
+                    }
                 }
-                Source {
-                    zone_id: s.zone_id,
-                    hypervisor: s.hypervisor.clone(),
-                    size: s.size,
-                    snapshot_id: Some(s.id),
-                    volume_id: None,
-                    what: format!("snapshot {}", s.name),
-                }
-            }
-            (None, Some(u)) => {
-                if p.zone_uuid.is_some() {
-                    return Err(Error::invalid(
+                (None, Some(u)) => {
+                    if p.zone_uuid.is_some() {
+                        return Err(Error::invalid(
                         "zoneid can be given only with snapshotid; a template from a volume is made in the volume's \
                          zone",
                     ));
-                }
-                let v = self.volume_source_for(&mut tx, caller, "volumeid", u).await?;
-                if v.volume_type != "ROOT" {
-                    return Err(Error::invalid(format!(
+                    }
+                    let v = self.volume_source_for(&mut tx, caller, "volumeid", u).await?;
+                    if v.volume_type != "ROOT" {
+                        return Err(Error::invalid(format!(
                         "Volume {} is a {} volume; createTemplate volumeid=… takes the ROOT volume of a stopped VM \
                          (or snapshot the data volume and use snapshotid)",
                         v.name, v.volume_type
                     )));
-                }
-                if v.vm_type.as_deref().is_some_and(|t| t != "User") {
-                    return Err(Error::invalid(format!(
-                        "Volume {} belongs to a system VM or router; templates are made from user VMs' volumes",
-                        v.name
-                    )));
-                }
-                match v.vm_state {
-                    Some(VmState::Stopped) => {}
-                    Some(st) => {
+                    }
+                    if v.vm_type.as_deref().is_some_and(|t| t != "User") {
                         return Err(Error::invalid(format!(
+                            "Volume {} belongs to a system VM or router; templates are made from user VMs' volumes",
+                            v.name
+                        )));
+                    }
+                    match v.vm_state {
+                        Some(VmState::Stopped) => {}
+                        Some(st) => {
+                            return Err(Error::invalid(format!(
                             "VM {} is {}: stop it (stopVirtualMachine) before creating a template from its root volume \
                              {}",
                             v.vm_name.as_deref().unwrap_or("?"),
                             st,
                             v.name
                         )))
-                    }
-                    None => {
-                        return Err(Error::invalid(format!(
-                            "Volume {} is attached to no VM; attach it to a stopped VM, or snapshot it and use \
+                        }
+                        None => {
+                            return Err(Error::invalid(format!(
+                                "Volume {} is attached to no VM; attach it to a stopped VM, or snapshot it and use \
                              snapshotid",
-                            v.name
-                        )))
+                                v.name
+                            )))
+                        }
                     }
-                }
-                if v.state != VolumeState::Ready {
-                    return Err(Error::invalid(format!(
+                    if v.state != VolumeState::Ready {
+                        return Err(Error::invalid(format!(
                         "Volume {} is {}, not Ready: a template can be made only from a Ready volume (a VM's volumes \
                          become Ready when it first starts)",
                         v.name, v.state
                     )));
+                    }
+                    Source {
+                        zone_id: v.zone_id,
+                        hypervisor: v.hypervisor.clone().unwrap_or_default(),
+                        size: v.size,
+                        snapshot_id: None,
+                        volume_id: Some(v.id),
+                        what: format!("volume {}", v.name),
+                    }
                 }
-                Source {
-                    zone_id: v.zone_id,
-                    hypervisor: v.hypervisor.clone().unwrap_or_default(),
-                    size: v.size,
-                    snapshot_id: None,
-                    volume_id: Some(v.id),
-                    what: format!("volume {}", v.name),
-                }
-            }
-        };
+            };
         let hypervisor = TEMPLATE_SOURCE_HYPERVISORS
             .iter()
             .copied()
@@ -177,7 +178,11 @@ impl App {
                 Error::unsupported(format!(
                     "Templates from {} volumes are not supported by this management server yet ({}); they work on \
                      simulator hosts",
-                    if source.hypervisor.is_empty() { "unknown" } else { &source.hypervisor },
+                    if source.hypervisor.is_empty() {
+                        "unknown"
+                    } else {
+                        &source.hypervisor
+                    },
                     source.what
                 ))
             })?;
@@ -309,7 +314,13 @@ impl TypedSaga for TemplateCreateSaga {
     const KIND: SagaKind = SagaKind::TemplateCreate;
     const DONE_AT_SUBMISSION: usize = 1;
 
-    async fn action(&self, app: &App, p: &TemplateCreateParams, step: TemplateCreateStep, _: &mut Value) -> Result<(), Error> {
+    async fn action(
+        &self,
+        app: &App,
+        p: &TemplateCreateParams,
+        step: TemplateCreateStep,
+        _: &mut Value,
+    ) -> Result<(), Error> {
         match step {
             TemplateCreateStep::Record => Ok(()),
             TemplateCreateStep::MakeReady => {
@@ -334,7 +345,13 @@ impl TypedSaga for TemplateCreateSaga {
         }
     }
 
-    async fn undo(&self, app: &App, p: &TemplateCreateParams, step: TemplateCreateStep, _: &Value) -> Result<(), Error> {
+    async fn undo(
+        &self,
+        app: &App,
+        p: &TemplateCreateParams,
+        step: TemplateCreateStep,
+        _: &Value,
+    ) -> Result<(), Error> {
         match step {
             // The template that could not be made goes.
             TemplateCreateStep::Record => {
