@@ -437,3 +437,63 @@ async fn templates_from_snapshots_and_stopped_root_volumes() {
     assert!(evs.iter().filter(|e| e["state"] == "Completed").count() >= 2, "{evs:?}");
     t.stop().await;
 }
+
+/// Fault injection: a snapshot, revert or createTemplate job failing before any of its steps
+/// (or after its last) undoes what it did: the volume is Ready again, a snapshot or template
+/// that could not be made is not listed, the snapshot reverted to is still there.
+#[tokio::test]
+async fn failed_snapshot_and_template_jobs_leave_nothing_behind() {
+    let t = TestServer::start().await;
+    let app = &t.server.as_ref().unwrap().app;
+    let (cl, guest, net) = core_cloud(&t, "fi").await;
+    let c = &t.admin;
+    let vm = deployed(c, &cl, &guest, &net, "fi1").await;
+    let vol_id = s(&root_volume(c, &vm).await["id"]);
+    let (o, _) = job_ok(c, "createSnapshot", &[("volumeid", &vol_id), ("name", "keep")]).await;
+    let keep = s(&o["id"]);
+    job_ok(c, "stopVirtualMachine", &[("id", &vm)]).await;
+
+    let failed = |j: &Value| {
+        assert_eq!(j["jobstatus"], 2, "the injected failure fails the job: {j}");
+    };
+    for (kind, command, params) in [
+        ("snapshot_create", "createSnapshot", vec![("volumeid", vol_id.as_str())]),
+        ("snapshot_revert", "revertSnapshot", vec![("id", keep.as_str())]),
+        (
+            "template_create",
+            "createTemplate",
+            vec![
+                ("name", "doomed"),
+                ("ostypeid", cl.ostype.as_str()),
+                ("snapshotid", keep.as_str()),
+            ],
+        ),
+    ] {
+        let steps = app
+            .jobs
+            .steps_of(kind)
+            .unwrap_or_else(|| panic!("{kind} registered"))
+            .len();
+        for before in 1..=steps {
+            app.jobs.inject_failure(kind, before);
+            let a = c.get(command, &params).await;
+            let job = s(&sane(&a).ok()["jobid"]);
+            failed(&c.wait_job(&job).await);
+            let v = root_volume(c, &vm).await;
+            assert_eq!(v["state"], "Ready", "{kind} before step {before}: {v}");
+            let snaps = snapshots(c, &[("listall", "true")]).await;
+            assert_eq!(ids(&snaps), [keep.as_str()], "{kind} before step {before}");
+            assert_eq!(snaps[0]["state"], "BackedUp");
+            let tpls = c
+                .get("listTemplates", &[("templatefilter", "self"), ("name", "doomed")])
+                .await
+                .items("template");
+            assert!(tpls.is_empty(), "{kind} before step {before}: {tpls:?}");
+        }
+    }
+    // With nothing injected, each works.
+    job_ok(c, "revertSnapshot", &[("id", &keep)]).await;
+    job_ok(c, "createSnapshot", &[("volumeid", &vol_id)]).await;
+    assert_eq!(snapshots(c, &[("listall", "true")]).await.len(), 2);
+    t.stop().await;
+}
