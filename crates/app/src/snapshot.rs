@@ -309,7 +309,7 @@ impl App {
     pub async fn snapshot_revert(&self, caller: &Caller, uuid: &str, meta: JobMeta) -> Result<Submitted, Error> {
         let mut tx = self.db.begin().await?;
         let s = self.snapshot_get_for(&mut tx, caller, "id", uuid).await?;
-        revert_check(&mut tx, &s).await?;
+        let v = revert_check(&mut tx, &s).await?;
         let sub = self
             .job_submit(
                 &mut tx,
@@ -317,7 +317,8 @@ impl App {
                 JobRequest {
                     meta,
                     instance: Some(("Snapshot", s.uuid.clone())),
-                    sync_key: format!("volume:{}", s.volume_uuid),
+                    // A start of the VM queues behind the revert (it needs the VM stopped).
+                    sync_key: v.vm_sync_key(),
                     params: to_params(&sagas::SnapshotParams { snapshot_id: s.id })?,
                     description: format!("reverting volume {} to snapshot {}", s.volume_name, s.name),
                     resource: Some(resource(&s)),

@@ -65,6 +65,7 @@ pub struct VolumeSource {
     pub account_id: i64,
     pub domain_id: i64,
     pub vm_id: Option<i64>,
+    pub vm_uuid: Option<String>,
     pub vm_name: Option<String>,
     pub vm_display_name: Option<String>,
     pub vm_type: Option<String>,
@@ -87,6 +88,7 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for VolumeSource {
             account_id: r.try_get("account_id")?,
             domain_id: r.try_get("domain_id")?,
             vm_id: r.try_get("vm_id")?,
+            vm_uuid: r.try_get("vm_uuid")?,
             vm_name: r.try_get("vm_name")?,
             vm_display_name: r.try_get("vm_display_name")?,
             vm_type: r.try_get("vm_type")?,
@@ -101,7 +103,7 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for VolumeSource {
 pub async fn volume_source(c: &mut Conn, uuid: Option<&str>, id: Option<i64>) -> Result<Option<VolumeSource>, Error> {
     let mut s = Sql::new(
         "SELECT x.id, x.uuid, x.name, x.volume_type, x.state, x.size, x.zone_id, x.account_id, x.domain_id, \
-         x.vm_id, v.name AS vm_name, v.display_name AS vm_display_name, v.vm_type, v.state AS vm_state, \
+         x.vm_id, v.uuid AS vm_uuid, v.name AS vm_name, v.display_name AS vm_display_name, v.vm_type, v.state AS vm_state, \
          COALESCE(t.hypervisor, vt.hypervisor) AS hypervisor, COALESCE(t.guest_os_id, vt.guest_os_id) AS guest_os_id \
          FROM volume x LEFT JOIN vm_instance v ON v.id = x.vm_id AND v.removed IS NULL \
          LEFT JOIN vm_template t ON t.id = x.template_id LEFT JOIN vm_template vt ON vt.id = v.template_id",
@@ -121,6 +123,17 @@ pub struct NewSnapshot<'a> {
     pub volume: &'a VolumeSource,
     pub hypervisor: &'a str,
     pub now: i64,
+}
+
+impl VolumeSource {
+    /// The job sync key of operations that need the volume's VM to stay as it is (stopped):
+    /// the VM's own key (its start, stop and destroy jobs queue behind them), else the volume's.
+    pub fn vm_sync_key(&self) -> String {
+        match &self.vm_uuid {
+            Some(u) => format!("vm:{u}"),
+            None => format!("volume:{}", self.uuid),
+        }
+    }
 }
 
 /// A new `MANUAL` snapshot of a volume, `Allocated`, sized as the volume is now.

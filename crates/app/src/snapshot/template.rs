@@ -52,6 +52,8 @@ struct Source {
     snapshot_id: Option<i64>,
     volume_id: Option<i64>,
     what: String,
+    /// The job's sync key: the VM's for a volume (it must stay stopped), else the template's.
+    sync_key: Option<String>,
 }
 
 impl App {
@@ -111,6 +113,7 @@ impl App {
                         snapshot_id: Some(s.id),
                         volume_id: None,
                         what: format!("snapshot {}", s.name),
+                        sync_key: None,
                     }
                 }
                 (None, Some(u)) => {
@@ -167,6 +170,7 @@ impl App {
                         snapshot_id: None,
                         volume_id: Some(v.id),
                         what: format!("volume {}", v.name),
+                        sync_key: Some(v.vm_sync_key()),
                     }
                 }
             };
@@ -258,7 +262,7 @@ impl App {
                 JobRequest {
                     meta,
                     instance: Some(("Template", uuid.clone())),
-                    sync_key: format!("template:{uuid}"),
+                    sync_key: source.sync_key.clone().unwrap_or_else(|| format!("template:{uuid}")),
                     params: to_params(&TemplateCreateParams {
                         template_id: id,
                         zone_id: zone.id,
