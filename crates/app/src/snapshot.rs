@@ -341,8 +341,8 @@ fn snapshot_hypervisor(v: &VolumeSource) -> Result<&'static str, Error> {
     }
     let Some(h) = v.hypervisor.as_deref() else {
         return Err(Error::unsupported(format!(
-            "Volume {} is attached to no VM and was made from no template, so its hypervisor is unknown; attach it \
-             to a VM before snapshotting it",
+            "Volume {} is attached to no VM, was made from no template and its zone has hosts of several (or no) \
+             hypervisors, so its hypervisor is unknown; attach it to a VM before snapshotting it",
             v.name
         )));
     };

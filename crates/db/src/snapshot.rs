@@ -52,7 +52,8 @@ const SNAPSHOT_SELECT: &str = "SELECT s.id, s.uuid, s.name, s.volume_id, s.zone_
      LEFT JOIN guest_os o ON o.id = s.guest_os_id";
 
 /// What a snapshot (or a template) is taken from: a live volume, its VM and where its
-/// hypervisor and guest OS come from (the volume's template, else its VM's).
+/// hypervisor and guest OS come from (the volume's template, else its VM's; for a detached
+/// volume made from no template, the hypervisor of its zone's hosts when they all have one).
 #[derive(Debug, Clone)]
 pub struct VolumeSource {
     pub id: i64,
@@ -104,7 +105,10 @@ pub async fn volume_source(c: &mut Conn, uuid: Option<&str>, id: Option<i64>) ->
     let mut s = Sql::new(
         "SELECT x.id, x.uuid, x.name, x.volume_type, x.state, x.size, x.zone_id, x.account_id, x.domain_id, \
          x.vm_id, v.uuid AS vm_uuid, v.name AS vm_name, v.display_name AS vm_display_name, v.vm_type, v.state AS vm_state, \
-         COALESCE(t.hypervisor, vt.hypervisor) AS hypervisor, COALESCE(t.guest_os_id, vt.guest_os_id) AS guest_os_id \
+         COALESCE(t.hypervisor, vt.hypervisor, (SELECT CASE WHEN COUNT(DISTINCT lower(h.hypervisor)) = 1 \
+            THEN MIN(h.hypervisor) END FROM host h WHERE h.zone_id = x.zone_id AND h.host_type = 'Routing' \
+            AND h.removed IS NULL)) AS hypervisor, \
+         COALESCE(t.guest_os_id, vt.guest_os_id) AS guest_os_id \
          FROM volume x LEFT JOIN vm_instance v ON v.id = x.vm_id AND v.removed IS NULL \
          LEFT JOIN vm_template t ON t.id = x.template_id LEFT JOIN vm_template vt ON vt.id = v.template_id",
     );
