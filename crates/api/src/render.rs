@@ -44,6 +44,20 @@ impl Render<App> for JobRenderer {
                         }
                         None => None,
                     },
+                    "snapshot" => match app.snapshot_view(uuid).await? {
+                        Some(s) => {
+                            let tags = app.tags_page(ResourceType::Snapshot, &[s.id]).await?;
+                            Some(views::snapshot::snapshot(&s, tags_of(&tags, s.id)))
+                        }
+                        None => None,
+                    },
+                    "template" => match app.template_created_view(uuid).await? {
+                        Some(t) => {
+                            let tags = app.tags_page(ResourceType::Template, &[t.template.id]).await?;
+                            Some(views::template::template(&t, tags_of(&tags, t.template.id)))
+                        }
+                        None => None,
+                    },
                     "host" => app.host_get(uuid).await?.map(|h| views::infra::host(&h)),
                     "physicalnetwork" => app.physnet_get(uuid).await?.map(|p| views::physnet::physnet(&p)),
                     "traffictype" => app.traffic_get(uuid).await?.map(|t| views::physnet::traffic(&t)),

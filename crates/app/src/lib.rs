@@ -35,6 +35,7 @@ pub mod saga;
 pub mod sagas;
 pub mod session;
 pub mod simulator;
+pub mod snapshot;
 pub mod sshkey;
 pub mod storage;
 pub mod tag;

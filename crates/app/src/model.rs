@@ -17,6 +17,7 @@ pub use ferrostack_db::physnet::{
     Labels, NspFilter, PhysicalNetwork, PhysnetFilter, ServiceProvider, TrafficType, VrElement, VrFilter,
 };
 pub use ferrostack_db::role::{Role, RoleFilter};
+pub use ferrostack_db::snapshot::{Snapshot, SnapshotFilter};
 pub use ferrostack_db::sshkey::{KeyPairFilter, SshKeyPair};
 pub use ferrostack_db::storage::{ImageStore, PoolFilter, PoolUpdate, StoragePool, StoreFilter};
 pub use ferrostack_db::tag::{Detail, Tag, TagFilter, TagMatch};

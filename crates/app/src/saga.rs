@@ -59,6 +59,10 @@ ferrostack_types::cloudstack_enum! {
         VolumeAttach => "volume_attach",
         VolumeDetach => "volume_detach",
         VolumeResize => "volume_resize",
+        SnapshotCreate => "snapshot_create",
+        SnapshotDelete => "snapshot_delete",
+        SnapshotRevert => "snapshot_revert",
+        TemplateCreate => "template_create",
     }
 }
 

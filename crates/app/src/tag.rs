@@ -177,7 +177,7 @@ pub fn check_pair(param: &str, key: &str, value: &str) -> Result<(), Error> {
 }
 
 /// Refuse a key given twice (keys compare without case).
-fn check_unique_keys<'a>(param: &str, keys: impl Iterator<Item = &'a str>) -> Result<(), Error> {
+pub(crate) fn check_unique_keys<'a>(param: &str, keys: impl Iterator<Item = &'a str>) -> Result<(), Error> {
     let mut seen = BTreeSet::new();
     for k in keys {
         if !seen.insert(k.to_lowercase()) {
@@ -543,7 +543,8 @@ impl App {
                 | ResourceType::Account
                 | ResourceType::User
                 | ResourceType::SshKeyPair
-                | ResourceType::UserData => Some(self.owner_scope(&mut c, caller, scope).await?),
+                | ResourceType::UserData
+                | ResourceType::Snapshot => Some(self.owner_scope(&mut c, caller, scope).await?),
             },
         };
         tag_db::details_list(&mut c, owner.as_ref(), &f, page).await
@@ -567,10 +568,10 @@ mod tests {
             parse_resource_type("uservm", Purpose::Tags).unwrap(),
             ResourceType::UserVm
         );
-        let e = parse_resource_type("Snapshot", Purpose::Tags)
+        let e = parse_resource_type("VMSnapshot", Purpose::Tags)
             .unwrap_err()
             .client_message("createtags");
-        assert!(e.contains("Snapshot is not supported by ferrostack"), "{e}");
+        assert!(e.contains("VMSnapshot is not supported by ferrostack"), "{e}");
         assert!(e.contains("UserVm") && e.contains("Network"), "{e}");
         let e = parse_resource_type("Bogus", Purpose::Tags)
             .unwrap_err()

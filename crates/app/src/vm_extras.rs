@@ -517,6 +517,7 @@ fn refuse_busy_root(vm: &Vm, st: VolumeState) -> Result<(), Error> {
         VolumeState::Resizing
         | VolumeState::Migrating
         | VolumeState::Snapshotting
+        | VolumeState::RevertSnapshotting
         | VolumeState::Expunging
         | VolumeState::Expunged => Err(Error::invalid(format!(
             "The root volume of VM {} is {}; restore the VM when that operation has finished",

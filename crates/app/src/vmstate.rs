@@ -69,9 +69,13 @@ fn volume_path(s: VolumeState, goal: VolumeGoal) -> &'static [VolumeEvent] {
         (G::Ready, S::Allocated) => &[E::CreateRequested, E::OperationSucceeded],
         (G::Ready, S::Creating) => &[E::OperationSucceeded],
         (G::Ready | G::Recovered, S::Ready) => &[],
-        (G::Ready | G::Recovered, S::Resizing | S::Migrating | S::Snapshotting) => &[E::OperationSucceeded],
+        (G::Ready | G::Recovered, S::Resizing | S::Migrating | S::Snapshotting | S::RevertSnapshotting) => {
+            &[E::OperationSucceeded]
+        }
         (G::Destroyed, S::Allocated | S::Creating | S::Ready) => &[E::DestroyRequested],
-        (G::Destroyed, S::Resizing | S::Migrating | S::Snapshotting) => &[E::OperationFailed, E::DestroyRequested],
+        (G::Destroyed, S::Resizing | S::Migrating | S::Snapshotting | S::RevertSnapshotting) => {
+            &[E::OperationFailed, E::DestroyRequested]
+        }
         (G::Destroyed, S::Destroy) => &[],
         (G::Recovered, S::Destroy) => &[E::RecoverRequested],
         // A destroyed volume is not started: the refusal names the state.
@@ -80,7 +84,7 @@ fn volume_path(s: VolumeState, goal: VolumeGoal) -> &'static [VolumeEvent] {
         (G::Expunged, S::Allocated | S::Creating | S::Ready) => {
             &[E::DestroyRequested, E::ExpungingRequested, E::OperationSucceeded]
         }
-        (G::Expunged, S::Resizing | S::Migrating | S::Snapshotting) => &[
+        (G::Expunged, S::Resizing | S::Migrating | S::Snapshotting | S::RevertSnapshotting) => &[
             E::OperationFailed,
             E::DestroyRequested,
             E::ExpungingRequested,

@@ -357,6 +357,7 @@ impl App {
             | VolumeState::Resizing
             | VolumeState::Migrating
             | VolumeState::Snapshotting
+            | VolumeState::RevertSnapshotting
             | VolumeState::Destroy
             | VolumeState::Expunging
             | VolumeState::Expunged => {
@@ -500,6 +501,7 @@ impl App {
             | VolumeState::Resizing
             | VolumeState::Migrating
             | VolumeState::Snapshotting
+            | VolumeState::RevertSnapshotting
             | VolumeState::Destroy
             | VolumeState::Expunging
             | VolumeState::Expunged => {
@@ -655,6 +657,7 @@ impl App {
             | VolumeState::Resizing
             | VolumeState::Migrating
             | VolumeState::Snapshotting
+            | VolumeState::RevertSnapshotting
             | VolumeState::Expunging
             | VolumeState::Expunged => {
                 return Err(Error::invalid(format!(

@@ -207,6 +207,7 @@ async fn plug(app: &App, volume_id: i64, vm_id: i64) -> Result<(), Error> {
             | VolumeState::Resizing
             | VolumeState::Migrating
             | VolumeState::Snapshotting
+            | VolumeState::RevertSnapshotting
             | VolumeState::Destroy
             | VolumeState::Expunging
             | VolumeState::Expunged => &[],
@@ -396,6 +397,7 @@ impl TypedSaga for VolumeResize {
                     VolumeState::Creating
                     | VolumeState::Migrating
                     | VolumeState::Snapshotting
+                    | VolumeState::RevertSnapshotting
                     | VolumeState::Destroy
                     | VolumeState::Expunging
                     | VolumeState::Expunged => {

@@ -21,6 +21,7 @@ pub mod offering;
 pub mod physnet;
 pub mod role;
 pub mod session;
+pub mod snapshot;
 pub mod sql;
 pub mod sshkey;
 pub mod storage;

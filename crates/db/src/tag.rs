@@ -29,6 +29,7 @@ ferrostack_types::cloudstack_enum! {
         NetworkOffering => "NetworkOffering",
         SshKeyPair => "SSHKeyPair",
         UserData => "UserData",
+        Snapshot => "Snapshot",
     }
 }
 
@@ -45,7 +46,8 @@ impl ResourceType {
             | ResourceType::Account
             | ResourceType::User
             | ResourceType::SshKeyPair
-            | ResourceType::UserData => true,
+            | ResourceType::UserData
+            | ResourceType::Snapshot => true,
             ResourceType::Nic
             | ResourceType::Zone
             | ResourceType::ServiceOffering
@@ -68,7 +70,11 @@ impl ResourceType {
             | ResourceType::ServiceOffering
             | ResourceType::DiskOffering
             | ResourceType::NetworkOffering => true,
-            ResourceType::Template | ResourceType::Account | ResourceType::SshKeyPair | ResourceType::UserData => false,
+            ResourceType::Template
+            | ResourceType::Account
+            | ResourceType::SshKeyPair
+            | ResourceType::UserData
+            | ResourceType::Snapshot => false,
         }
     }
 
@@ -132,6 +138,10 @@ impl ResourceType {
             }
             ResourceType::UserData => {
                 "SELECT x.id, x.uuid, x.account_id, x.domain_id, CAST(0 AS BIGINT) AS shared FROM user_data x \
+                 WHERE x.uuid = $1 AND x.removed IS NULL"
+            }
+            ResourceType::Snapshot => {
+                "SELECT x.id, x.uuid, x.account_id, x.domain_id, CAST(0 AS BIGINT) AS shared FROM snapshot x \
                  WHERE x.uuid = $1 AND x.removed IS NULL"
             }
         }
@@ -646,7 +656,7 @@ mod tests {
     fn types_parse_as_cloudstack_spells_them() {
         assert_eq!(ResourceType::parse("uservm"), Some(ResourceType::UserVm));
         assert_eq!(ResourceType::parse("SSHKEYPAIR"), Some(ResourceType::SshKeyPair));
-        assert_eq!(ResourceType::parse("Snapshot"), None);
+        assert_eq!(ResourceType::parse("VMSnapshot"), None);
         assert!(ResourceType::UserVm.taggable() && ResourceType::UserVm.has_details());
         assert!(!ResourceType::Zone.taggable() && ResourceType::Zone.has_details());
         assert!(ResourceType::Account.taggable() && !ResourceType::Account.has_details());

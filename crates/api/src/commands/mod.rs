@@ -16,6 +16,7 @@ pub mod offering;
 pub mod physnet;
 pub mod router;
 pub mod simulator;
+pub mod snapshot;
 pub mod sshkey;
 pub mod storage;
 pub mod tag;
@@ -48,6 +49,7 @@ pub fn all() -> Vec<Command> {
     v.extend(router::commands());
     v.extend(storage::commands());
     v.extend(template::commands());
+    v.extend(snapshot::commands());
     v.extend(offering::commands());
     v.extend(physnet::commands());
     v.extend(netoffering::commands());

@@ -16,6 +16,7 @@ pub mod infra;
 pub mod network;
 pub mod offering;
 pub mod physnet;
+pub mod snapshot;
 pub mod storage;
 pub mod tag;
 pub mod template;

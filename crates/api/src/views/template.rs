@@ -107,7 +107,10 @@ pub fn template_fields(t: &Template, z: Option<&TemplateZone>, tags: Value) -> V
         }
     }
     m.insert("tags".into(), tags);
-    m.insert("url".into(), json!(t.url));
+    // A template made from a snapshot or volume has no URL (CloudStack omits it too).
+    if !t.url.is_empty() {
+        m.insert("url".into(), json!(t.url));
+    }
     m.insert("bits".into(), json!(t.bits));
     put(&mut m, "templatetag", &t.template_tag);
     m.insert("arch".into(), json!("x86_64"));

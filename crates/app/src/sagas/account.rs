@@ -51,7 +51,8 @@ cloudstack_enum! {
     pub enum AccountDeleteStep {
         /// Disabled: no new logins or API calls.
         DisableAccount => "disable_account",
-        /// End sessions; expunge the VMs, destroy the networks, delete the SSH key pairs.
+        /// End sessions; expunge the VMs, destroy the networks, delete the snapshots and the SSH
+        /// key pairs.
         ReleaseResources => "release_resources",
         /// Remove the users and the account.
         RemoveAccount => "remove_account",
@@ -102,6 +103,13 @@ impl TypedSaga for AccountDelete {
                 }
                 for n in nets {
                     app.network_destroy(n, true).await?;
+                }
+                // Its snapshots outlive its volumes, not the account.
+                let mut c = app.db.conn().await?;
+                let snapshots = ferrostack_db::snapshot::ids_of_account(&mut c, id.0).await?;
+                drop(c);
+                for s in snapshots {
+                    crate::snapshot::snapshot_destroy_for_cleanup(app, s).await?;
                 }
                 let mut tx = app.db.begin().await?;
                 ferrostack_db::tag::forget_owned(&mut tx, ferrostack_db::tag::ResourceType::SshKeyPair, id.0).await?;

@@ -43,6 +43,10 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         adapt(crate::volume_sagas::VolumeAttach),
         adapt(crate::volume_sagas::VolumeDetach),
         adapt(crate::volume_sagas::VolumeResize),
+        adapt(crate::snapshot::SnapshotCreateSaga),
+        adapt(crate::snapshot::SnapshotDeleteSaga),
+        adapt(crate::snapshot::SnapshotRevertSaga),
+        adapt(crate::snapshot::TemplateCreateSaga),
     ];
     v.extend(crate::vm_sagas::all());
     v.extend(crate::vm_extras_sagas::all());

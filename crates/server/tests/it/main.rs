@@ -22,6 +22,7 @@ mod physnet;
 mod registry;
 mod restart;
 mod setup;
+mod snapshots;
 mod tags;
 mod userdata;
 mod vm;

@@ -286,7 +286,7 @@ async fn tags_on_vms_networks_and_volumes() {
     let tag0 = [("tags[0].key", "k"), ("tags[0].value", "v")];
     for (rt, want) in [
         ("Bogus", "Invalid resource type Bogus"),
-        ("Snapshot", "Snapshot is not supported by ferrostack"),
+        ("VMSnapshot", "VMSnapshot is not supported by ferrostack"),
         ("Zone", "Zone doesn't support resource tags"),
     ] {
         let mut p = vec![("resourcetype", rt), ("resourceids", vm2.as_str())];

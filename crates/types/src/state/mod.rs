@@ -187,6 +187,7 @@ mod host;
 mod identity;
 mod infra;
 mod network;
+mod snapshot;
 mod vm;
 mod volume;
 
@@ -194,6 +195,7 @@ pub use host::*;
 pub use identity::*;
 pub use infra::*;
 pub use network::*;
+pub use snapshot::*;
 pub use vm::*;
 pub use volume::*;
 

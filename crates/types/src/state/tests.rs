@@ -243,9 +243,10 @@ const VOLUME_TABLE: &str = "
     Creating: OperationRetry>Creating CreateRequested>Creating OperationFailed>Allocated
     Creating: OperationSucceeded>Ready DestroyRequested>Destroy
     Ready: ResizeRequested>Resizing SnapshotRequested>Snapshotting MigrationRequested>Migrating
-    Ready: DestroyRequested>Destroy
+    Ready: DestroyRequested>Destroy RevertSnapshotRequested>RevertSnapshotting
     Resizing: OperationSucceeded>Ready OperationFailed>Ready
     Snapshotting: OperationSucceeded>Ready OperationFailed>Ready
+    RevertSnapshotting: OperationSucceeded>Ready OperationFailed>Ready
     Migrating: OperationSucceeded>Ready OperationFailed>Ready
     Destroy: OperationSucceeded>Destroy OperationFailed>Destroy OperationRetry>Destroy
     Destroy: RecoverRequested>Ready ExpungingRequested>Expunging
@@ -255,6 +256,29 @@ const VOLUME_TABLE: &str = "
 #[test]
 fn volume_table_covers_every_pair() {
     check_table::<VolumeState>(VOLUME_TABLE, VolumeState::parse, VolumeEvent::parse);
+}
+
+const SNAPSHOT_TABLE: &str = "
+    Allocated: CreateRequested>Creating
+    Creating: OperationSucceeded>CreatedOnPrimary OperationNotPerformed>BackedUp OperationFailed>Error
+    CreatedOnPrimary: BackupToSecondary>BackingUp OperationNotPerformed>BackedUp
+    BackingUp: OperationSucceeded>BackedUp OperationFailed>Error OperationNotPerformed>BackedUp
+    BackingUp: BackupToSecondary>BackingUp
+    BackedUp: DestroyRequested>Destroying CopyingRequested>Copying BackupToSecondary>BackingUp
+    Copying: OperationSucceeded>BackedUp OperationFailed>BackedUp
+    Destroying: OperationSucceeded>Destroyed OperationFailed>BackedUp DestroyRequested>Destroying
+    Error: DestroyRequested>Destroying
+";
+
+#[test]
+fn snapshot_table_covers_every_pair() {
+    check_table::<SnapshotState>(SNAPSHOT_TABLE, SnapshotState::parse, SnapshotEvent::parse);
+    let usable: Vec<_> = SnapshotState::ALL.iter().filter(|s| s.usable()).collect();
+    assert_eq!(usable, [&SnapshotState::BackedUp]);
+    // Nothing leaves Destroyed.
+    for &e in SnapshotEvent::ALL {
+        assert_eq!(SnapshotState::Destroyed.next(e), None);
+    }
 }
 
 #[test]
