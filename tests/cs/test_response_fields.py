@@ -41,8 +41,10 @@ CLIENT_READS = {
                 "networkofferingname", "cidr", "gateway", "netmask", "type", "tags", "account", "domainid",
                 "networkdomain", "acltype"},
     "volume": {"id", "name", "zoneid", "type", "state", "size", "virtualmachineid", "created", "tags"},
+    # cs_volume decides "attached?" by the presence of `attached` (the attach date) and compares
+    # diskofferingid/size to decide on resizeVolume; Terraform's disk resource reads the same.
     "datavolume": {"id", "name", "zoneid", "type", "state", "size", "diskofferingid", "diskofferingname",
-                   "virtualmachineid", "deviceid", "tags"},
+                   "virtualmachineid", "deviceid", "attached", "tags"},
     "router": {"id", "name", "state", "zoneid", "guestnetworkid", "account", "domainid", "publicip", "nic",
                "serviceofferingid", "templateid"},
     "serviceoffering": {"id", "name", "displaytext", "cpunumber", "cpuspeed", "memory", "storagetype", "offerha",
