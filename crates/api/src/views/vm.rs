@@ -310,6 +310,9 @@ pub const ROUTER_FIELDS: &[Field] = &[
 pub fn router(v: &Vm, nics: &[&Nic]) -> Value {
     let mut m = Map::new();
     common(&mut m, v, nics, true);
+    // CloudStack's DomainRouterResponse declares neither (they are UserVmResponse fields).
+    m.remove("instancename");
+    m.remove("templatedisplaytext");
     // A router answers as its network owner's, as in CloudStack (the row is the system
     // account's); one whose network is gone keeps the system account.
     for (k, val) in [
