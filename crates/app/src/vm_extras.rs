@@ -466,6 +466,17 @@ impl App {
                 )));
             }
             ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Volume, &[old]).await?;
+            // The old disk's file (if a host made one) is removed by a follow-up.
+            let old_row = ferrostack_db::volume::get_including_removed(&mut tx, old).await?;
+            if let Some((v, pool_id)) = old_row.and_then(|v| v.pool_id.map(|p| (v, p))) {
+                if let (Some(file), Some(host_id)) = (
+                    crate::volume::disk_file(&v),
+                    ferrostack_db::volume::host_for_pool(&mut tx, pool_id).await?,
+                ) {
+                    self.followup_enqueue(&mut tx, &crate::followup::FollowUp::DiskDelete { host_id, file })
+                        .await?;
+                }
+            }
         }
         let size = if template.size > 0 {
             template.size

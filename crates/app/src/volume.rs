@@ -103,6 +103,8 @@ pub struct VolumeCreate {
     pub vm_uuid: Option<String>,
     pub account: Option<String>,
     pub domain_uuid: Option<String>,
+    /// `snapshotid`: the volume is made from this snapshot (its size and disk offering).
+    pub snapshot_uuid: Option<String>,
 }
 
 /// `resizeVolume`.
@@ -192,10 +194,24 @@ impl App {
             Some(u) => Some(self.vm_get_for(&mut c, caller, "virtualmachineid", u).await?),
             None => None,
         };
-        let zone = match (&p.zone_uuid, &vm) {
-            (Some(z), _) => self.zone_get_for(&mut c, "zoneid", z).await?,
-            (None, Some(v)) => self.zone_get_for(&mut c, "zoneid", &v.zone_uuid).await?,
-            (None, None) => {
+        let snapshot = match &p.snapshot_uuid {
+            Some(u) => {
+                let s = self.snapshot_get_for(&mut c, caller, "snapshotid", u).await?;
+                if !s.state.usable() {
+                    return Err(Error::invalid(format!(
+                        "Snapshot {} is {}: volumes are made from BackedUp snapshots",
+                        s.name, s.state
+                    )));
+                }
+                Some(s)
+            }
+            None => None,
+        };
+        let zone = match (&p.zone_uuid, &vm, &snapshot) {
+            (Some(z), _, _) => self.zone_get_for(&mut c, "zoneid", z).await?,
+            (None, Some(v), _) => self.zone_get_for(&mut c, "zoneid", &v.zone_uuid).await?,
+            (None, None, Some(s)) => self.zone_get_for(&mut c, "zoneid", &s.zone_uuid).await?,
+            (None, None, None) => {
                 return Err(Error::invalid(
                     "Give zoneid: the zone to create the volume in (or virtualmachineid to create it beside a VM)",
                 ))
@@ -209,13 +225,39 @@ impl App {
                 )));
             }
         }
-        let Some(offering_uuid) = p.disk_offering_uuid.as_deref() else {
-            return Err(Error::invalid(
-                "Give diskofferingid: the disk offering of the new volume (see listDiskOfferings)",
-            ));
+        if let Some(s) = &snapshot {
+            if s.zone_id != zone.id {
+                return Err(Error::invalid(format!(
+                    "Snapshot {} is in zone {}, not {}: create the volume in the snapshot's zone",
+                    s.name, s.zone_name, zone.name
+                )));
+            }
+        }
+        let (offering_id, size) = match (&snapshot, p.disk_offering_uuid.as_deref()) {
+            (Some(s), given) => {
+                // The snapshot's size; the offering given, else its volume's.
+                let offering = match given {
+                    Some(u) => Some(self.disk_offering_for(&mut c, caller, u).await?.id),
+                    None => vol_db::disk_offering_of(&mut c, s.volume_id).await?,
+                };
+                if let Some(gb) = p.size_gb {
+                    return Err(Error::invalid(format!(
+                        "A volume from snapshot {} takes its size ({} bytes); leave size ({gb}) out and resize it afterwards",
+                        s.name, s.size
+                    )));
+                }
+                (offering, s.size)
+            }
+            (None, Some(u)) => {
+                let offering = self.disk_offering_for(&mut c, caller, u).await?;
+                (Some(offering.id), offering_size(&offering, p.size_gb)?)
+            }
+            (None, None) => {
+                return Err(Error::invalid(
+                    "Give diskofferingid (see listDiskOfferings) or snapshotid: what the new volume is made from",
+                ))
+            }
         };
-        let offering = self.disk_offering_for(&mut c, caller, offering_uuid).await?;
-        let size = offering_size(&offering, p.size_gb)?;
         let owner = match (&p.account, &vm) {
             (Some(name), _) => {
                 let d = match &p.domain_uuid {
@@ -260,7 +302,7 @@ impl App {
                 account_id: owner.id,
                 domain_id: owner.domain_id,
                 template_id: None,
-                disk_offering_id: Some(offering.id),
+                disk_offering_id: offering_id,
                 now: now_ms(),
             },
         )

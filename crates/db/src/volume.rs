@@ -204,6 +204,13 @@ pub async fn get(c: &mut Conn, id: i64) -> Result<Option<Volume>, Error> {
     Ok(q.fetch_all(c).await?.into_iter().next())
 }
 
+/// A volume by id, removed ones included.
+pub async fn get_including_removed(c: &mut Conn, id: i64) -> Result<Option<Volume>, Error> {
+    let mut q = Sql::new(VOLUME_SELECT);
+    q.and("x.id = ").bind_i64(id);
+    Ok(q.fetch_all(c).await?.into_iter().next())
+}
+
 /// Lock a volume's row for the rest of the transaction (PostgreSQL; SQLite's single writer
 /// serializes already): a no-op update every writer of the row must wait behind.
 pub async fn lock(c: &mut Conn, id: i64) -> Result<(), Error> {
@@ -584,4 +591,14 @@ pub async fn uuid_of(c: &mut Conn, id: i64) -> Result<Option<String>, Error> {
         .await
         .map_err(db_err)?;
     Ok(r.map(|x| x.0))
+}
+
+/// The disk offering of a volume (removed ones included).
+pub async fn disk_offering_of(c: &mut Conn, id: i64) -> Result<Option<i64>, Error> {
+    let r: Option<(Option<i64>,)> = sqlx::query_as("SELECT disk_offering_id FROM volume WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(r.and_then(|x| x.0))
 }

@@ -24,8 +24,8 @@ pub mod template;
 pub mod user;
 pub mod userdata;
 pub mod vm;
-pub mod volume;
 pub mod vm_extras;
+pub mod volume;
 pub mod zone;
 
 use crate::registry::Command;

@@ -45,6 +45,7 @@ pub fn commands() -> Vec<Command> {
                 Param::new("zoneid", PType::Uuid, "the ID of the availability zone").related("listZones"),
                 Param::new("diskofferingid", PType::Uuid, "the ID of the disk offering. Either diskOfferingId or snapshotId must be passed in.").related("listDiskOfferings"),
                 Param::new("size", PType::Long, "Arbitrary volume size"),
+                Param::new("snapshotid", PType::Uuid, "the snapshot ID for the disk volume. Either diskOfferingId or snapshotId must be passed in.").related("listSnapshots"),
                 Param::new("virtualmachineid", PType::Uuid, "the ID of the virtual machine; to be used with snapshot Id, VM to which the volume gets attached after creation").related("listVirtualMachines"),
                 Param::new("account", PType::String, "the account associated with the disk volume. Must be used with the domainId parameter."),
                 Param::new("domainid", PType::Uuid, "the domain ID associated with the disk offering. If used with the account parameter returns the disk volume associated with the account for the specified domain.").related("listDomains"),
@@ -123,10 +124,6 @@ async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
         "createVolume",
         &[
             (
-                "snapshotid",
-                "volumes are created from disk offerings; give diskofferingid",
-            ),
-            (
                 "projectid",
                 "projects are not supported yet; create the volume for an account (account, domainid)",
             ),
@@ -156,6 +153,7 @@ async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 vm_uuid: a.uuid("virtualmachineid"),
                 account: a.str("account"),
                 domain_uuid: a.uuid("domainid"),
+                snapshot_uuid: a.uuid("snapshotid"),
             },
             c.job_meta()?,
         )

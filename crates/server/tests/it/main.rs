@@ -26,6 +26,6 @@ mod snapshots;
 mod tags;
 mod userdata;
 mod vm;
-mod volumes;
 mod vm_extras;
+mod volumes;
 mod wire;

@@ -157,7 +157,33 @@ async fn data_volumes_attach_detach_resize_and_delete() {
         ],
     )
     .await;
-    assert!(e.contains("snapshotid"), "{e}");
+    assert!(
+        e.contains(&d1) && e.contains("snapshotid"),
+        "a volume id is no snapshot: {e}"
+    );
+
+    // A snapshot of an attached data volume, and a volume made from it: its size and offering.
+    let s = ok_job(c, "createSnapshot", &[("volumeid", &d1)]).await;
+    let snap = id(&s["snapshot"]);
+    let r = ok_job(c, "createVolume", &[("name", "from-snap"), ("snapshotid", &snap)]).await;
+    let fs = volume(c, &id(&r["volume"])).await;
+    assert_eq!(
+        (
+            fs["size"].as_i64(),
+            fs["diskofferingname"].as_str(),
+            fs["state"].as_str(),
+            fs["zoneid"].as_str()
+        ),
+        (
+            Some(5 * GIB),
+            Some("five"),
+            Some("Allocated"),
+            Some(cloud.zone.zone.as_str())
+        ),
+        "{fs}"
+    );
+    let e = refused(c, "createVolume", &[("snapshotid", &snap), ("size", "9")]).await;
+    assert!(e.contains("size"), "{e}");
 
     // Resize: a custom volume grows; shrinking needs shrinkok; a fixed one needs an offering.
     let r = ok_job(c, "resizeVolume", &[("id", &d2), ("size", "4")]).await;
