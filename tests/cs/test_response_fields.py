@@ -41,6 +41,9 @@ CLIENT_READS = {
                 "networkofferingname", "cidr", "gateway", "netmask", "type", "tags", "account", "domainid",
                 "networkdomain", "acltype"},
     "volume": {"id", "name", "zoneid", "type", "state", "size", "virtualmachineid", "created", "tags"},
+    # A volume on no VM answers neither virtualmachineid nor deviceid nor attached.
+    "detachedvolume": {"id", "name", "zoneid", "type", "state", "size", "diskofferingid", "diskofferingname",
+                       "created", "tags"},
     # cs_volume decides "attached?" by the presence of `attached` (the attach date) and compares
     # diskofferingid/size to decide on resizeVolume; Terraform's disk resource reads the same.
     "datavolume": {"id", "name", "zoneid", "type", "state", "size", "diskofferingid", "diskofferingname",
@@ -243,7 +246,7 @@ def test_data_volume_fields(env):
     assert cc.disk_offering, "a fixed-size disk offering is listed"
     created = api.call("createVolume", name="rf-data", zoneid=cc.zone.id, diskofferingid=cc.disk_offering["id"])
     vol = created["volume"]
-    env.see("volume", "createVolume.volume", vol)
+    env.see("volume", "createVolume.volume", vol, reads="detachedvolume")
     attached = api.call("attachVolume", id=vol["id"], virtualmachineid=env.vm_id)["volume"]
     env.see("volume", "attachVolume.volume", attached, reads="datavolume")
     listed = api.one("listVolumes", "volume", id=vol["id"])

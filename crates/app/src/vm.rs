@@ -382,6 +382,7 @@ impl App {
                     domain_id: owner.domain_id,
                     template_id: None,
                     disk_offering_id: Some(offering_id),
+                    snapshot_id: None,
                     now: now_ms(),
                 },
             )

@@ -303,6 +303,7 @@ impl App {
                 domain_id: owner.domain_id,
                 template_id: None,
                 disk_offering_id: offering_id,
+                snapshot_id: snapshot.as_ref().map(|s| s.id),
                 now: now_ms(),
             },
         )

@@ -50,6 +50,7 @@ pub struct Volume {
     pub template_uuid: Option<String>,
     pub template_name: Option<String>,
     pub hypervisor: Option<String>,
+    pub snapshot_uuid: Option<String>,
 }
 
 impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Volume {
@@ -95,6 +96,7 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Volume {
             template_uuid: r.try_get("template_uuid")?,
             template_name: r.try_get("template_name")?,
             hypervisor: r.try_get("hypervisor")?,
+            snapshot_uuid: r.try_get("snapshot_uuid")?,
         })
     }
 }
@@ -108,11 +110,12 @@ const VOLUME_SELECT: &str =
      o.uuid AS disk_offering_uuid, o.name AS disk_offering_name, o.display_text AS disk_offering_display_text, \
      p.uuid AS pool_uuid, p.name AS pool_name, p.pool_type, p.path AS pool_path, p.host_id AS pool_host_id, \
      p.cluster_id AS pool_cluster_id, t.uuid AS template_uuid, t.name AS template_name, \
-     COALESCE(vt.hypervisor, t.hypervisor, p.hypervisor) AS hypervisor \
+     COALESCE(vt.hypervisor, t.hypervisor, p.hypervisor) AS hypervisor, sn.uuid AS snapshot_uuid \
      FROM volume x JOIN zone z ON z.id = x.zone_id LEFT JOIN vm_instance v ON v.id = x.vm_id \
      LEFT JOIN account a ON a.id = x.account_id LEFT JOIN domain d ON d.id = x.domain_id \
      LEFT JOIN disk_offering o ON o.id = x.disk_offering_id LEFT JOIN storage_pool p ON p.id = x.pool_id \
-     LEFT JOIN vm_template t ON t.id = x.template_id LEFT JOIN vm_template vt ON vt.id = v.template_id";
+     LEFT JOIN vm_template t ON t.id = x.template_id LEFT JOIN vm_template vt ON vt.id = v.template_id \
+     LEFT JOIN snapshot sn ON sn.id = x.snapshot_id";
 
 /// A volume to insert.
 #[derive(Debug, Clone)]
@@ -129,14 +132,15 @@ pub struct NewVolume<'a> {
     pub domain_id: i64,
     pub template_id: Option<i64>,
     pub disk_offering_id: Option<i64>,
+    pub snapshot_id: Option<i64>,
     pub now: i64,
 }
 
 pub async fn insert(c: &mut Conn, v: &NewVolume<'_>) -> Result<i64, Error> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO volume (uuid, name, vm_id, zone_id, volume_type, size, state, account_id, domain_id, template_id, \
-         created, disk_offering_id, device_id, attached) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'Allocated', $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+         created, disk_offering_id, device_id, attached, snapshot_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'Allocated', $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
     )
     .bind(v.uuid)
     .bind(v.name)
@@ -151,6 +155,7 @@ pub async fn insert(c: &mut Conn, v: &NewVolume<'_>) -> Result<i64, Error> {
     .bind(v.disk_offering_id)
     .bind(v.vm.map(|x| x.1))
     .bind(v.vm.map(|_| v.now))
+    .bind(v.snapshot_id)
     .fetch_one(&mut *c)
     .await
     .map_err(db_err)?;
@@ -184,6 +189,7 @@ pub async fn insert_volume(
             domain_id,
             template_id,
             disk_offering_id: None,
+            snapshot_id: None,
             now,
         },
     )

@@ -18,7 +18,6 @@ pub const SNAPSHOT_FIELDS: &[Field] = &[
     ("volumeid", "string", "ID of the disk volume"),
     ("volumename", "string", "name of the disk volume"),
     ("volumetype", "string", "type of the disk volume"),
-    ("volumestate", "string", "state of the disk volume"),
     ("created", "date", "  the date the snapshot was created"),
     ("state", "state", "the state of the snapshot. BackedUp means that snapshot is ready to be used; Creating - the snapshot is being allocated on the primary storage; BackingUp - the snapshot is being backed up on secondary storage"),
     ("physicalsize", "long", "physical size of backedup snapshot on image store"),
@@ -55,9 +54,6 @@ pub fn snapshot(s: &Snapshot, tags: Value) -> Value {
     m.insert("volumeid".into(), json!(s.volume_uuid));
     m.insert("volumename".into(), json!(s.volume_name));
     m.insert("volumetype".into(), json!(s.volume_type));
-    if s.volume_removed.is_none() {
-        m.insert("volumestate".into(), json!(s.volume_state));
-    }
     m.insert("created".into(), json!(format_ms(s.created)));
     m.insert("state".into(), json!(s.state));
     m.insert("physicalsize".into(), json!(s.physical_size));

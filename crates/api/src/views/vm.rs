@@ -388,6 +388,7 @@ pub const VOLUME_FIELDS: &[Field] = &[
     ("templateid", "string", "the ID of the template for the virtual machine. A -1 is returned if the virtual machine was created from an ISO file."),
     ("templatename", "string", "the name of the template for the virtual machine"),
     ("storage", "string", "name of the primary storage hosting the disk volume"),
+    ("snapshotid", "string", "ID of the snapshot from which this volume was created"),
     ("storageid", "string", "id of the primary storage hosting the disk volume; returned to admin user only"),
     ("storagetype", "string", "shared or local storage"),
     ("hypervisor", "string", "Hypervisor the volume belongs to"),
@@ -424,6 +425,7 @@ pub fn volume(v: &Volume, tags: Value, admin: bool) -> Value {
         ("templateid", &v.template_uuid),
         ("templatename", &v.template_name),
         ("storage", &v.pool_name),
+        ("snapshotid", &v.snapshot_uuid),
         ("hypervisor", &v.hypervisor),
     ] {
         if let Some(x) = val {

@@ -6,6 +6,8 @@
 ALTER TABLE volume ADD COLUMN disk_offering_id BIGINT;
 ALTER TABLE volume ADD COLUMN device_id BIGINT;
 ALTER TABLE volume ADD COLUMN attached BIGINT;
+-- The snapshot a volume was made from (createVolume snapshotid).
+ALTER TABLE volume ADD COLUMN snapshot_id BIGINT;
 UPDATE volume SET device_id = 0, attached = created WHERE volume_type = 'ROOT' AND vm_id IS NOT NULL;
 CREATE UNIQUE INDEX volume_vm_device ON volume (vm_id, device_id) WHERE removed IS NULL AND vm_id IS NOT NULL;
 CREATE INDEX volume_zone ON volume (zone_id, id);

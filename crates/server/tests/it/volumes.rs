@@ -182,6 +182,7 @@ async fn data_volumes_attach_detach_resize_and_delete() {
         ),
         "{fs}"
     );
+    assert_eq!(fs["snapshotid"], snap.as_str());
     let e = refused(c, "createVolume", &[("snapshotid", &snap), ("size", "9")]).await;
     assert!(e.contains("size"), "{e}");
 
