@@ -452,6 +452,59 @@ async fn real_vms_boot_with_their_config_drive_and_leave_nothing_behind() {
     let again = guest_report(&rig.console(&name1), Duration::from_secs(90)).await;
     assert_eq!(field(&again, "userdata-sha256"), sha256_hex(ud1b));
 
+    // 3b. A data disk: made on the VM's pool as an empty qcow2 and plugged into the running
+    //     guest as vdb, grown live, unplugged, deleted (its file goes with a follow-up).
+    let dof = c
+        .get("createDiskOffering", &[("name", "kvm-custom"), ("customized", "true")])
+        .await;
+    let dof = dof.ok()["diskoffering"]["id"].as_str().unwrap().to_string();
+    let j = c
+        .run_async(
+            "createVolume",
+            &[
+                ("name", "kvm-data"),
+                ("diskofferingid", &dof),
+                ("size", "1"),
+                ("virtualmachineid", &id1),
+            ],
+        )
+        .await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    assert_eq!(j["jobresult"]["volume"]["state"], "Ready", "{j}");
+    let vol = j["jobresult"]["volume"]["id"].as_str().unwrap().to_string();
+    let blk = lv.virsh(&["domblklist", &name1]);
+    let data_file = blk
+        .lines()
+        .find(|l| l.trim_start().starts_with("vdb"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .unwrap_or_else(|| panic!("no vdb in {blk}"))
+        .to_string();
+    assert!(data_file.ends_with(&format!("{vol}.qcow2")), "{blk}");
+    let virtual_size = |path: &str| -> u64 {
+        let out = Command::new("qemu-img")
+            .args(["info", "-U", "--output=json", path])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v["virtual-size"].as_u64().unwrap_or(0)
+    };
+    assert_eq!(virtual_size(&data_file), 1 << 30);
+    let j = c.run_async("resizeVolume", &[("id", &vol), ("size", "2")]).await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    assert_eq!(virtual_size(&data_file), 2 << 30, "grown live");
+    let j = c.run_async("detachVolume", &[("id", &vol)]).await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    // The guest lets go of the device asynchronously.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while lv.virsh(&["domblklist", &name1]).contains(&data_file) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(!lv.virsh(&["domblklist", &name1]).contains(&data_file), "unplugged");
+    assert!(Path::new(&data_file).exists(), "a detached volume keeps its file");
+    assert_eq!(c.get("deleteVolume", &[("id", &vol)]).await.ok()["success"], true);
+    t.quiesce().await;
+    assert!(!Path::new(&data_file).exists(), "a deleted volume's file is removed");
+
     // 4. destroyRouter: the router's domain and disk are gone from the host.
     let j = c
         .run_async("destroyRouter", &[("id", routers[0]["id"].as_str().unwrap())])
