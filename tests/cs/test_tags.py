@@ -121,7 +121,7 @@ def test_refusals_are_431_with_a_reason(env):
     assert f"already on UserVm with id {vm['id']}" in e.text, e
     e = api.error("createTags", resourcetype="Bogus", resourceids=vm["id"], tags=[{"key": "k", "value": "v"}])
     assert "Invalid resource type Bogus" in e.text and "UserVm" in e.text, e
-    e = api.error("createTags", resourcetype="Snapshot", resourceids=vm["id"], tags=[{"key": "k", "value": "v"}])
+    e = api.error("createTags", resourcetype="VMSnapshot", resourceids=vm["id"], tags=[{"key": "k", "value": "v"}])
     assert "not supported by ferrostack" in e.text, e
     ghost = "11111111-2222-4333-8444-555555555555"
     e = api.error("createTags", resourcetype="UserVm", resourceids=ghost, tags=[{"key": "k", "value": "v"}])

@@ -160,7 +160,7 @@ def test_nics_and_root_volume(c):
 
 
 @pytest.mark.parametrize("param", [
-    {"rootdisksize": "20"},
+    {"rootdisksize": "0"},
     {"diskofferingid": "5f1d1c59-0000-4000-8000-000000000001"},
     {"affinitygroupnames": "spread"},
     {"securitygroupids": "5f1d1c59-0000-4000-8000-000000000002"},
@@ -188,7 +188,7 @@ def test_deploy_accepts_the_defaults_clients_send(c):
     # listApis advertises only what deploy honours.
     api = c.api.one("listApis", "api", name="deployVirtualMachine")
     names = {p["name"] for p in api["params"]}
-    assert "diskofferingid" not in names and "details" not in names, names
+    assert "diskofferingid" in names and "rootdisksize" in names and "details" not in names, names
 
 
 def test_instance_groups(c):
