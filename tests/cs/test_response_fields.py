@@ -73,10 +73,6 @@ NESTED = {"nic": "nic", "tags": "tag"}
 # belong to are someone else's): kind -> {problem text fragment: why}. A test whose only problems
 # are these is an expected failure (xfail) naming them; drop an entry once it is fixed.
 KNOWN_GAPS = {
-    "network": {
-        "lacks 'networkdomain'": "isolated networks answer no networkdomain (CloudStack answers the network "
-                                 "domain, e.g. cs<n>cloud.internal; Terraform and cs_network read it)",
-    },
     "sshkeypair": {
         ".tags (not a field of SSHKeyPairResponse)": "key pairs answer tags; SSHKeyPairResponse declares none",
     },

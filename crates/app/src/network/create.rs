@@ -254,6 +254,12 @@ async fn insert_network(
         addressing,
     } = plan;
     let display = p.display_text.clone().unwrap_or_else(|| p.name.clone());
+    // A network whose DNS a provider serves gets CloudStack's default domain when none is
+    // given: "cs" + the owner's id in hex + guest.domain.suffix.
+    let default_domain = services
+        .contains_key(&Service::Dns)
+        .then(|| format!("cs{:x}cloud.internal", owner.account_id));
+    let network_domain = p.network_domain.clone().or(default_domain);
     let id = net_db::insert(
         &mut *c,
         net_db::NewNetwork {
@@ -270,7 +276,7 @@ async fn insert_network(
             cidr: addressing.cidr.map(|c| c.to_string()).as_deref(),
             gateway: addressing.gateway.map(|g| g.to_string()).as_deref(),
             netmask: addressing.netmask.map(|m| m.to_string()).as_deref(),
-            network_domain: p.network_domain.as_deref(),
+            network_domain: network_domain.as_deref(),
             dns1: Some(zone.dns1.as_str()),
             dns2: zone.dns2.as_deref(),
             account_id: owner.account_id,
