@@ -333,7 +333,19 @@ impl<C: Send + Sync + 'static> Engine<C> {
         match failure {
             None => {
                 let rendered = match saga.finish(ctx, &job, &state).await {
-                    Ok(outcome) => self.render.render(ctx, &outcome).await,
+                    Ok(outcome) => self.render.render(ctx, &outcome).await.map(|mut v| {
+                        // The entity of an async job's result carries the job's id
+                        // (CloudStack's BaseResponse `jobid`), as CloudStack answers it.
+                        if let (JobOutcome::Entity { .. }, Some(obj)) = (
+                            &outcome,
+                            v.as_object_mut()
+                                .and_then(|m| m.values_mut().next())
+                                .and_then(|x| x.as_object_mut()),
+                        ) {
+                            obj.insert("jobid".into(), serde_json::Value::String(job.uuid.clone()));
+                        }
+                        v
+                    }),
                     Err(e) => Err(e),
                 };
                 match rendered {
