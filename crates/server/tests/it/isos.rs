@@ -367,3 +367,50 @@ async fn isos_attach_and_detach_on_vms() {
     assert_eq!(c.run_async("deleteIso", &[("id", &ready)]).await["jobstatus"], 1);
     t.stop().await;
 }
+
+/// On hosts that build their VMs' devices (KVM, here `ferrostack agent` with its simulated
+/// backend) the CD-ROM of a running VM can't be changed yet: stop the VM first.
+#[tokio::test]
+async fn kvm_hosts_change_the_iso_only_on_stopped_vms() {
+    use crate::kvmhost::{configdrive_only_offering, kvm_edge, kvm_template, AgentProcess};
+    let t = TestServer::start().await;
+    let c = &t.admin;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = AgentProcess::start(dir.path(), "pw", &["--backend", "simulator"]);
+    let edge = kvm_edge(c, "ki", &agent.url, "pw", &dir.path().join("pool")).await;
+    let guest = kvm_template(c, &edge, "guest", "http://images.example.org/g.qcow2", None, false).await;
+    let cd = configdrive_only_offering(c, "cd").await;
+    let net = shared_network(c, &edge, "ki-a", &cd, "150", 50).await;
+    let iso = register_iso(
+        c,
+        &[
+            ("name", "rescue"),
+            ("zoneid", &edge.zone.zone),
+            ("ostypeid", &edge.ostype),
+            ("ispublic", "true"),
+            ("directdownload", "true"),
+        ],
+    )
+    .await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (vm, job) = deploy(c, &edge, &guest, &net, "ki1", &[]).await;
+    assert_eq!(c.wait_job(&job).await["jobstatus"], 1);
+
+    let e = c
+        .get("attachIso", &[("id", &iso), ("virtualmachineid", &vm)])
+        .await
+        .err(431);
+    assert!(e.contains("stop the VM first"), "{e}");
+    assert_eq!(c.run_async("stopVirtualMachine", &[("id", &vm)]).await["jobstatus"], 1);
+    let j = c
+        .run_async("attachIso", &[("id", &iso), ("virtualmachineid", &vm)])
+        .await;
+    assert_eq!(j["jobresult"]["virtualmachine"]["isoid"], iso.as_str(), "{j}");
+    assert_eq!(c.run_async("startVirtualMachine", &[("id", &vm)]).await["jobstatus"], 1);
+    let e = c.get("detachIso", &[("virtualmachineid", &vm)]).await.err(431);
+    assert!(e.contains("stop the VM first"), "{e}");
+    drop(agent);
+    t.stop().await;
+}
