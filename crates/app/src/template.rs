@@ -393,19 +393,26 @@ impl App {
         if bits != 32 && bits != 64 {
             return Err(Error::invalid(format!("Invalid bits {bits}; use 32 or 64")));
         }
-        let Some(os_uuid) = &p.os_type_uuid else {
-            return Err(Error::invalid(
-                "Give ostypeid, the guest OS of the template (see listOsTypes, e.g. 'Other Linux (64-bit)')",
-            ));
-        };
+        // A non-bootable ISO needs no guest OS (CloudStack gives it "None"; ours is "Other").
+        let what = if p.iso { "ISO" } else { "template" };
+        if p.os_type_uuid.is_none() && (!p.iso || p.bootable) {
+            return Err(Error::invalid(format!(
+                "Give ostypeid, the guest OS of the {what} (see listOsTypes, e.g. 'Other Linux (64-bit)')"
+            )));
+        }
         if p.account.is_some() && caller.role == RoleType::User {
             return Err(Error::denied("Only admins can register templates for another account"));
         }
         let details = serde_json::to_string(&p.details).map_err(Error::internal)?;
         let mut tx = self.db.begin().await?;
-        let os = template_db::os_by_uuid(&mut *tx, os_uuid)
-            .await?
-            .ok_or_else(|| Error::unknown_entity("ostypeid", os_uuid))?;
+        let os = match &p.os_type_uuid {
+            Some(os_uuid) => template_db::os_by_uuid(&mut *tx, os_uuid)
+                .await?
+                .ok_or_else(|| Error::unknown_entity("ostypeid", os_uuid))?,
+            None => template_db::os_by_display_name(&mut *tx, "other (64-bit)")
+                .await?
+                .ok_or_else(|| Error::internal("guest OS 'Other (64-bit)' missing from the catalogue"))?,
+        };
         let (account_id, domain_id) = self.template_owner(&mut tx, caller, &p).await?;
         let (zones, cross_zones) = self.template_targets(&mut tx, &p).await?;
         let now = now_ms();

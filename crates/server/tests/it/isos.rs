@@ -63,6 +63,15 @@ async fn isos_register_list_scope_update_delete() {
     let (_, alice) = t.account_client("alice", "0", &root).await;
     let (_, bob) = t.account_client("bob", "0", &root).await;
 
+    let e = alice
+        .get(
+            "registerIso",
+            &[("name", "x"), ("url", "http://x/y.iso"), ("zoneid", &core)],
+        )
+        .await
+        .err(431);
+    assert!(e.contains("ostypeid"), "a bootable ISO needs its guest OS: {e}");
+
     // One zone: it downloads like a template, through the same downloader.
     let r = register_iso(
         &alice,
@@ -103,7 +112,6 @@ async fn isos_register_list_scope_update_delete() {
             ("name", "drivers"),
             ("displaytext", "Driver disk"),
             ("zoneid", "-1"),
-            ("ostypeid", &os),
             ("ispublic", "true"),
             ("isfeatured", "true"),
             ("bootable", "false"),
@@ -112,6 +120,10 @@ async fn isos_register_list_scope_update_delete() {
     )
     .await;
     assert_eq!(r.len(), 2, "{r:?}");
+    assert_eq!(
+        r[0]["ostypename"], "Other (64-bit)",
+        "a non-bootable ISO needs no ostypeid"
+    );
     let drivers = r[0]["id"].as_str().unwrap().to_string();
     assert!(r.iter().all(|i| i["crossZones"] == true && i["isready"] == true));
     let mut zones: Vec<&str> = r.iter().map(|i| i["zoneid"].as_str().unwrap()).collect();
