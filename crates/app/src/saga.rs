@@ -38,6 +38,7 @@ ferrostack_types::cloudstack_enum! {
         VmDestroy => "vm_destroy",
         VmExpunge => "vm_expunge",
         VmResetPassword => "vm_reset_password",
+        VmIso => "vm_iso",
         VmPushKeys => "vm_push_keys",
         VmScale => "vm_scale",
         VmRestore => "vm_restore",

@@ -34,15 +34,37 @@ pub const SIMULATED_SIZE: i64 = 2 * 1024 * 1024 * 1024;
 
 mod catalogue;
 mod delete;
+mod iso;
 
 pub use catalogue::seed;
 pub use delete::{template_dependents, TemplateDeleteParams, TemplateDeleteSaga, TemplateDeleted};
+pub use iso::{IsoSetParams, VmIsoSaga};
 
 pub fn resource(t: &Template) -> Resource {
     Resource {
-        kind: "Template",
+        kind: if is_iso(t) { "Iso" } else { "Template" },
         uuid: t.uuid.clone(),
         name: t.name.clone(),
+    }
+}
+
+/// ISOs are templates with format ISO (as in CloudStack).
+pub fn is_iso(t: &Template) -> bool {
+    t.format == "ISO"
+}
+
+/// Refuse a template where an ISO is expected, and the other way round.
+fn check_kind(t: &Template, iso: bool) -> Result<(), Error> {
+    match (is_iso(t), iso) {
+        (true, false) => Err(Error::invalid(format!(
+            "{} is an ISO, not a template; use the ISO commands (listIsos, updateIso, deleteIso)",
+            t.uuid
+        ))),
+        (false, true) => Err(Error::invalid(format!(
+            "{} is a template, not an ISO; use the template commands (listTemplates, updateTemplate, deleteTemplate)",
+            t.uuid
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -217,6 +239,9 @@ pub struct TemplateRegister {
     pub details: BTreeMap<String, String>,
     pub account: Option<String>,
     pub domain_uuid: Option<String>,
+    /// `registerIso`: format ISO, no hypervisor.
+    pub iso: bool,
+    pub bootable: bool,
 }
 
 pub struct TemplateList {
@@ -234,6 +259,10 @@ pub struct TemplateList {
     pub show_unique: bool,
     /// `tags[N].key/value`: templates having any of these tags.
     pub tags: Vec<ferrostack_db::tag::TagMatch>,
+    /// `listIsos` (with its `bootable` and `ispublic` filters) instead of `listTemplates`.
+    pub isos: bool,
+    pub bootable: Option<bool>,
+    pub is_public: Option<bool>,
     pub page: Page,
 }
 
@@ -305,21 +334,34 @@ impl App {
             return Err(Error::invalid("The template name can't be empty"));
         }
         check_template_url(&p.url)?;
-        let hypervisor = canonical(SUPPORTED_HYPERVISORS, &p.hypervisor).ok_or_else(|| {
-            Error::invalid(format!(
-                "Hypervisor {} is not supported for templates; use one of: {}",
-                p.hypervisor,
-                SUPPORTED_HYPERVISORS.join(", ")
-            ))
-        })?;
-        let format = canonical(FORMATS, &p.format).ok_or_else(|| {
-            Error::invalid(format!(
-                "Invalid format {}; use one of {}",
-                p.format,
-                FORMATS.join(", ")
-            ))
-        })?;
-        if p.direct_download && !matches!(hypervisor, "KVM" | "Simulator") {
+        let hypervisor = if p.iso {
+            "None"
+        } else {
+            canonical(SUPPORTED_HYPERVISORS, &p.hypervisor).ok_or_else(|| {
+                Error::invalid(format!(
+                    "Hypervisor {} is not supported for templates; use one of: {}",
+                    p.hypervisor,
+                    SUPPORTED_HYPERVISORS.join(", ")
+                ))
+            })?
+        };
+        let format = if p.iso {
+            "ISO"
+        } else {
+            canonical(FORMATS, &p.format).ok_or_else(|| {
+                Error::invalid(format!(
+                    "Invalid format {}; use one of {}",
+                    p.format,
+                    FORMATS.join(", ")
+                ))
+            })?
+        };
+        if format == "ISO" && !p.iso {
+            return Err(Error::invalid(
+                "Register ISO images with registerIso, not registerTemplate",
+            ));
+        }
+        if p.direct_download && !matches!(hypervisor, "KVM" | "Simulator" | "None") {
             return Err(Error::invalid(
                 "Parameter directdownload is only allowed for KVM (and Simulator) templates",
             ));
@@ -351,19 +393,26 @@ impl App {
         if bits != 32 && bits != 64 {
             return Err(Error::invalid(format!("Invalid bits {bits}; use 32 or 64")));
         }
-        let Some(os_uuid) = &p.os_type_uuid else {
-            return Err(Error::invalid(
-                "Give ostypeid, the guest OS of the template (see listOsTypes, e.g. 'Other Linux (64-bit)')",
-            ));
-        };
+        // A non-bootable ISO needs no guest OS (CloudStack gives it "None"; ours is "Other").
+        let what = if p.iso { "ISO" } else { "template" };
+        if p.os_type_uuid.is_none() && (!p.iso || p.bootable) {
+            return Err(Error::invalid(format!(
+                "Give ostypeid, the guest OS of the {what} (see listOsTypes, e.g. 'Other Linux (64-bit)')"
+            )));
+        }
         if p.account.is_some() && caller.role == RoleType::User {
             return Err(Error::denied("Only admins can register templates for another account"));
         }
         let details = serde_json::to_string(&p.details).map_err(Error::internal)?;
         let mut tx = self.db.begin().await?;
-        let os = template_db::os_by_uuid(&mut *tx, os_uuid)
-            .await?
-            .ok_or_else(|| Error::unknown_entity("ostypeid", os_uuid))?;
+        let os = match &p.os_type_uuid {
+            Some(os_uuid) => template_db::os_by_uuid(&mut *tx, os_uuid)
+                .await?
+                .ok_or_else(|| Error::unknown_entity("ostypeid", os_uuid))?,
+            None => template_db::os_by_display_name(&mut *tx, "other (64-bit)")
+                .await?
+                .ok_or_else(|| Error::internal("guest OS 'Other (64-bit)' missing from the catalogue"))?,
+        };
         let (account_id, domain_id) = self.template_owner(&mut tx, caller, &p).await?;
         let (zones, cross_zones) = self.template_targets(&mut tx, &p).await?;
         let now = now_ms();
@@ -412,6 +461,7 @@ impl App {
                 dynamically_scalable: p.dynamically_scalable,
                 direct_download: p.direct_download,
                 cross_zones,
+                bootable: p.bootable,
                 bits,
                 template_tag: p.template_tag.as_deref(),
                 details: &details,
@@ -433,11 +483,16 @@ impl App {
         } else {
             format!("{} zone(s)", rows.len())
         };
+        let (event, what) = if p.iso {
+            (EventType::IsoCreate, "ISO")
+        } else {
+            (EventType::TemplateCreate, "template")
+        };
         self.event_done(
             &mut tx,
             caller,
-            EventType::TemplateCreate,
-            format!("Registered template {} ({hypervisor}, {format}) in {targets}", t.name),
+            event,
+            format!("Registered {what} {} ({hypervisor}, {format}) in {targets}", t.name),
             Some(&resource(t)),
         )
         .await?;
@@ -473,6 +528,7 @@ impl App {
             Community,
             All,
         }
+        let param = if p.isos { "isofilter" } else { "templatefilter" };
         let filter = match p.filter.trim().to_ascii_lowercase().as_str() {
             "featured" => F::Featured,
             "self" => F::Own,
@@ -483,16 +539,16 @@ impl App {
             "all" => F::All,
             _ => {
                 return Err(Error::invalid(format!(
-                    "Invalid templatefilter {}; use one of featured, self, selfexecutable, sharedexecutable, \
-                     executable, community, all",
+                    "Invalid {param} {}; use one of featured, self, selfexecutable, sharedexecutable, executable, \
+                     community, all",
                     p.filter
                 )))
             }
         };
         if filter == F::All && caller.role == RoleType::User {
-            return Err(Error::invalid(
-                "templatefilter=all is only for administrators; use executable, self or featured",
-            ));
+            return Err(Error::invalid(format!(
+                "{param}=all is only for administrators; use executable, self or featured"
+            )));
         }
         let mut c = self.db.conn().await?;
         let mut f = TemplateFilter {
@@ -507,6 +563,9 @@ impl App {
             exclude_system: matches!(filter, F::Featured | F::OwnExecutable),
             unique: p.show_unique,
             tags: p.tags.clone(),
+            isos: p.isos,
+            bootable: p.bootable,
+            is_public: p.is_public,
             ..TemplateFilter::default()
         };
         if let Some(uuid) = &p.zone_uuid {
@@ -528,6 +587,7 @@ impl App {
             let t = template_db::by_uuid(&mut *c, uuid)
                 .await?
                 .ok_or_else(|| Error::unknown_entity("id", uuid))?;
+            check_kind(&t, p.isos)?;
             if !template_visible_to(caller, &t) {
                 return Err(Error::denied(format!(
                     "Account {} does not have permission to see template {uuid}",
@@ -560,6 +620,7 @@ impl App {
         mut u: TemplateUpdate,
         os_type_uuid: Option<String>,
         details: Option<BTreeMap<String, String>>,
+        iso: bool,
     ) -> Result<(Template, Option<TemplateInZone>), Error> {
         if let Some(n) = &u.name {
             if n.trim().is_empty() {
@@ -593,6 +654,7 @@ impl App {
         let t = template_db::by_uuid(&mut *tx, uuid)
             .await?
             .ok_or_else(|| Error::unknown_entity("id", uuid))?;
+        check_kind(&t, iso)?;
         check_owner(caller, &t)?;
         if let Some(os) = &os_type_uuid {
             let os = template_db::os_by_uuid(&mut *tx, os)
@@ -606,11 +668,16 @@ impl App {
             .await?
             .ok_or_else(|| Error::internal("template vanished"))?;
         let first = template_db::zone_rows(&mut tx, t.id).await?.into_iter().next();
+        let (event, what) = if iso {
+            (EventType::IsoUpdate, "ISO")
+        } else {
+            (EventType::TemplateUpdate, "template")
+        };
         self.event_done(
             &mut tx,
             caller,
-            EventType::TemplateUpdate,
-            format!("Updated template {}", t.name),
+            event,
+            format!("Updated {what} {}", t.name),
             Some(&resource(&t)),
         )
         .await?;

@@ -216,6 +216,13 @@ impl App {
             .filter(|t| crate::template::template_visible_to(caller, t))
             .ok_or_else(|| Error::unknown_entity("templateid", &p.template_uuid))?;
         drop(c);
+        if crate::template::is_iso(&template) {
+            return Err(Error::invalid(format!(
+                "{} is an ISO; deploying a VM from an ISO isn't supported yet: deploy from a template, then attach \
+                 the ISO (attachIso)",
+                template.name
+            )));
+        }
         if let Some(h) = p
             .hypervisor
             .as_deref()

@@ -377,6 +377,7 @@ impl App {
             Some(t) => ferrostack_db::template::by_uuid(&mut *c, t)
                 .await?
                 .filter(|x| crate::template::template_visible_to(caller, x))
+                .filter(|x| !crate::template::is_iso(x))
                 .ok_or_else(|| Error::unknown_entity("templateid", t))?,
             None => match vm.template_id {
                 Some(id) => ferrostack_db::template::get(&mut *c, id).await?.ok_or_else(|| {

@@ -297,6 +297,7 @@ pub struct NewTemplate<'a> {
     pub dynamically_scalable: bool,
     pub direct_download: bool,
     pub cross_zones: bool,
+    pub bootable: bool,
     pub bits: i64,
     pub template_tag: Option<&'a str>,
     pub details: &'a str,
@@ -310,7 +311,7 @@ pub async fn insert(c: &mut Conn, t: NewTemplate<'_>) -> Result<i64, Error> {
          guest_os_id, account_id, domain_id, is_public, is_featured, is_extractable, password_enabled, sshkey_enabled, \
          requires_hvm, dynamically_scalable, direct_download, cross_zones, bootable, bits, template_tag, details, size, \
          sort_key, created) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19, $20, 1, $21, $22, $23, $24, 0, $25) RETURNING id",
+         $19, $20, $21, $22, $23, $24, $25, 0, $26) RETURNING id",
     )
     .bind(t.uuid)
     .bind(t.name)
@@ -332,6 +333,7 @@ pub async fn insert(c: &mut Conn, t: NewTemplate<'_>) -> Result<i64, Error> {
     .bind(i64::from(t.dynamically_scalable))
     .bind(i64::from(t.direct_download))
     .bind(i64::from(t.cross_zones))
+    .bind(i64::from(t.bootable))
     .bind(t.bits)
     .bind(t.template_tag)
     .bind(t.details)
@@ -460,6 +462,10 @@ pub struct TemplateFilter {
     pub unique: bool,
     /// `tags[N].key/value`: templates having any of these tags.
     pub tags: Vec<crate::tag::TagMatch>,
+    /// ISOs (format ISO, `listIsos`) instead of templates (`listTemplates`).
+    pub isos: bool,
+    pub bootable: Option<bool>,
+    pub is_public: Option<bool>,
 }
 
 fn owner_condition(s: &mut Sql, scope: &OwnerScope, public_too: bool) {
@@ -543,6 +549,17 @@ pub async fn list(
     }
     if f.exclude_system {
         s.and("t.template_type <> 'SYSTEM'");
+    }
+    s.and(if f.isos {
+        "t.format = 'ISO'"
+    } else {
+        "t.format <> 'ISO'"
+    });
+    if let Some(b) = f.bootable {
+        s.and("t.bootable = ").bind_i64(i64::from(b));
+    }
+    if let Some(p) = f.is_public {
+        s.and("t.is_public = ").bind_i64(i64::from(p));
     }
     crate::tag::and_tags(&mut s, crate::tag::ResourceType::Template, "t.id", &f.tags);
     if f.unique {

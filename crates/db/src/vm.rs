@@ -73,6 +73,11 @@ pub struct Vm {
     /// Its instance group (`group`, `groupid`).
     pub group_uuid: Option<String>,
     pub group_name: Option<String>,
+    /// The attached ISO (`isoid`, `isoname`, `isodisplaytext`).
+    pub iso_id: Option<i64>,
+    pub iso_uuid: Option<String>,
+    pub iso_name: Option<String>,
+    pub iso_display_text: Option<String>,
 }
 
 const SELECT: &str =
@@ -86,14 +91,15 @@ const SELECT: &str =
      a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
      n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid, g.uuid AS os_type_uuid, \
      na.name AS network_account_name, nd.uuid AS network_domain_uuid, nd.name AS network_domain_name, \
-     nd.path AS network_domain_path, ig.uuid AS group_uuid, ig.name AS group_name \
+     nd.path AS network_domain_path, ig.uuid AS group_uuid, ig.name AS group_name, \
+     v.iso_id, iso.uuid AS iso_uuid, iso.name AS iso_name, iso.display_text AS iso_display_text \
      FROM vm_instance v JOIN zone z ON z.id = v.zone_id LEFT JOIN host h ON h.id = v.host_id \
      LEFT JOIN vm_template t ON t.id = v.template_id LEFT JOIN service_offering o ON o.id = v.service_offering_id \
      LEFT JOIN account a ON a.id = v.account_id LEFT JOIN domain d ON d.id = v.domain_id \
      LEFT JOIN network n ON n.id = v.network_id LEFT JOIN user_data ud ON ud.id = v.user_data_id \
      LEFT JOIN guest_os g ON g.id = t.guest_os_id \
      LEFT JOIN account na ON na.id = n.account_id LEFT JOIN domain nd ON nd.id = n.domain_id \
-     LEFT JOIN instance_group ig ON ig.id = v.group_id";
+     LEFT JOIN instance_group ig ON ig.id = v.group_id LEFT JOIN vm_template iso ON iso.id = v.iso_id";
 
 pub struct NewVm<'a> {
     pub uuid: &'a str,
@@ -816,4 +822,26 @@ pub async fn router_entries(c: &mut Conn, network_id: i64) -> Result<Vec<RouterE
     .fetch_all(&mut *c)
     .await
     .map_err(db_err)
+}
+
+/// Names of the live VMs that have the ISO attached (what blocks its deletion).
+pub async fn names_with_iso(c: &mut Conn, iso_id: i64) -> Result<Vec<String>, Error> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM vm_instance WHERE iso_id = $1 AND removed IS NULL ORDER BY id LIMIT 20")
+            .bind(iso_id)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db_err)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Attach (`Some`) or detach (`None`) the VM's ISO.
+pub async fn set_iso(c: &mut Conn, vm_id: i64, iso_id: Option<i64>) -> Result<(), Error> {
+    sqlx::query("UPDATE vm_instance SET iso_id = $1 WHERE id = $2")
+        .bind(iso_id)
+        .bind(vm_id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

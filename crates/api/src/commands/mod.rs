@@ -9,6 +9,7 @@ pub mod event;
 pub mod followup;
 pub mod group;
 pub mod host;
+pub mod iso;
 pub mod job;
 pub mod netoffering;
 pub mod network;
@@ -49,6 +50,7 @@ pub fn all() -> Vec<Command> {
     v.extend(router::commands());
     v.extend(storage::commands());
     v.extend(template::commands());
+    v.extend(iso::commands());
     v.extend(snapshot::commands());
     v.extend(offering::commands());
     v.extend(physnet::commands());

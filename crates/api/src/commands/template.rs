@@ -214,6 +214,8 @@ async fn register(c: &Ctx, a: Args) -> Result<Reply, Error> {
         details: flat_map(&a, "details")?,
         account: a.str("account"),
         domain_uuid: a.uuid("domainid"),
+        iso: false,
+        bootable: true,
     };
     let rows = c.app.template_register(&c.caller, p).await?;
     // A new template has no tags yet.
@@ -248,6 +250,9 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         os_category_uuid: a.uuid("oscategoryid"),
         show_unique: a.bool("showunique"),
         tags: crate::commands::tag::tag_filters(&a)?,
+        isos: false,
+        bootable: None,
+        is_public: None,
         page: a.page()?,
     };
     let (total, rows) = c.app.template_list(&c.caller, p).await?;
@@ -290,7 +295,7 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
     };
     let (t, first) = c
         .app
-        .template_update(&c.caller, &a.req_uuid("id")?, u, a.uuid("ostypeid"), details)
+        .template_update(&c.caller, &a.req_uuid("id")?, u, a.uuid("ostypeid"), details, false)
         .await?;
     let tags = c.app.tags_page(ResourceType::Template, &[t.id]).await?;
     let v = match &first {
@@ -308,6 +313,7 @@ async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
             &a.req_uuid("id")?,
             a.uuid("zoneid").as_deref(),
             c.job_meta()?,
+            false,
         )
         .await?
     {

@@ -98,6 +98,17 @@ pub const VM_FIELDS: &[Field] = &[
         "string",
         " an alternate display text of the template for the virtual machine",
     ),
+    ("isoid", "string", "the ID of the ISO attached to the virtual machine"),
+    (
+        "isoname",
+        "string",
+        "the name of the ISO attached to the virtual machine",
+    ),
+    (
+        "isodisplaytext",
+        "string",
+        "an alternate display text of the ISO attached to the virtual machine",
+    ),
     (
         "passwordenabled",
         "boolean",
@@ -192,6 +203,9 @@ fn common(m: &mut Map<String, Value>, v: &Vm, nics: &[&Nic], admin: bool) {
         ("templateid", &v.template_uuid),
         ("templatename", &v.template_name),
         ("templatedisplaytext", &v.template_display_text),
+        ("isoid", &v.iso_uuid),
+        ("isoname", &v.iso_name),
+        ("isodisplaytext", &v.iso_display_text),
         ("serviceofferingid", &v.offering_uuid),
         ("serviceofferingname", &v.offering_name),
         ("account", &v.account_name),

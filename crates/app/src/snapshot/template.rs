@@ -243,6 +243,7 @@ impl App {
                 dynamically_scalable: p.dynamically_scalable,
                 direct_download: false,
                 cross_zones: false,
+                bootable: true,
                 bits,
                 template_tag: p.template_tag.as_deref(),
                 details: "{}",

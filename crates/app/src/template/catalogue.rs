@@ -151,6 +151,7 @@ pub async fn seed(c: &mut Conn) -> Result<(), Error> {
                 dynamically_scalable: false,
                 direct_download: false,
                 cross_zones: true,
+                bootable: true,
                 bits: 64,
                 template_tag: None,
                 details: "{}",

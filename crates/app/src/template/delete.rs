@@ -31,12 +31,26 @@ impl App {
         uuid: &str,
         zone_uuid: Option<&str>,
         meta: crate::job::JobMeta,
+        iso: bool,
     ) -> Result<TemplateDeleted, Error> {
         let mut tx = self.db.begin().await?;
         let t = template_db::by_uuid(&mut *tx, uuid)
             .await?
             .ok_or_else(|| Error::unknown_entity("id", uuid))?;
+        super::check_kind(&t, iso)?;
         check_owner(caller, &t)?;
+        if iso {
+            // As CloudStack: an ISO attached to a VM can't be deleted.
+            let vms = ferrostack_db::vm::names_with_iso(&mut tx, t.id).await?;
+            if !vms.is_empty() {
+                return Err(Error::invalid(format!(
+                    "ISO {} is attached to VM(s) {}; detach it (detachIso) before deleting it",
+                    t.name,
+                    vms.join(", ")
+                )));
+            }
+        }
+        let what = if iso { "ISO" } else { "template" };
         if t.template_type == "SYSTEM" {
             return Err(Error::invalid(format!(
                 "Template {} is the system VM template and can't be deleted; register a new system VM template \
@@ -74,8 +88,12 @@ impl App {
             self.event_done(
                 &mut tx,
                 caller,
-                EventType::TemplateDelete,
-                format!("Deleted template {}{from_zone}", t.name),
+                if iso {
+                    EventType::IsoDelete
+                } else {
+                    EventType::TemplateDelete
+                },
+                format!("Deleted {what} {}{from_zone}", t.name),
                 Some(&resource(&t)),
             )
             .await?;
@@ -94,7 +112,7 @@ impl App {
                         zone_id: zone.as_ref().map(|z| z.id),
                     })?,
                     meta,
-                    description: format!("Deleting template {}{from_zone}", t.name),
+                    description: format!("Deleting {what} {}{from_zone}", t.name),
                     resource: Some(resource(&t)),
                 },
             )

@@ -12,6 +12,7 @@ mod founding;
 mod identity;
 mod identity_undo;
 mod infra;
+mod isos;
 mod jobs;
 #[cfg(feature = "kvm")]
 mod kvm;
