@@ -689,6 +689,25 @@ impl App {
                 v.vm_name.as_deref().unwrap_or("a VM")
             )));
         }
+        self.volume_expunge_in(&mut tx, &v).await?;
+        self.event_record(
+            &mut tx,
+            caller,
+            ferrostack_types::EventType::VolumeDelete,
+            crate::event::Level::Info,
+            crate::event::State::Completed,
+            format!("Successfully deleted volume {}", v.name),
+            Some(&volume_resource(&v)),
+            None,
+        )
+        .await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    /// Expunge a detached volume in the caller's transaction: through the volume machine to
+    /// Expunged, its tags forgotten, its pool space given back, its file (if a host made one)
+    /// removed by a follow-up.
+    async fn volume_expunge_in(&self, tx: &mut Conn, v: &Volume) -> Result<(), Error> {
         let events: &[VolumeEvent] = match v.state {
             VolumeState::Allocated | VolumeState::Ready => &[
                 VolumeEvent::DestroyRequested,
@@ -710,32 +729,38 @@ impl App {
             }
         };
         let to = walk(v.state, events)?;
-        let now = now_ms();
-        if !vol_db::volume_cas(&mut tx, v.id, v.state, to, Some(now)).await? {
+        if !vol_db::volume_cas(&mut *tx, v.id, v.state, to, Some(now_ms())).await? {
             return Err(Error::Conflict(format!(
                 "Volume {} changed state meanwhile; retry",
                 v.name
             )));
         }
-        ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Volume, &[v.id]).await?;
-        if let (Some(file), Some(pool_id)) = (disk_file(&v), v.pool_id) {
-            if let Some(host_id) = vol_db::host_for_pool(&mut tx, pool_id).await? {
-                self.followup_enqueue(&mut tx, &FollowUp::DiskDelete { host_id, file })
+        ferrostack_db::tag::forget(&mut *tx, ferrostack_db::tag::ResourceType::Volume, &[v.id]).await?;
+        if let (Some(file), Some(pool_id)) = (disk_file(v), v.pool_id) {
+            if let Some(host_id) = vol_db::host_for_pool(&mut *tx, pool_id).await? {
+                self.followup_enqueue(&mut *tx, &FollowUp::DiskDelete { host_id, file })
                     .await?;
             }
         }
-        self.event_record(
-            &mut tx,
-            caller,
-            ferrostack_types::EventType::VolumeDelete,
-            crate::event::Level::Info,
-            crate::event::State::Completed,
-            format!("Successfully deleted volume {}", v.name),
-            Some(&volume_resource(&v)),
-            None,
-        )
-        .await?;
-        tx.commit().await.map_err(db_err)
+        Ok(())
+    }
+
+    /// Remove the volumes an account still has once its VMs are expunged (their data disks,
+    /// detached by the expunge, and volumes never attached): an account's deletion takes them.
+    pub(crate) async fn volumes_expunge_of_account(&self, account_id: i64) -> Result<(), Error> {
+        let ids = {
+            let mut c = self.db.conn().await?;
+            vol_db::detached_ids_of_account(&mut c, account_id).await?
+        };
+        for id in ids {
+            let mut tx = self.db.begin().await?;
+            vol_db::lock(&mut tx, id).await?;
+            if let Some(v) = vol_db::get(&mut tx, id).await?.filter(|v| v.vm_id.is_none()) {
+                self.volume_expunge_in(&mut tx, &v).await?;
+            }
+            tx.commit().await.map_err(db_err)?;
+        }
+        Ok(())
     }
 
     /// The host that carries out work on a volume's file: the VM's host while it runs there,

@@ -608,3 +608,14 @@ pub async fn disk_offering_of(c: &mut Conn, id: i64) -> Result<Option<i64>, Erro
         .map_err(db_err)?;
     Ok(r.and_then(|x| x.0))
 }
+
+/// The live volumes of an account attached to no VM.
+pub async fn detached_ids_of_account(c: &mut Conn, account_id: i64) -> Result<Vec<i64>, Error> {
+    let rows: Vec<(i64,)> =
+        sqlx::query_as("SELECT id FROM volume WHERE account_id = $1 AND vm_id IS NULL AND removed IS NULL ORDER BY id")
+            .bind(account_id)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db_err)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}

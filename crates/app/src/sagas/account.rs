@@ -104,6 +104,8 @@ impl TypedSaga for AccountDelete {
                 for n in nets {
                     app.network_destroy(n, true).await?;
                 }
+                // Its data disks outlive its VMs, not the account.
+                app.volumes_expunge_of_account(id.0).await?;
                 // Its snapshots outlive its volumes, not the account.
                 let mut c = app.db.conn().await?;
                 let snapshots = ferrostack_db::snapshot::ids_of_account(&mut c, id.0).await?;

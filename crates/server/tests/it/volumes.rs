@@ -386,6 +386,24 @@ async fn deploy_sizes_disks_and_scopes_volumes() {
     assert!(e.contains(&vm), "{e}");
     assert_eq!(user.get("listVolumes", &[]).await.items("volume").len(), 1);
     assert_eq!(user.get("deleteVolume", &[("id", &mine)]).await.ok()["success"], true);
+
+    // Deleting the account takes the volumes it still has.
+    let r = ok_job(
+        &user,
+        "createVolume",
+        &[("name", "kept"), ("zoneid", &cloud.zone.zone), ("diskofferingid", &ten)],
+    )
+    .await;
+    let kept = id(&r["volume"]);
+    let acct = user.get("listAccounts", &[]).await.items("account")[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ok_job(c, "deleteAccount", &[("id", &acct)]).await;
+    assert!(
+        c.get("listVolumes", &[("id", &kept)]).await.items("volume").is_empty(),
+        "the account's volume went with it"
+    );
     t.stop().await;
 }
 
