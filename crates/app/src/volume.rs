@@ -135,6 +135,41 @@ pub fn offering_size(o: &ferrostack_db::offering::DiskOffering, size_gb: Option<
     }
 }
 
+/// A VM whose disks may change (Running or Stopped); otherwise a 431 saying so.
+pub(crate) fn vm_takes_disk_changes(name: &str, state: VmState, what: &str) -> Result<(), Error> {
+    match state {
+        VmState::Running | VmState::Stopped => Ok(()),
+        VmState::Starting
+        | VmState::Stopping
+        | VmState::Migrating
+        | VmState::Destroyed
+        | VmState::Expunging
+        | VmState::Error
+        | VmState::Shutdown
+        | VmState::Unknown => Err(Error::invalid(format!(
+            "VM {name} is {state}: its volumes are {what} only while it is Running or Stopped"
+        ))),
+    }
+}
+
+/// A volume at rest (Allocated or Ready); otherwise a 431 naming its state.
+pub(crate) fn volume_at_rest(v: &Volume, what: &str) -> Result<(), Error> {
+    match v.state {
+        VolumeState::Allocated | VolumeState::Ready => Ok(()),
+        VolumeState::Creating
+        | VolumeState::Resizing
+        | VolumeState::Migrating
+        | VolumeState::Snapshotting
+        | VolumeState::RevertSnapshotting
+        | VolumeState::Destroy
+        | VolumeState::Expunging
+        | VolumeState::Expunged => Err(Error::invalid(format!(
+            "Volume {} is {}: only Allocated or Ready volumes are {what}",
+            v.name, v.state
+        ))),
+    }
+}
+
 impl App {
     /// A live volume the caller may act on.
     pub async fn volume_get_for(
@@ -344,22 +379,7 @@ impl App {
 
     /// A VM a data disk may be attached to: Running or Stopped, with a free slot.
     async fn attach_check_vm(&self, c: &mut Conn, vm: &ferrostack_db::vm::Vm) -> Result<i64, Error> {
-        match vm.state {
-            VmState::Running | VmState::Stopped => {}
-            VmState::Starting
-            | VmState::Stopping
-            | VmState::Migrating
-            | VmState::Destroyed
-            | VmState::Expunging
-            | VmState::Error
-            | VmState::Shutdown
-            | VmState::Unknown => {
-                return Err(Error::invalid(format!(
-                    "VM {} is {}: volumes are attached to Running or Stopped VMs",
-                    vm.name, vm.state
-                )))
-            }
-        }
+        vm_takes_disk_changes(&vm.name, vm.state, "attached")?;
         vol_db::free_device_id(c, vm.id, MAX_DATA_VOLUMES + 1)
             .await?
             .ok_or_else(|| {
@@ -394,22 +414,7 @@ impl App {
                 v.name
             )));
         }
-        match v.state {
-            VolumeState::Allocated | VolumeState::Ready => {}
-            VolumeState::Creating
-            | VolumeState::Resizing
-            | VolumeState::Migrating
-            | VolumeState::Snapshotting
-            | VolumeState::RevertSnapshotting
-            | VolumeState::Destroy
-            | VolumeState::Expunging
-            | VolumeState::Expunged => {
-                return Err(Error::invalid(format!(
-                    "Volume {} is {}: only Allocated or Ready volumes are attached",
-                    v.name, v.state
-                )))
-            }
-        }
+        volume_at_rest(&v, "attached")?;
         if v.zone_id != vm.zone_id {
             return Err(Error::invalid(format!(
                 "Volume {} is in zone {} and VM {} in zone {}: they must be in the same zone",
@@ -538,22 +543,7 @@ impl App {
     pub async fn volume_resize(&self, caller: &Caller, r: VolumeResize, meta: JobMeta) -> Result<Submitted, Error> {
         let mut c = self.db.conn().await?;
         let v = self.volume_get_for(&mut c, caller, "id", &r.uuid).await?;
-        match v.state {
-            VolumeState::Allocated | VolumeState::Ready => {}
-            VolumeState::Creating
-            | VolumeState::Resizing
-            | VolumeState::Migrating
-            | VolumeState::Snapshotting
-            | VolumeState::RevertSnapshotting
-            | VolumeState::Destroy
-            | VolumeState::Expunging
-            | VolumeState::Expunged => {
-                return Err(Error::invalid(format!(
-                    "Volume {} is {}: only Allocated or Ready volumes are resized",
-                    v.name, v.state
-                )))
-            }
-        }
+        volume_at_rest(&v, "resized")?;
         let (size, offering_id) = match (v.volume_type.as_str(), &r.disk_offering_uuid, r.size_gb) {
             ("ROOT", Some(_), _) => {
                 return Err(Error::invalid(
@@ -601,23 +591,8 @@ impl App {
                 size / GIB
             )));
         }
-        if let Some(s) = v.vm_state {
-            match s {
-                VmState::Running | VmState::Stopped => {}
-                VmState::Starting
-                | VmState::Stopping
-                | VmState::Migrating
-                | VmState::Destroyed
-                | VmState::Expunging
-                | VmState::Error
-                | VmState::Shutdown
-                | VmState::Unknown => {
-                    return Err(Error::invalid(format!(
-                        "VM {} is {s}: resize its volumes when it is Running or Stopped",
-                        v.vm_name.as_deref().unwrap_or("?")
-                    )))
-                }
-            }
+        if let Some(st) = v.vm_state {
+            vm_takes_disk_changes(v.vm_name.as_deref().unwrap_or("?"), st, "resized")?;
         }
         drop(c);
         let params = to_params(&ResizeParams {

@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::saga::{SagaKind, TypedSaga};
 use crate::vmops::agent_err;
-use crate::volume::{data_disk, disk_file, volume_move, walk, MAX_DATA_VOLUMES};
+use crate::volume::{data_disk, disk_file, vm_takes_disk_changes, volume_move, walk, MAX_DATA_VOLUMES};
 use crate::{saga_steps, App};
 
 /// `createVolume`'s job: the volume row was written at submission; with a VM it is attached.
@@ -118,22 +118,7 @@ async fn reserve(app: &App, volume_id: i64, vm_id: i64, device_id: Option<i64>) 
         }
         None => {}
     }
-    match vm.state {
-        VmState::Running | VmState::Stopped => {}
-        VmState::Starting
-        | VmState::Stopping
-        | VmState::Migrating
-        | VmState::Destroyed
-        | VmState::Expunging
-        | VmState::Error
-        | VmState::Shutdown
-        | VmState::Unknown => {
-            return Err(Error::invalid(format!(
-                "VM {} is {}: volumes are attached to Running or Stopped VMs",
-                vm.name, vm.state
-            )))
-        }
-    }
+    vm_takes_disk_changes(&vm.name, vm.state, "attached")?;
     let slot = match device_id {
         Some(d) => d,
         None => vol_db::free_device_id(&mut tx, vm_id, MAX_DATA_VOLUMES + 1)

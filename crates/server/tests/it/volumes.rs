@@ -320,46 +320,21 @@ async fn deploy_sizes_disks_and_scopes_volumes() {
 
     // Refusals: a root disk below the template's size, size without an offering, a fixed
     // offering with a size.
-    let e = refused(
-        c,
-        "deployVirtualMachine",
-        &[
-            ("zoneid", &cloud.zone.zone),
-            ("serviceofferingid", &cloud.offering),
-            ("templateid", &guest),
-            ("networkids", &net),
-            ("rootdisksize", "0"),
-        ],
-    )
-    .await;
-    assert!(e.contains("rootdisksize"), "{e}");
-    let e = refused(
-        c,
-        "deployVirtualMachine",
-        &[
-            ("zoneid", &cloud.zone.zone),
-            ("serviceofferingid", &cloud.offering),
-            ("templateid", &guest),
-            ("networkids", &net),
-            ("size", "5"),
-        ],
-    )
-    .await;
-    assert!(e.contains("diskofferingid"), "{e}");
-    let e = refused(
-        c,
-        "deployVirtualMachine",
-        &[
-            ("zoneid", &cloud.zone.zone),
-            ("serviceofferingid", &cloud.offering),
-            ("templateid", &guest),
-            ("networkids", &net),
-            ("diskofferingid", &ten),
-            ("size", "5"),
-        ],
-    )
-    .await;
-    assert!(e.contains("fixed size"), "{e}");
+    for (extra, says) in [
+        (vec![("rootdisksize", "0")], "rootdisksize"),
+        (vec![("size", "5")], "diskofferingid"),
+        (vec![("diskofferingid", ten.as_str()), ("size", "5")], "fixed size"),
+    ] {
+        let mut p = vec![
+            ("zoneid", cloud.zone.zone.as_str()),
+            ("serviceofferingid", cloud.offering.as_str()),
+            ("templateid", guest.as_str()),
+            ("networkids", net.as_str()),
+        ];
+        p.extend(extra);
+        let e = refused(c, "deployVirtualMachine", &p).await;
+        assert!(e.contains(says), "{p:?}: {e}");
+    }
 
     // Another account neither sees nor touches the admin's volumes; its own attach to the
     // admin's VM is refused as not found.
