@@ -2,11 +2,10 @@
 //! VM's CD-ROM (`attachIso`, `detachIso`).
 
 use ferrostack_app::model::TemplateUpdate;
-use ferrostack_app::template::{TemplateDeleted, TemplateList, TemplateRegister};
+use ferrostack_app::template::{TemplateList, TemplateRegister};
 use ferrostack_types::Error;
 
 use crate::args::Args;
-use crate::commands::storage::flat_map;
 use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
 use crate::views::tag::tags_of;
@@ -235,42 +234,11 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
         sort_key: a.i64("sortkey"),
         ..TemplateUpdate::default()
     };
-    let details = if a.bool("cleanupdetails") {
-        Some(Default::default())
-    } else {
-        let d = flat_map(&a, "details")?;
-        (!d.is_empty()).then_some(d)
-    };
-    let (t, first) = c
-        .app
-        .template_update(&c.caller, &a.req_uuid("id")?, u, a.uuid("ostypeid"), details, true)
-        .await?;
-    let tags = c.app.tags_page(ResourceType::Template, &[t.id]).await?;
-    let v = match &first {
-        Some(row) => views::template(row, tags_of(&tags, t.id)),
-        None => views::template_fields(&t, None, tags_of(&tags, t.id)),
-    };
-    Ok(Reply::object("iso", v))
+    crate::commands::template::update_reply(c, &a, u, true).await
 }
 
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    match c
-        .app
-        .template_delete(
-            &c.caller,
-            &a.req_uuid("id")?,
-            a.uuid("zoneid").as_deref(),
-            c.job_meta()?,
-            true,
-        )
-        .await?
-    {
-        TemplateDeleted::Job(s) => Ok(Reply::Job {
-            job_id: s.job_uuid,
-            id: None,
-        }),
-        TemplateDeleted::Done => Ok(Reply::Success),
-    }
+    crate::commands::template::delete_reply(c, &a, true).await
 }
 
 async fn attach(c: &Ctx, a: Args) -> Result<Reply, Error> {

@@ -287,25 +287,36 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
         template_tag: a.str("templatetag"),
         ..TemplateUpdate::default()
     };
+    update_reply(c, &a, u, false).await
+}
+
+/// `updateTemplate` / `updateIso` after their own fields: details, the update, the answer
+/// (`template` or `iso`).
+pub(crate) async fn update_reply(c: &Ctx, a: &Args, u: TemplateUpdate, iso: bool) -> Result<Reply, Error> {
     let details = if a.bool("cleanupdetails") {
         Some(Default::default())
     } else {
-        let d = flat_map(&a, "details")?;
+        let d = flat_map(a, "details")?;
         (!d.is_empty()).then_some(d)
     };
     let (t, first) = c
         .app
-        .template_update(&c.caller, &a.req_uuid("id")?, u, a.uuid("ostypeid"), details, false)
+        .template_update(&c.caller, &a.req_uuid("id")?, u, a.uuid("ostypeid"), details, iso)
         .await?;
     let tags = c.app.tags_page(ResourceType::Template, &[t.id]).await?;
     let v = match &first {
         Some(row) => views::template(row, tags_of(&tags, t.id)),
         None => views::template_fields(&t, None, tags_of(&tags, t.id)),
     };
-    Ok(Reply::object("template", v))
+    Ok(Reply::object(if iso { "iso" } else { "template" }, v))
 }
 
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    delete_reply(c, &a, false).await
+}
+
+/// `deleteTemplate` / `deleteIso`: a job, or done at once when there was nothing to remove.
+pub(crate) async fn delete_reply(c: &Ctx, a: &Args, iso: bool) -> Result<Reply, Error> {
     match c
         .app
         .template_delete(
@@ -313,7 +324,7 @@ async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
             &a.req_uuid("id")?,
             a.uuid("zoneid").as_deref(),
             c.job_meta()?,
-            false,
+            iso,
         )
         .await?
     {
