@@ -72,11 +72,7 @@ NESTED = {"nic": "nic", "tags": "tag"}
 # Differences from CloudStack found by this test and reported, not fixed here (the features they
 # belong to are someone else's): kind -> {problem text fragment: why}. A test whose only problems
 # are these is an expected failure (xfail) naming them; drop an entry once it is fixed.
-KNOWN_GAPS = {
-    "sshkeypair": {
-        ".tags (not a field of SSHKeyPairResponse)": "key pairs answer tags; SSHKeyPairResponse declares none",
-    },
-}
+KNOWN_GAPS = {}
 
 
 def undeclared(kind: str, obj: dict, where: str, allowed_extra: set[str] = frozenset()) -> list[str]:

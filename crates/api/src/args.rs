@@ -10,7 +10,7 @@ use ferrostack_types::ids::parse_uuid;
 use ferrostack_types::{Error, Page};
 
 use crate::params::RawParams;
-use crate::registry::{Command, PType};
+use crate::registry::{Command, PType, Param, Support};
 
 pub struct Args {
     values: HashMap<String, String>,
@@ -28,13 +28,19 @@ impl Args {
                     if p.required && m.is_empty() {
                         return Err(Error::missing(p.name));
                     }
+                    if !m.is_empty() {
+                        check_support(cmd.name, p, "…")?;
+                    }
                 }
                 (_, None) => {
                     if p.required {
                         return Err(Error::missing(p.name));
                     }
                 }
-                (ty, Some(v)) => check_value(p.name, ty, p.length, v)?,
+                (ty, Some(v)) => {
+                    check_value(p.name, ty, p.length, v)?;
+                    check_support(cmd.name, p, v)?;
+                }
             }
         }
         Ok(Args { values, raw })
@@ -126,6 +132,21 @@ impl Args {
             is_recursive: self.bool("isrecursive"),
             list_all: self.bool("listall"),
         }
+    }
+}
+
+/// Refuse a value of a parameter ferrostack does not act on (see [`Support`]).
+fn check_support(command: &str, p: &Param, v: &str) -> Result<(), Error> {
+    let name = p.name;
+    match p.support {
+        Support::Full => Ok(()),
+        Support::Only(only, _) if v.eq_ignore_ascii_case(only) => Ok(()),
+        Support::Only(only, why) => Err(Error::invalid(format!(
+            "{command} {name}={v} is not supported by this management server: {why}; leave {name} out or give {only}"
+        ))),
+        Support::Refused(why) => Err(Error::invalid(format!(
+            "Parameter {name} of {command} is not supported by this management server: {why}"
+        ))),
     }
 }
 

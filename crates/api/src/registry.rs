@@ -55,6 +55,22 @@ pub struct Param {
     pub length: u32,
     pub since: Option<&'static str>,
     pub related: Option<&'static str>,
+    /// What of CloudStack's meaning ferrostack implements; validation refuses the rest.
+    pub support: Support,
+}
+
+/// How much of a declared parameter works. A parameter is declared so that clients see
+/// CloudStack's signature and type checks; a value ferrostack would not act on is refused with
+/// 431 naming it, never silently ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Support {
+    /// Every value does what CloudStack does with it.
+    Full,
+    /// Only this value (case-insensitive) is what ferrostack does; another is refused, with
+    /// the reason.
+    Only(&'static str, &'static str),
+    /// Not implemented: any value is refused, with the reason.
+    Refused(&'static str),
 }
 
 impl Param {
@@ -67,6 +83,7 @@ impl Param {
             length: 255,
             since: None,
             related: None,
+            support: Support::Full,
         }
     }
     pub const fn required(self) -> Param {
@@ -84,6 +101,20 @@ impl Param {
     pub const fn related(self, related: &'static str) -> Param {
         Param {
             related: Some(related),
+            ..self
+        }
+    }
+    /// Only `value` works (see [`Support::Only`]).
+    pub const fn only(self, value: &'static str, why: &'static str) -> Param {
+        Param {
+            support: Support::Only(value, why),
+            ..self
+        }
+    }
+    /// No value works (see [`Support::Refused`]).
+    pub const fn refused(self, why: &'static str) -> Param {
+        Param {
+            support: Support::Refused(why),
             ..self
         }
     }

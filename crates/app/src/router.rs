@@ -156,6 +156,7 @@ impl App {
                 user_data_details: None,
                 keypairs: None,
                 ssh_keys: None,
+                dynamically_scalable: false,
                 now: now_ms(),
             },
         )

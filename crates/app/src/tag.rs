@@ -536,6 +536,7 @@ impl App {
                 | ResourceType::NetworkOffering => None,
                 ResourceType::UserVm
                 | ResourceType::Template
+                | ResourceType::Iso
                 | ResourceType::Volume
                 | ResourceType::Network
                 | ResourceType::Nic

@@ -44,6 +44,9 @@ pub struct VmDeploy {
     /// `diskofferingid` and `size` (GB, for a customized offering): a data disk with the VM.
     pub disk_offering_uuid: Option<String>,
     pub size_gb: Option<i64>,
+    /// `dynamicscalingenabled` (default true): the VM may be scaled while running, when its
+    /// template, offering and zone allow it too.
+    pub dynamic_scaling: bool,
 }
 
 /// `updateVirtualMachine` changes.
@@ -55,6 +58,8 @@ pub struct VmUpdate {
     pub details: BTreeMap<String, String>,
     /// A new instance group (by name; made if the owner has none by that name); empty: none.
     pub group: Option<String>,
+    /// `isdynamicallyscalable`: true only where template, offering and zone allow it.
+    pub dynamically_scalable: Option<bool>,
 }
 
 pub fn vm_resource(v: &Vm) -> Resource {
@@ -268,6 +273,14 @@ impl App {
             )
             .await?;
         let keys = self.sshkey_public_keys(&mut c, owner.id, &p.keypairs).await?;
+        // As CloudStack: asked for (the default), and allowed by offering, template and zone.
+        let dynamically_scalable = p.dynamic_scaling
+            && offering.dynamic_scaling == 1
+            && template.dynamically_scalable == 1
+            && self
+                .config_value_in(&mut c, "enable.dynamic.scale.vm", Some(zone.id))
+                .await?
+                == "true";
         let data_disk = match &p.disk_offering_uuid {
             Some(o) => Some(self.deploy_data_disk(&mut c, caller, o, p.size_gb).await?),
             None if p.size_gb.is_some() => {
@@ -336,6 +349,7 @@ impl App {
                 user_data_details: details_json.as_deref(),
                 keypairs: keypairs.as_deref(),
                 ssh_keys: ssh.as_deref(),
+                dynamically_scalable,
                 now: now_ms(),
             },
         )
@@ -546,6 +560,7 @@ impl App {
             user_data_id,
             details,
             group,
+            dynamically_scalable,
         } = u;
         if let Some(n) = &name {
             validate_hostname(n)?;
@@ -567,9 +582,15 @@ impl App {
         } else {
             None
         };
+        if dynamically_scalable == Some(true) {
+            self.vm_check_dynamic_scaling_allowed(&mut c, &vm).await?;
+        }
         drop(c);
         let mut tx = self.db.begin().await?;
         let mut cols = Vec::new();
+        if let Some(d) = dynamically_scalable {
+            cols.push(("dynamically_scalable", ferrostack_db::sql::Arg::I64(i64::from(d))));
+        }
         if let Some(d) = display_name {
             cols.push(("display_name", ferrostack_db::sql::Arg::Str(d)));
         }
@@ -607,6 +628,38 @@ impl App {
         vm_db::get(self.db.read(), vm.id)
             .await?
             .ok_or_else(|| Error::internal("VM vanished"))
+    }
+
+    /// CloudStack's conditions for `updateVirtualMachine isdynamicallyscalable=true`.
+    async fn vm_check_dynamic_scaling_allowed(&self, c: &mut ferrostack_db::Conn, vm: &Vm) -> Result<(), Error> {
+        let template = match vm.template_id {
+            Some(t) => ferrostack_db::template::get(&mut *c, t).await?,
+            None => None,
+        };
+        if template.is_none_or(|t| t.dynamically_scalable != 1) {
+            return Err(Error::invalid(
+                "Dynamic Scaling cannot be enabled for the Instance since its Template does not have dynamic scaling \
+                 enabled (updateTemplate isdynamicallyscalable=true)",
+            ));
+        }
+        let offering = ferrostack_db::offering::service_get(&mut *c, vm.service_offering_id).await?;
+        if offering.is_none_or(|o| o.dynamic_scaling != 1) {
+            return Err(Error::invalid(
+                "Dynamic Scaling cannot be enabled for the Instance since its service offering does not have dynamic \
+                 scaling enabled",
+            ));
+        }
+        if self
+            .config_value_in(c, "enable.dynamic.scale.vm", Some(vm.zone_id))
+            .await?
+            != "true"
+        {
+            return Err(Error::invalid(
+                "Dynamic Scaling cannot be enabled for the VM since corresponding global setting is set to false \
+                 (enable.dynamic.scale.vm)",
+            ));
+        }
+        Ok(())
     }
 
     /// `resetUserDataForVirtualMachine` (the VM must be stopped, as in CloudStack).

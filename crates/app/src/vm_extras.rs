@@ -256,17 +256,14 @@ impl App {
                 "Dynamically scaling virtual machines is disabled for this zone, please contact your admin.",
             ));
         }
-        let template_scalable = match vm.template_id {
-            Some(t) => ferrostack_db::template::get(&mut *c, t)
-                .await?
-                .is_some_and(|t| t.dynamically_scalable == 1),
-            None => false,
-        };
-        if !template_scalable || current.dynamic_scaling != 1 {
+        // The VM's own flag, fixed at deploy: dynamicscalingenabled, and template, offering and
+        // zone all allowing it then.
+        if vm.dynamically_scalable != 1 || current.dynamic_scaling != 1 {
             return Err(Error::invalid(format!(
                 "Unable to scale VM {} as it does not have tools to support dynamic scaling \
-                 (its template must be dynamically scalable and its offering have dynamic scaling enabled); \
-                 stop it and use changeServiceForVirtualMachine",
+                 (it is dynamically scalable when deployed with dynamicscalingenabled=true from a dynamically \
+                 scalable template and an offering with dynamic scaling enabled); stop it and use \
+                 changeServiceForVirtualMachine",
                 vm.name
             )));
         }

@@ -17,6 +17,7 @@ ferrostack_types::cloudstack_enum! {
     pub enum ResourceType {
         UserVm => "UserVm",
         Template => "Template",
+        Iso => "ISO",
         Volume => "Volume",
         Network => "Network",
         Nic => "Nic",
@@ -40,6 +41,7 @@ impl ResourceType {
         match self {
             ResourceType::UserVm
             | ResourceType::Template
+            | ResourceType::Iso
             | ResourceType::Volume
             | ResourceType::Network
             | ResourceType::PublicIpAddress
@@ -71,6 +73,7 @@ impl ResourceType {
             | ResourceType::DiskOffering
             | ResourceType::NetworkOffering => true,
             ResourceType::Template
+            | ResourceType::Iso
             | ResourceType::Account
             | ResourceType::SshKeyPair
             | ResourceType::UserData
@@ -89,7 +92,11 @@ impl ResourceType {
             }
             ResourceType::Template => {
                 "SELECT x.id, x.uuid, x.account_id, x.domain_id, CAST(x.is_public AS BIGINT) AS shared FROM vm_template x \
-                 WHERE x.uuid = $1 AND x.removed IS NULL"
+                 WHERE x.uuid = $1 AND x.removed IS NULL AND x.format <> 'ISO'"
+            }
+            ResourceType::Iso => {
+                "SELECT x.id, x.uuid, x.account_id, x.domain_id, CAST(x.is_public AS BIGINT) AS shared FROM vm_template x \
+                 WHERE x.uuid = $1 AND x.removed IS NULL AND x.format = 'ISO'"
             }
             ResourceType::Volume => {
                 "SELECT x.id, x.uuid, x.account_id, x.domain_id, CAST(0 AS BIGINT) AS shared FROM volume x \

@@ -561,7 +561,12 @@ pub async fn list(
     if let Some(p) = f.is_public {
         s.and("t.is_public = ").bind_i64(i64::from(p));
     }
-    crate::tag::and_tags(&mut s, crate::tag::ResourceType::Template, "t.id", &f.tags);
+    let tagged = if f.isos {
+        crate::tag::ResourceType::Iso
+    } else {
+        crate::tag::ResourceType::Template
+    };
+    crate::tag::and_tags(&mut s, tagged, "t.id", &f.tags);
     if f.unique {
         s.push(" GROUP BY tz.template_id ORDER BY tz.template_id");
     } else {

@@ -78,6 +78,8 @@ pub struct Vm {
     pub iso_uuid: Option<String>,
     pub iso_name: Option<String>,
     pub iso_display_text: Option<String>,
+    /// `isdynamicallyscalable`: may be scaled while running.
+    pub dynamically_scalable: i64,
 }
 
 const SELECT: &str =
@@ -92,7 +94,8 @@ const SELECT: &str =
      n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid, g.uuid AS os_type_uuid, \
      na.name AS network_account_name, nd.uuid AS network_domain_uuid, nd.name AS network_domain_name, \
      nd.path AS network_domain_path, ig.uuid AS group_uuid, ig.name AS group_name, \
-     v.iso_id, iso.uuid AS iso_uuid, iso.name AS iso_name, iso.display_text AS iso_display_text \
+     v.iso_id, iso.uuid AS iso_uuid, iso.name AS iso_name, iso.display_text AS iso_display_text, \
+     v.dynamically_scalable \
      FROM vm_instance v JOIN zone z ON z.id = v.zone_id LEFT JOIN host h ON h.id = v.host_id \
      LEFT JOIN vm_template t ON t.id = v.template_id LEFT JOIN service_offering o ON o.id = v.service_offering_id \
      LEFT JOIN account a ON a.id = v.account_id LEFT JOIN domain d ON d.id = v.domain_id \
@@ -122,6 +125,7 @@ pub struct NewVm<'a> {
     pub user_data_details: Option<&'a str>,
     pub keypairs: Option<&'a str>,
     pub ssh_keys: Option<&'a str>,
+    pub dynamically_scalable: bool,
     pub now: i64,
 }
 
@@ -131,9 +135,9 @@ pub async fn insert(c: &mut Conn, v: NewVm<'_>) -> Result<i64, Error> {
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO vm_instance (uuid, name, display_name, instance_name, vm_type, state, power_state, power_generation, \
          zone_id, template_id, service_offering_id, account_id, domain_id, network_id, cpu, cpu_speed, memory, password, \
-         password_pending, user_data, user_data_id, user_data_details, keypairs, ssh_keys, ha_enabled, created) \
+         password_pending, user_data, user_data_id, user_data_details, keypairs, ssh_keys, ha_enabled, dynamically_scalable, created) \
          VALUES ($1, $2, $3, $4, $5, $6, 'PowerOff', 0, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-         $20, $21, $22, 0, $23) RETURNING id",
+         $20, $21, $22, 0, $23, $24) RETURNING id",
     )
     .bind(v.uuid)
     .bind(v.name)
@@ -157,6 +161,7 @@ pub async fn insert(c: &mut Conn, v: NewVm<'_>) -> Result<i64, Error> {
     .bind(v.user_data_details)
     .bind(v.keypairs)
     .bind(v.ssh_keys)
+    .bind(i64::from(v.dynamically_scalable))
     .bind(v.now)
     .fetch_one(&mut *c)
     .await

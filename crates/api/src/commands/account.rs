@@ -55,7 +55,7 @@ pub fn commands() -> Vec<Command> {
                 Param::new("timezone", PType::String, "Specifies a timezone for this command."),
                 Param::new("accountid", PType::String, "Account UUID, required for adding account from external provisioning system"),
                 Param::new("userid", PType::String, "User UUID, required for adding account from external provisioning system"),
-                Param::new("accountdetails", PType::Map, "details for the account"),
+                Param::new("accountdetails", PType::Map, "details for the account").refused("account details are not stored; leave accountdetails out"),
             ],
             shape: Shape::Object("account"),
             response: ACCOUNT_FIELDS,
@@ -76,7 +76,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("name", PType::String, "list account by account name"),
                     Param::new("accounttype", PType::Integer, "list accounts by account type. Valid account types are 1 (admin), 2 (domain-admin), and 0 (user)."),
                     Param::new("state", PType::String, "list accounts by state. Valid states are enabled, disabled, and locked."),
-                    Param::new("iscleanuprequired", PType::Boolean, "list accounts by cleanuprequired attribute (values are true or false)"),
+                    Param::new("iscleanuprequired", PType::Boolean, "list accounts by cleanuprequired attribute (values are true or false)").only("false", "no account ever waits for cleanup here (deleting an account converges), so every account has cleanuprequired=false"),
                     Param::new("details", PType::List, "comma separated list of account details requested"),
                 ],
             ]
@@ -98,7 +98,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("newname", PType::String, "new name for the account"),
                     Param::new("networkdomain", PType::String, "Network domain for the account's networks"),
                     Param::new("roleid", PType::Uuid, "The UUID of the dynamic role to set for the account").related("listRoles"),
-                    Param::new("accountdetails", PType::Map, "Details for the account used to store specific parameters"),
+                    Param::new("accountdetails", PType::Map, "Details for the account used to store specific parameters").refused("account details are not stored; leave accountdetails out"),
                 ],
             ]
             .concat(),

@@ -2,7 +2,7 @@ use ferrostack_types::Error;
 use serde_json::{json, Map, Value};
 
 use crate::args::Args;
-use crate::registry::{Access, Command, PType, Param, Shape, JOB_FIELDS};
+use crate::registry::{Access, Command, PType, Param, Shape, Support, JOB_FIELDS};
 use crate::reply::{Reply, VERSION};
 use crate::Ctx;
 
@@ -132,9 +132,11 @@ fn api_json(ctx: &Ctx, c: &Command) -> Value {
     if let Some(s) = c.since {
         m.insert("since".into(), json!(s));
     }
+    // A parameter no value of which works is not declared: listApis says only what works.
     let params: Vec<Value> = c
         .params
         .iter()
+        .filter(|p| !matches!(p.support, Support::Refused(_)))
         .map(|p| {
             let mut pm = Map::new();
             pm.insert("name".into(), json!(p.name));

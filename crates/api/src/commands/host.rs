@@ -131,7 +131,7 @@ pub fn commands() -> Vec<Command> {
             params: vec![
                 host_id("the host ID"),
                 Param::new("forced", PType::Boolean, "Force delete the host. All HA enabled vms running on the host will be put to HA; HA disabled ones will be stopped"),
-                Param::new("forcedestroylocalstorage", PType::Boolean, "Force destroy local storage on this host. All VMs created on this local storage will be destroyed"),
+                Param::new("forcedestroylocalstorage", PType::Boolean, "Force destroy local storage on this host. All VMs created on this local storage will be destroyed").only("false", "VMs on a host's local storage are not destroyed with the host; expunge them first"),
             ],
             shape: Shape::Success,
             response: SUCCESS_FIELDS,
@@ -164,7 +164,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("clusterid", PType::Uuid, "lists capacity by the Cluster ID").related("listClusters"),
                     Param::new("type", PType::Integer, "lists capacity by type* CAPACITY_TYPE_MEMORY = 0 * CAPACITY_TYPE_CPU = 1 * CAPACITY_TYPE_LOCAL_STORAGE = 9"),
                     Param::new("fetchlatest", PType::Boolean, "recalculate capacities and fetch the latest"),
-                    Param::new("sortby", PType::String, "Sort the results. Available values: Usage"),
+                    Param::new("sortby", PType::String, "Sort the results. Available values: Usage").refused("hosts are listed in a fixed order; leave sortby out"),
                 ],
             ]
             .concat(),

@@ -214,7 +214,7 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     };
     let (total, rows) = c.app.template_list(&c.caller, p).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.template.id).collect();
-    let tags = c.app.tags_page(ResourceType::Template, &ids).await?;
+    let tags = c.app.tags_page(ResourceType::Iso, &ids).await?;
     Ok(Reply::list(
         "iso",
         total,

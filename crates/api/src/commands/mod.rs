@@ -67,3 +67,66 @@ pub fn all() -> Vec<Command> {
 pub fn items<T>(rows: &[T], f: impl Fn(&T) -> serde_json::Value) -> Vec<serde_json::Value> {
     rows.iter().map(f).collect()
 }
+
+/// Declared parameters accepted on purpose without code reading them, because every value
+/// already gets what it asks for: (parameter, why).
+#[cfg(test)]
+const MOOT: &[(&str, &str)] = &[
+    (
+        "asyncbackup",
+        "a snapshot job answers once the snapshot is backed up, asked to or not",
+    ),
+    (
+        "available",
+        "listZones answers every zone the caller may use, as available=true asks",
+    ),
+    ("fetchlatest", "host capacities are always current"),
+    (
+        "forced",
+        "updateNetwork changes nothing that would need forcing (offering and CIDR changes are refused)",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Support;
+
+    fn sources(dir: &std::path::Path, out: &mut String) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                sources(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push_str(&std::fs::read_to_string(&p).unwrap());
+            }
+        }
+    }
+
+    /// Nothing silently ignored: every parameter a command declares as working is read
+    /// somewhere beyond its declaration (or is moot, with the reason); the rest are declared
+    /// `only`/`refused`, which validation enforces.
+    #[test]
+    fn every_declared_parameter_is_read_or_refused() {
+        let mut src = String::new();
+        sources(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut src);
+        let mut unread = std::collections::BTreeSet::new();
+        for c in all() {
+            for p in &c.params {
+                if p.support != Support::Full || MOOT.iter().any(|(m, _)| *m == p.name) {
+                    continue;
+                }
+                // Parameter names are case-insensitive (`domainId` is read as `domainid`).
+                let declared = format!("Param::new(\"{}\"", p.name);
+                let quoted = format!("\"{}\"", p.name.to_lowercase());
+                if src.matches(&quoted).count() <= src.matches(&declared).count() {
+                    unread.insert(format!("{}.{}", c.name, p.name));
+                }
+            }
+        }
+        assert!(
+            unread.is_empty(),
+            "declared but never read (implement them, or declare them .only(..)/.refused(..)): {unread:?}"
+        );
+    }
+}

@@ -26,17 +26,56 @@ fn network_id(desc: &'static str) -> Param {
 /// them: IPv6 addressing, MTUs, display and external ids.
 fn create_ignored_params() -> Vec<Param> {
     vec![
-        Param::new("startipv6", PType::String, "the beginning IPv6 address in the IPv6 network range (accepted for compatibility and ignored: no IPv6 guest networking yet)"),
-        Param::new("endipv6", PType::String, "the ending IPv6 address in the IPv6 network range (accepted for compatibility and ignored: no IPv6 guest networking yet)"),
-        Param::new("ip6gateway", PType::String, "the gateway of the IPv6 network (accepted for compatibility and ignored: no IPv6 guest networking yet)"),
-        Param::new("ip6cidr", PType::String, "the CIDR of IPv6 network (accepted for compatibility and ignored: no IPv6 guest networking yet)"),
-        Param::new("ip6dns1", PType::String, "the first IPv6 DNS for the network (accepted for compatibility and ignored)").since("4.18.0"),
-        Param::new("ip6dns2", PType::String, "the second IPv6 DNS for the network (accepted for compatibility and ignored)").since("4.18.0"),
-        Param::new("subdomainaccess", PType::Boolean, "Defines whether to allow subdomains to use networks dedicated to their parent domain(s); ferrostack always allows it for domain-wide networks"),
-        Param::new("displaynetwork", PType::Boolean, "an optional field, whether to the display the network to the end user or not (accepted; every network is displayed)"),
-        Param::new("externalid", PType::String, "ID of the network in an external system (accepted and ignored)"),
-        Param::new("publicmtu", PType::Integer, "MTU to be configured on the network VR's public facing interfaces (accepted and ignored)").since("4.18.0"),
-        Param::new("privatemtu", PType::Integer, "MTU to be configured on the network VR's private interface(s) (accepted and ignored)").since("4.18.0"),
+        Param::new(
+            "startipv6",
+            PType::String,
+            "the beginning IPv6 address in the IPv6 network range",
+        )
+        .refused("IPv6 guest networking is not supported yet; create the network without IPv6 parameters"),
+        Param::new(
+            "endipv6",
+            PType::String,
+            "the ending IPv6 address in the IPv6 network range",
+        )
+        .refused("IPv6 guest networking is not supported yet; create the network without IPv6 parameters"),
+        Param::new("ip6gateway", PType::String, "the gateway of the IPv6 network")
+            .refused("IPv6 guest networking is not supported yet; create the network without IPv6 parameters"),
+        Param::new("ip6cidr", PType::String, "the CIDR of IPv6 network")
+            .refused("IPv6 guest networking is not supported yet; create the network without IPv6 parameters"),
+        Param::new("ip6dns1", PType::String, "the first IPv6 DNS for the network")
+            .refused("IPv6 guest networking is not supported yet; create the network without IPv6 parameters")
+            .since("4.18.0"),
+        Param::new("ip6dns2", PType::String, "the second IPv6 DNS for the network")
+            .refused("IPv6 guest networking is not supported yet; create the network without IPv6 parameters")
+            .since("4.18.0"),
+        Param::new(
+            "subdomainaccess",
+            PType::Boolean,
+            "Defines whether to allow subdomains to use networks dedicated to their parent domain(s)",
+        )
+        .only("true", "subdomains always use networks of their parent domains"),
+        Param::new(
+            "displaynetwork",
+            PType::Boolean,
+            "an optional field, whether to the display the network to the end user or not",
+        )
+        .only("true", "every network is displayed to its owner"),
+        Param::new("externalid", PType::String, "ID of the network in an external system")
+            .refused("external ids of networks are not stored; leave externalid out"),
+        Param::new(
+            "publicmtu",
+            PType::Integer,
+            "MTU to be configured on the network VR's public facing interfaces",
+        )
+        .refused("router MTUs are not configurable yet; leave publicmtu out")
+        .since("4.18.0"),
+        Param::new(
+            "privatemtu",
+            PType::Integer,
+            "MTU to be configured on the network VR's private interface(s)",
+        )
+        .refused("router MTUs are not configurable yet; leave privatemtu out")
+        .since("4.18.0"),
     ]
 }
 
@@ -173,9 +212,9 @@ pub fn commands() -> Vec<Command> {
                 Param::new("networkdomain", PType::String, "network domain"),
                 Param::new("networkofferingid", PType::Uuid, "network offering ID (changing a network's offering is not supported yet)").related("listNetworkOfferings"),
                 Param::new("guestvmcidr", PType::String, "CIDR for guest VMs (changing it is not supported yet)"),
-                Param::new("changecidr", PType::Boolean, "Force update even if CIDR type is different"),
-                Param::new("displaynetwork", PType::Boolean, "an optional field, whether to the display the network to the end user or not (accepted; every network is displayed)"),
-                Param::new("updateinsequence", PType::Boolean, "if true, we will update the routers one after the other (accepted and ignored)"),
+                Param::new("changecidr", PType::Boolean, "Force update even if CIDR type is different").only("false", "a network's CIDR does not change (guestvmcidr is refused)"),
+                Param::new("displaynetwork", PType::Boolean, "an optional field, whether to the display the network to the end user or not").only("true", "every network is displayed to its owner"),
+                Param::new("updateinsequence", PType::Boolean, "if true, we will update the routers one after the other").only("false", "there are no redundant routers to update one after the other"),
                 Param::new("forced", PType::Boolean, "Setting this to true will cause a forced network update (accepted and ignored)"),
             ],
             shape: Shape::Object("network"),
@@ -192,8 +231,8 @@ pub fn commands() -> Vec<Command> {
             params: vec![
                 network_id("The ID of the network to restart."),
                 Param::new("cleanup", PType::Boolean, "If cleanup old network elements"),
-                Param::new("makeredundant", PType::Boolean, "Turn the network into a network with redundant routers (accepted and ignored)").since("4.11.1"),
-                Param::new("livepatch", PType::Boolean, "Live patches the router software before restarting it (accepted and ignored)").since("4.17.0"),
+                Param::new("makeredundant", PType::Boolean, "Turn the network into a network with redundant routers").only("false", "redundant routers are not supported").since("4.11.1"),
+                Param::new("livepatch", PType::Boolean, "Live patches the router software before restarting it").only("false", "routers are reprogrammed or restarted, never live patched").since("4.17.0"),
             ],
             shape: Shape::Job(None),
             response: SUCCESS_FIELDS,

@@ -60,7 +60,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("vpcid", PType::Uuid, "List networks by VPC"),
                     Param::new("forvpc", PType::Boolean, "if true is passed for this parameter, list only VPC routers"),
                     Param::new("version", PType::String, "list virtual router elements by version"),
-                    Param::new("fetchhealthcheckresults", PType::Boolean, "if true is passed for this parameter, also fetch last executed health check results for the router"),
+                    Param::new("fetchhealthcheckresults", PType::Boolean, "if true is passed for this parameter, also fetch last executed health check results for the router").only("false", "router health checks are not run yet"),
                 ],
             ]
             .concat(),

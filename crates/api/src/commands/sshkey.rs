@@ -7,10 +7,8 @@ use ferrostack_types::Error;
 use crate::args::Args;
 use crate::registry::{list_params, scope_params, Access, Command, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
-use crate::views::tag::tags_of;
 use crate::views::userdata::{created_sshkeypair, sshkeypair, CREATE_SSHKEYPAIR_FIELDS, SSHKEYPAIR_FIELDS};
 use crate::Ctx;
-use ferrostack_app::tag::ResourceType;
 
 fn owner_params() -> Vec<Param> {
     vec![
@@ -133,8 +131,7 @@ async fn register(c: &Ctx, a: Args) -> Result<Reply, Error> {
         .app
         .sshkey_register(&c.caller, &a.req("name")?, &a.req("publickey")?, &owner_ref(&a))
         .await?;
-    // A new key pair has no tags yet.
-    Ok(Reply::object("keypair", sshkeypair(&k, serde_json::json!([]))))
+    Ok(Reply::object("keypair", sshkeypair(&k)))
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
@@ -150,13 +147,7 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         .app
         .sshkey_list(&c.caller, &a.scope(), project.as_deref(), &f, a.page()?)
         .await?;
-    let ids: Vec<i64> = rows.iter().map(|k| k.id).collect();
-    let tags = c.app.tags_page(ResourceType::SshKeyPair, &ids).await?;
-    Ok(Reply::list(
-        "sshkeypair",
-        total,
-        rows.iter().map(|k| sshkeypair(k, tags_of(&tags, k.id))).collect(),
-    ))
+    Ok(Reply::list("sshkeypair", total, rows.iter().map(sshkeypair).collect()))
 }
 
 async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {

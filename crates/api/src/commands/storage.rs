@@ -47,7 +47,7 @@ pub fn commands() -> Vec<Command> {
                 Param::new("tags", PType::String, "the tags for the storage pool"),
                 Param::new("capacitybytes", PType::Long, "bytes CloudStack can provision from this storage pool"),
                 Param::new("capacityiops", PType::Long, "IOPS CloudStack can provision from this storage pool"),
-                Param::new("managed", PType::Boolean, "whether the storage should be managed by CloudStack"),
+                Param::new("managed", PType::Boolean, "whether the storage should be managed by CloudStack").only("false", "managed storage (one volume per LUN) is not supported"),
                 Param::new("istagarule", PType::Boolean, "Whether the informed tag is a JS interpretable rule or not."),
                 Param::new("details", PType::Map, "the details for the storage pool"),
             ],

@@ -74,7 +74,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("templatetype", PType::String, "the type of the template: USER, SYSTEM, ROUTING, BUILTIN").since("4.19.0"),
                     Param::new("oscategoryid", PType::Uuid, "the ID of the OS category for the template").since("4.21.0").related("listOsCategories"),
                     Param::new("showunique", PType::Boolean, "If set to true, list only unique templates across zones").since("4.13.2"),
-                    Param::new("showremoved", PType::Boolean, "show removed templates as well"),
+                    Param::new("showremoved", PType::Boolean, "show removed templates as well").only("false", "removed templates are not listed"),
                     Param::new("projectid", PType::Uuid, "list objects by project; if projectid=-1 lists All VMs"),
                     crate::commands::tag::tags_param(),
                 ],

@@ -170,6 +170,7 @@ pub fn commands() -> Vec<Command> {
                     vm_id(),
                     Param::new("displayname", PType::String, "user generated name"),
                     Param::new("group", PType::String, "group of the virtual machine (empty: none)"),
+                    Param::new("isdynamicallyscalable", PType::Boolean, "true if VM contains XS/VMWare tools inorder to support dynamic scaling of VM cpu/memory"),
                     Param::new("name", PType::String, "new host name of the vm. The VM has to be stopped/started for this update to take affect").since("4.4"),
                 ],
                 userdata_params(),
@@ -299,7 +300,6 @@ fn refuse_unsupported_deploy(a: &Args) -> Result<(), Error> {
             true,
             "a VM does not take its template's tags; tag it with createTags",
         ),
-        ("dynamicscalingenabled", true, "VMs are not dynamically scalable"),
         (
             "bootintosetup",
             true,
@@ -359,6 +359,7 @@ async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 root_disk_size_gb: a.i64("rootdisksize"),
                 disk_offering_uuid: a.uuid("diskofferingid"),
                 size_gb: a.i64("size"),
+                dynamic_scaling: a.opt_bool("dynamicscalingenabled").unwrap_or(true),
             },
             c.job_meta()?,
         )
@@ -528,6 +529,7 @@ async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {
                 user_data_id: a.uuid("userdataid"),
                 details: details(&a)?,
                 group: a.given("group"),
+                dynamically_scalable: a.opt_bool("isdynamicallyscalable"),
             },
         )
         .await?;

@@ -106,7 +106,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("type", PType::String, "the type of the zone, Core or Edge (ferrostack filter)"),
                     Param::new("available", PType::Boolean, "true if you want to retrieve all available Zones. False if you only want to return the Zones from which you have at least one VM. Default is false."),
                     Param::new("domainid", PType::Uuid, "the ID of the domain associated with the zone").related("listDomains"),
-                    Param::new("showcapacities", PType::Boolean, "flag to display the capacity of the zones"),
+                    Param::new("showcapacities", PType::Boolean, "flag to display the capacity of the zones").only("false", "zones are listed without their capacities; read them with listCapacity zoneid=<zone>"),
                     Param::new("tags", PType::Map, "List zones by resource tags (key/value pairs)"),
                 ],
             ]
@@ -173,7 +173,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("name", PType::String, "list Pods by name"),
                     Param::new("zoneid", PType::Uuid, "list Pods by Zone ID").related("listZones"),
                     Param::new("allocationstate", PType::String, "list pods by allocation state"),
-                    Param::new("showcapacities", PType::Boolean, "flag to display the capacity of the pods"),
+                    Param::new("showcapacities", PType::Boolean, "flag to display the capacity of the pods").only("false", "zones are listed without their capacities; read them with listCapacity zoneid=<zone>"),
                 ],
             ]
             .concat(),
@@ -250,7 +250,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("clustertype", PType::String, "lists clusters by cluster type"),
                     Param::new("allocationstate", PType::String, "lists clusters by allocation state"),
                     Param::new("managedstate", PType::String, "whether this cluster is managed by cloudstack"),
-                    Param::new("showcapacities", PType::Boolean, "flag to display the capacity of the clusters"),
+                    Param::new("showcapacities", PType::Boolean, "flag to display the capacity of the clusters").only("false", "zones are listed without their capacities; read them with listCapacity zoneid=<zone>"),
                 ],
             ]
             .concat(),

@@ -64,11 +64,6 @@ pub const SSHKEYPAIR_FIELDS: &[Field] = &[
     ("domainid", "string", "the domain id of the keypair owner"),
     ("domain", "string", "the domain name of the keypair owner"),
     ("hasannotations", "boolean", "whether the keypair has annotations"),
-    (
-        "tags",
-        "set",
-        "the list of resource tags associated (a ferrostack addition)",
-    ),
 ];
 
 /// `createSSHKeyPair` answers the pair with its private key (only then).
@@ -80,17 +75,13 @@ pub const CREATE_SSHKEYPAIR_FIELDS: &[Field] = &[
     ("domainid", "string", "the domain id of the keypair owner"),
     ("domain", "string", "the domain name of the keypair owner"),
     ("hasannotations", "boolean", "whether the keypair has annotations"),
-    (
-        "tags",
-        "set",
-        "the list of resource tags associated (a ferrostack addition)",
-    ),
     ("privatekey", "string", "Private key"),
 ];
 
-/// A key pair with its `tags` (ferrostack tags key pairs; CloudStack does not); never the
-/// private key (see [`created_sshkeypair`]).
-pub fn sshkeypair(k: &SshKeyPair, tags: Value) -> Value {
+/// A key pair as CloudStack's `SSHKeyPairResponse` answers it: no `tags` (ferrostack tags key
+/// pairs, but their tags are read with `listTags resourcetype=SSHKeyPair`), never the private
+/// key (see [`created_sshkeypair`]).
+pub fn sshkeypair(k: &SshKeyPair) -> Value {
     json!({
         "id": k.uuid,
         "name": k.name,
@@ -99,13 +90,12 @@ pub fn sshkeypair(k: &SshKeyPair, tags: Value) -> Value {
         "domainid": k.domain_uuid,
         "domain": k.domain_name,
         "hasannotations": false,
-        "tags": tags,
     })
 }
 
 /// The answer of `createSSHKeyPair`: the pair and, this once, its private key.
 pub fn created_sshkeypair(k: &SshKeyPair, private_key: &str) -> Value {
-    let mut v = sshkeypair(k, json!([]));
+    let mut v = sshkeypair(k);
     if let Value::Object(m) = &mut v {
         m.insert("privatekey".into(), json!(private_key));
     }
@@ -200,7 +190,7 @@ mod tests {
             domain_name: "ROOT".into(),
             domain_path: "/".into(),
         };
-        let listed = sshkeypair(&k, json!([]));
+        let listed = sshkeypair(&k);
         declared(SSHKEYPAIR_FIELDS, &listed);
         assert!(listed.get("privatekey").is_none());
         let created = created_sshkeypair(&k, "PEM");

@@ -256,7 +256,7 @@ pub fn vm(v: &Vm, nics: &[&Nic], tags: Value, details: Option<Value>, admin: boo
     }
     m.insert("rootdeviceid".into(), json!(0));
     m.insert("rootdevicetype".into(), json!("ROOT"));
-    m.insert("isdynamicallyscalable".into(), json!(false));
+    m.insert("isdynamicallyscalable".into(), json!(v.dynamically_scalable == 1));
     m.insert("tags".into(), tags);
     if let Some(d) = details {
         m.insert("details".into(), d);

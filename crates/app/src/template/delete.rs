@@ -135,7 +135,13 @@ async fn remove_template(c: &mut Conn, template_id: i64, zone_id: Option<i64>) -
     let now = now_ms();
     template_db::remove_zone_rows(c, template_id, zone_id, now).await?;
     if zone_id.is_none() || template_db::count_zone_rows(c, template_id).await? == 0 {
-        ferrostack_db::tag::forget(c, ferrostack_db::tag::ResourceType::Template, &[template_id]).await?;
+        // Its tags are under Template or ISO, whichever it is.
+        for t in [
+            ferrostack_db::tag::ResourceType::Template,
+            ferrostack_db::tag::ResourceType::Iso,
+        ] {
+            ferrostack_db::tag::forget(c, t, &[template_id]).await?;
+        }
         template_db::mark_removed(c, template_id, now).await?;
     }
     Ok(())

@@ -198,6 +198,58 @@ async fn isos_register_list_scope_update_delete() {
     assert_eq!(page.items("iso").len(), 1);
     a.get("listIsos", &[("isofilter", "bogus")]).await.err(431);
 
+    // Tags: an ISO is tagged as resource type ISO (Ansible's cs_iso), not Template.
+    async fn tag(c: &Client, id: &str) -> Value {
+        c.run_async(
+            "createTags",
+            &[
+                ("resourcetype", "ISO"),
+                ("resourceids", id),
+                ("tags[0].key", "role"),
+                ("tags[0].value", "tools"),
+            ],
+        )
+        .await
+    }
+    let e = alice
+        .get(
+            "createTags",
+            &[
+                ("resourcetype", "Template"),
+                ("resourceids", &tools),
+                ("tags[0].key", "role"),
+                ("tags[0].value", "tools"),
+            ],
+        )
+        .await
+        .err(431);
+    assert!(e.contains("type Template"), "an ISO is not a Template: {e}");
+    let j = tag(&alice, &tools).await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    let l = list_isos(
+        &alice,
+        &[
+            ("isofilter", "self"),
+            ("tags[0].key", "role"),
+            ("tags[0].value", "tools"),
+        ],
+    )
+    .await;
+    assert_eq!(ids(&l), vec![tools.clone()]);
+    assert_eq!(l[0]["tags"][0]["resourcetype"], "ISO", "{}", l[0]);
+    assert!(list_isos(
+        &alice,
+        &[
+            ("isofilter", "self"),
+            ("tags[0].key", "role"),
+            ("tags[0].value", "other")
+        ]
+    )
+    .await
+    .is_empty());
+    let listed = alice.get("listTags", &[("resourcetype", "ISO")]).await.items("tag");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+
     // updateIso: the owner may; another user may not; a template is not an ISO.
     let u = alice
         .get(
@@ -233,6 +285,8 @@ async fn isos_register_list_scope_update_delete() {
     let j = alice.run_async("deleteIso", &[("id", &tools)]).await;
     assert_eq!(j["jobstatus"], 1, "{j}");
     assert!(list_isos(&alice, &[("isofilter", "self")]).await.is_empty());
+    let left = alice.get("listTags", &[("resourcetype", "ISO")]).await.items("tag");
+    assert!(left.is_empty(), "a deleted ISO takes its tags: {left:?}");
     let ev = a
         .get("listEvents", &[("type", "ISO.DELETE"), ("listall", "true")])
         .await

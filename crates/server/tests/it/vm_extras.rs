@@ -181,9 +181,43 @@ async fn offering_changes_stopped_and_scaling_running_with_host_capacity() {
         .await
         .err(431);
     assert!(e.contains("dynamic scaling"), "{e}");
+    assert_eq!(vm(c, &id).await["isdynamicallyscalable"], false);
+    // The VM's flag is fixed at deploy; updateVirtualMachine sets it where template, offering
+    // and zone allow it.
+    let e = c
+        .get(
+            "updateVirtualMachine",
+            &[("id", &id), ("isdynamicallyscalable", "true")],
+        )
+        .await
+        .err(431);
+    assert!(e.contains("its Template does not have dynamic scaling"), "{e}");
     c.get("updateTemplate", &[("id", &guest), ("isdynamicallyscalable", "true")])
         .await
         .ok();
+    let e = c
+        .get("scaleVirtualMachine", &[("id", &id), ("serviceofferingid", &medium)])
+        .await
+        .err(431);
+    assert!(e.contains("dynamic scaling"), "{e}");
+    let r = c
+        .get(
+            "updateVirtualMachine",
+            &[("id", &id), ("isdynamicallyscalable", "true")],
+        )
+        .await;
+    assert_eq!(r.ok()["virtualmachine"]["isdynamicallyscalable"], true, "{}", r.text);
+    // A new VM is scalable when all allow it, unless deployed with dynamicscalingenabled=false.
+    let scalable = running_vm(c, &edge, &guest, &net, "sc-dyn", &[]).await;
+    assert_eq!(vm(c, &scalable).await["isdynamicallyscalable"], true);
+    let fixed_vm = running_vm(c, &edge, &guest, &net, "sc-fix", &[("dynamicscalingenabled", "false")]).await;
+    assert_eq!(vm(c, &fixed_vm).await["isdynamicallyscalable"], false);
+    for v in [&scalable, &fixed_vm] {
+        let j = c
+            .run_async("destroyVirtualMachine", &[("id", v), ("expunge", "true")])
+            .await;
+        assert_eq!(j["jobstatus"], 1, "{j}");
+    }
     let fixed = offering(c, "fixed", "1", "1000", "1024", false).await;
     let e = c
         .get("scaleVirtualMachine", &[("id", &id), ("serviceofferingid", &fixed)])
