@@ -104,6 +104,11 @@ impl Param {
             ..self
         }
     }
+    /// A CloudStack parameter of the command that ferrostack does not implement: never declared
+    /// in `listApis`, any value refused with `why` (see [`Support::Refused`]).
+    pub const fn unsupported(name: &'static str, ty: PType, why: &'static str) -> Param {
+        Param::new(name, ty, why).refused(why)
+    }
     /// Only `value` works (see [`Support::Only`]).
     pub const fn only(self, value: &'static str, why: &'static str) -> Param {
         Param {

@@ -64,7 +64,7 @@ pub fn commands() -> Vec<Command> {
             is_async: false,
             since: None,
             access: Access::All,
-            params: vec![vm_id("id", "The ID of the virtual machine"), offering_id()],
+            params: offering_params(),
             shape: Shape::Object("virtualmachine"),
             response: VM_FIELDS,
             job: None,
@@ -73,7 +73,7 @@ pub fn commands() -> Vec<Command> {
         async_cmd(
             "scaleVirtualMachine",
             "Scales the virtual machine to a new service offering. A stopped virtual machine takes the offering; a running one grows in place where its template and offering allow dynamic scaling and the zone enables it (enable.dynamic.scale.vm).",
-            vec![vm_id("id", "The ID of the virtual machine"), offering_id()],
+            offering_params(),
             |c, a| Box::pin(scale(c, a)),
         )
         .job(SagaKind::VmScale, EventType::VmUpgrade, "org.apache.cloudstack.api.command.user.vm.ScaleVMCmd"),
@@ -85,7 +85,11 @@ pub fn commands() -> Vec<Command> {
                 vec![
                     vm_id("virtualmachineid", "Virtual Machine ID"),
                     Param::new("templateid", PType::Uuid, "an optional template Id to restore vm from the new template. This can be an ISO id in case of restore vm deployed using ISO").related("listTemplates"),
-                    Param::new("expunge", PType::Boolean, "Optional field to expunge old root volume after restore. The old root volume is always expunged here; false is refused.").since("4.18"),
+                    Param::new("expunge", PType::Boolean, "Optional field to expunge old root volume after restore.").since("4.18")
+                        .only("true", "the old root volume is expunged at once"),
+                    Param::unsupported("diskofferingid", PType::Uuid, "the root volume takes the template's size and no disk offering; leave it out"),
+                    Param::unsupported("rootdisksize", PType::Long, "the root volume takes the template's size; leave it out"),
+                    Param::unsupported("details", PType::Map, "custom parameters are not supported on restore; leave them out"),
                 ],
                 |c, a| Box::pin(restore(c, a)),
             )
@@ -100,6 +104,7 @@ pub fn commands() -> Vec<Command> {
                     vm_id("virtualmachineid", "the ID of the virtual machine"),
                     Param::new("hostid", PType::Uuid, "Destination Host ID to migrate VM to.").related("listHosts"),
                     Param::new("autoselect", PType::Boolean, "Automatically select a destination host which do not require storage migration, if hostId and storageId are not specified. false by default").since("4.16.0"),
+                    Param::unsupported("storageid", PType::Uuid, "migrating a stopped VM's volumes to another storage pool is not supported yet; migrate running VMs between hosts"),
                 ],
                 |c, a| Box::pin(migrate(c, a)),
             )
@@ -128,6 +133,9 @@ pub fn commands() -> Vec<Command> {
                 vm_id("virtualmachineid", "Virtual Machine ID"),
                 Param::new("networkid", PType::Uuid, "Network ID").required().related("listNetworks"),
                 Param::new("ipaddress", PType::String, "IP Address for the new network"),
+                Param::unsupported("ipv6address", PType::String, "IPv6 is not supported yet"),
+                Param::unsupported("macaddress", PType::String, "MAC addresses are assigned by the network; leave it out"),
+                Param::unsupported("dhcpoptions", PType::Map, "extra DHCP options are not supported yet"),
             ],
             |c, a| Box::pin(nic_add(c, a)),
         )
@@ -165,33 +173,24 @@ static MIGRATION_HOST_FIELDS: std::sync::LazyLock<Vec<Field>> = std::sync::LazyL
     f
 });
 
-/// Refuse CloudStack parameters of `command` whose effect ferrostack does not provide (431
-/// naming them) instead of ignoring them.
-fn refuse(a: &Args, command: &str, unsupported: &[(&str, &str)]) -> Result<(), Error> {
-    for (name, why) in unsupported {
-        if a.str(name).is_some() || !a.map(name)?.is_empty() {
-            return Err(Error::invalid(format!(
-                "Parameter {name} of {command} is not supported by this management server: {why}"
-            )));
-        }
-    }
-    Ok(())
+/// What changeServiceForVirtualMachine and scaleVirtualMachine take: the VM and a fixed
+/// offering; CloudStack's custom sizes, IOPS and root volume changes are refused.
+fn offering_params() -> Vec<Param> {
+    const ROOT: &str = "the root volume is not changed by an offering change; leave it out";
+    vec![
+        vm_id("id", "The ID of the virtual machine"),
+        offering_id(),
+        Param::unsupported(
+            "details",
+            PType::Map,
+            "custom offerings are not supported; choose a fixed offering",
+        ),
+        Param::unsupported("miniops", PType::Long, "disk IOPS are not managed; leave it out"),
+        Param::unsupported("maxiops", PType::Long, "disk IOPS are not managed; leave it out"),
+        Param::unsupported("automigrate", PType::Boolean, ROOT),
+        Param::unsupported("shrinkok", PType::Boolean, ROOT),
+    ]
 }
-
-/// What changeServiceForVirtualMachine and scaleVirtualMachine refuse.
-const OFFERING_UNSUPPORTED: &[(&str, &str)] = &[
-    ("details", "custom offerings are not supported; choose a fixed offering"),
-    ("miniops", "disk IOPS are not managed; leave it out"),
-    ("maxiops", "disk IOPS are not managed; leave it out"),
-    (
-        "automigrate",
-        "the root volume is not changed by an offering change; leave it out",
-    ),
-    (
-        "shrinkok",
-        "the root volume is not changed by an offering change; leave it out",
-    ),
-];
 
 async fn view(c: &Ctx, uuid: &str) -> Result<serde_json::Value, Error> {
     let (vm, nics) = c
@@ -217,7 +216,6 @@ fn job_reply(job_id: String) -> Reply {
 }
 
 async fn change_service(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse(&a, "changeServiceForVirtualMachine", OFFERING_UNSUPPORTED)?;
     let vm = c
         .app
         .vm_change_service(&c.caller, &a.req_uuid("id")?, &a.req_uuid("serviceofferingid")?)
@@ -226,7 +224,6 @@ async fn change_service(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn scale(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse(&a, "scaleVirtualMachine", OFFERING_UNSUPPORTED)?;
     let s = c
         .app
         .vm_scale(
@@ -240,29 +237,6 @@ async fn scale(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn restore(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse(
-        &a,
-        "restoreVirtualMachine",
-        &[
-            (
-                "diskofferingid",
-                "the root volume takes the template's size and no disk offering; leave it out",
-            ),
-            (
-                "rootdisksize",
-                "the root volume takes the template's size; leave it out",
-            ),
-            (
-                "details",
-                "custom parameters are not supported on restore; leave them out",
-            ),
-        ],
-    )?;
-    if a.opt_bool("expunge") == Some(false) {
-        return Err(Error::invalid(
-            "restoreVirtualMachine expunge=false is not supported: the old root volume is expunged at once; leave expunge out or give true",
-        ));
-    }
     let template = a.uuid("templateid");
     let s = c
         .app
@@ -277,14 +251,6 @@ async fn restore(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn migrate(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse(
-        &a,
-        "migrateVirtualMachine",
-        &[(
-            "storageid",
-            "migrating a stopped VM's volumes to another storage pool is not supported yet; migrate running VMs between hosts",
-        )],
-    )?;
     let host = a.uuid("hostid");
     let s = c
         .app
@@ -300,15 +266,6 @@ async fn migrate(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn nic_add(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse(
-        &a,
-        "addNicToVirtualMachine",
-        &[
-            ("ipv6address", "IPv6 is not supported yet"),
-            ("macaddress", "MAC addresses are assigned by the network; leave it out"),
-            ("dhcpoptions", "extra DHCP options are not supported yet"),
-        ],
-    )?;
     let ip = a.str("ipaddress");
     let s = c
         .app

@@ -49,7 +49,13 @@ pub fn commands() -> Vec<Command> {
                 Param::new("virtualmachineid", PType::Uuid, "the ID of the virtual machine; to be used with snapshot Id, VM to which the volume gets attached after creation").related("listVirtualMachines"),
                 Param::new("account", PType::String, "the account associated with the disk volume. Must be used with the domainId parameter."),
                 Param::new("domainid", PType::Uuid, "the domain ID associated with the disk offering. If used with the account parameter returns the disk volume associated with the account for the specified domain.").related("listDomains"),
-                Param::new("displayvolume", PType::Boolean, "an optional field, whether to display the volume to the end user or not.").since("4.4"),
+                Param::new("displayvolume", PType::Boolean, "an optional field, whether to display the volume to the end user or not.").since("4.4")
+                    .only("true", "every volume is displayed to its owner"),
+                Param::unsupported("projectid", PType::Uuid, "projects are not supported yet; create the volume for an account (account, domainid)"),
+                Param::unsupported("miniops", PType::Long, IOPS),
+                Param::unsupported("maxiops", PType::Long, IOPS),
+                Param::unsupported("storageid", PType::Uuid, "the volume is placed on its VM's pool when a host first needs it"),
+                Param::unsupported("customid", PType::String, "volume ids are generated"),
             ],
             |c, a| Box::pin(create(c, a)),
         )
@@ -84,6 +90,9 @@ pub fn commands() -> Vec<Command> {
                 Param::new("diskofferingid", PType::Uuid, "new disk offering id").related("listDiskOfferings"),
                 Param::new("size", PType::Long, "New volume size in GB"),
                 Param::new("shrinkok", PType::Boolean, "Verify OK to Shrink"),
+                Param::unsupported("miniops", PType::Long, IOPS),
+                Param::unsupported("maxiops", PType::Long, IOPS),
+                Param::unsupported("automigrate", PType::Boolean, "volumes are not moved between pools"),
             ],
             |c, a| Box::pin(resize(c, a)),
         )
@@ -103,44 +112,9 @@ pub fn commands() -> Vec<Command> {
     ]
 }
 
-/// Parameters CloudStack's command takes that ferrostack does not provide: given, they are
-/// refused (431) rather than ignored, with what to do instead.
-fn refuse(a: &Args, command: &str, unsupported: &[(&str, &str)]) -> Result<(), Error> {
-    for (name, instead) in unsupported {
-        if a.str(name).is_some() {
-            return Err(Error::invalid(format!(
-                "Parameter {name} of {command} is not supported by this management server: {instead}"
-            )));
-        }
-    }
-    Ok(())
-}
-
 const IOPS: &str = "IOPS limits are not supported; leave miniops and maxiops out";
 
 async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse(
-        &a,
-        "createVolume",
-        &[
-            (
-                "projectid",
-                "projects are not supported yet; create the volume for an account (account, domainid)",
-            ),
-            ("miniops", IOPS),
-            ("maxiops", IOPS),
-            (
-                "storageid",
-                "the volume is placed on its VM's pool when a host first needs it",
-            ),
-            ("customid", "volume ids are generated"),
-        ],
-    )?;
-    if a.opt_bool("displayvolume") == Some(false) {
-        return Err(Error::invalid(
-            "displayvolume=false is not supported: every volume is displayed to its owner",
-        ));
-    }
     let s = c
         .app
         .volume_create(
@@ -200,15 +174,6 @@ async fn detach(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn resize(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse(
-        &a,
-        "resizeVolume",
-        &[
-            ("miniops", IOPS),
-            ("maxiops", IOPS),
-            ("automigrate", "volumes are not moved between pools"),
-        ],
-    )?;
     let s = c
         .app
         .volume_resize(
