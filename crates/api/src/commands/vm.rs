@@ -91,6 +91,7 @@ pub fn commands() -> Vec<Command> {
                     Param::new("rootdisksize", PType::Long, "Optional field to resize root disk on deploy. Value is in GB. Only applies to template-based deployments.").since("4.4"),
                 ],
                 userdata_params(),
+                deploy_unsupported(),
             ]
             .concat(),
             shape: Shape::Job(Some("virtualmachine")),
@@ -261,63 +262,40 @@ pub fn commands() -> Vec<Command> {
 /// CloudStack `deployVirtualMachine` parameters whose effect ferrostack does not provide yet,
 /// with what a caller can do instead. Given, they are refused (431) rather than ignored: the
 /// caller would get a VM without what was asked for.
-const DEPLOY_UNSUPPORTED: &[(&str, &str)] = &[
-    ("datadiskofferinglist", "give one data disk with diskofferingid (and size), and add more with createVolume virtualmachineid=<the VM>"),
-    ("securitygroupids", "security groups are not supported; isolate with networks instead"),
-    ("securitygroupnames", "security groups are not supported; isolate with networks instead"),
-    ("affinitygroupids", "affinity groups are not supported yet; pick the host with hostid (root admins)"),
-    ("affinitygroupnames", "affinity groups are not supported yet; pick the host with hostid (root admins)"),
-    ("projectid", "projects are not supported yet; deploy for an account (account, domainid)"),
-    ("iptonetworklist", "give networkids (and ipaddress for the first network)"),
-    ("ip6address", "IPv6 is not supported yet"),
-    ("macaddress", "MAC addresses are assigned by the network; deploy without one"),
-    ("dhcpoptionsnetworklist", "extra DHCP options are not supported yet"),
-    ("deploymentplanner", "placement has one planner; pick the host with hostid (root admins)"),
-    ("extraconfig", "extra hypervisor configuration is not supported"),
-    ("properties", "vApp properties apply to VMware only"),
-    ("nicnetworklist", "vApp NIC mappings apply to VMware only"),
-    ("details", "custom parameters are not supported on deploy yet; add VM details afterwards with addResourceDetail resourcetype=UserVm"),
-];
-
-/// Refuse what [`DEPLOY_UNSUPPORTED`] names, and the flags that ask for what ferrostack does not
-/// do (UEFI boot, a hidden VM, copied image tags, dynamic scaling, boot into setup).
-fn refuse_unsupported_deploy(a: &Args) -> Result<(), Error> {
-    for (name, instead) in DEPLOY_UNSUPPORTED {
-        if a.str(name).is_some() || !a.map(name)?.is_empty() {
-            return Err(Error::invalid(format!(
-                "Parameter {name} of deployVirtualMachine is not supported by this management server: {instead}"
-            )));
-        }
-    }
-    let asks = |name: &str, value: bool| {
-        a.str(name)
-            .is_some_and(|v| v.eq_ignore_ascii_case(if value { "true" } else { "false" }))
-    };
-    for (name, value, why) in [
-        ("displayvm", false, "every VM is displayed to its owner"),
-        (
-            "copyimagetags",
-            true,
-            "a VM does not take its template's tags; tag it with createTags",
-        ),
-        (
-            "bootintosetup",
-            true,
-            "booting into hardware setup applies to VMware only",
-        ),
-    ] {
-        if asks(name, value) {
-            return Err(Error::invalid(format!(
-                "deployVirtualMachine {name}={value} is not supported by this management server: {why}"
-            )));
-        }
-    }
-    if let Some(t) = a.str("boottype").filter(|t| !t.eq_ignore_ascii_case("BIOS")) {
-        return Err(Error::invalid(format!(
-            "deployVirtualMachine boottype={t} is not supported: VMs boot with BIOS (leave boottype out or give BIOS)"
-        )));
-    }
-    Ok(())
+fn deploy_unsupported() -> Vec<Param> {
+    const SG: &str = "security groups are not supported; isolate with networks instead";
+    const AG: &str = "affinity groups are not supported yet; pick the host with hostid (root admins)";
+    vec![
+        Param::unsupported("datadiskofferinglist", PType::Map, "give one data disk with diskofferingid (and size), and add more with createVolume virtualmachineid=<the VM>"),
+        Param::unsupported("securitygroupids", PType::List, SG),
+        Param::unsupported("securitygroupnames", PType::List, SG),
+        Param::unsupported("affinitygroupids", PType::List, AG),
+        Param::unsupported("affinitygroupnames", PType::List, AG),
+        Param::unsupported("projectid", PType::Uuid, "projects are not supported yet; deploy for an account (account, domainid)"),
+        Param::unsupported("iptonetworklist", PType::Map, "give networkids (and ipaddress for the first network)"),
+        Param::unsupported("ip6address", PType::String, "IPv6 is not supported yet"),
+        Param::unsupported("macaddress", PType::String, "MAC addresses are assigned by the network; deploy without one"),
+        Param::unsupported("dhcpoptionsnetworklist", PType::Map, "extra DHCP options are not supported yet"),
+        Param::unsupported("deploymentplanner", PType::String, "placement has one planner; pick the host with hostid (root admins)"),
+        Param::unsupported("extraconfig", PType::String, "extra hypervisor configuration is not supported"),
+        Param::unsupported("properties", PType::Map, "vApp properties apply to VMware only"),
+        Param::unsupported("nicnetworklist", PType::Map, "vApp NIC mappings apply to VMware only"),
+        Param::unsupported("details", PType::Map, "custom parameters are not supported on deploy yet; add VM details afterwards with addResourceDetail resourcetype=UserVm"),
+        Param::new("displayvm", PType::Boolean, "an optional field, whether to the display the vm to the end user or not.")
+            .since("4.2")
+            .only("true", "every VM is displayed to its owner"),
+        Param::new("copyimagetags", PType::Boolean, "if true the image tags (if any) will be copied to the VM, default value is false")
+            .since("4.13")
+            .only("false", "a VM does not take its template's tags; tag it with createTags"),
+        Param::new("dynamicscalingenabled", PType::Boolean, "true if virtual machine needs to be dynamically scalable")
+            .since("4.16"),
+        Param::new("bootintosetup", PType::Boolean, "Boot into hardware setup or not (ignored if startVm = false, only valid for vmware)")
+            .since("4.15.0")
+            .only("false", "booting into hardware setup applies to VMware only"),
+        Param::new("boottype", PType::String, "Guest VM Boot option either custom[UEFI] or default boot [BIOS]. Not applicable with VMware if the template is marked as deploy-as-is, as we honour what is defined in the template.")
+            .since("4.14.0.0")
+            .only("BIOS", "VMs boot with BIOS"),
+    ]
 }
 
 /// The list scope; asking by `ids` lists everything of those the caller may see, as asking by
@@ -329,7 +307,6 @@ fn ids_scope(a: &Args) -> ferrostack_app::access::ListScope {
 }
 
 async fn deploy(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse_unsupported_deploy(&a)?;
     let mut keypairs = a.list("keypairs");
     if let Some(k) = a.str("keypair") {
         keypairs.insert(0, k);
