@@ -20,6 +20,8 @@ use crate::http::ApiState;
 pub fn source_client() -> reqwest::Client {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        // A source that stops sending for this long ends the download.
+        .read_timeout(Duration::from_secs(60))
         .build()
         .unwrap_or_default()
 }

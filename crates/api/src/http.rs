@@ -39,7 +39,10 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/client/api", any(handle))
         .route("/client/api/", any(handle))
-        .route("/client/extract/{uuid}/{token}", get(crate::extract::download))
+        .route(
+            &format!("{}/{{uuid}}/{{token}}", ferrostack_app::template::EXTRACT_PATH),
+            get(crate::extract::download),
+        )
         // User data may be 1 MiB after base64, plus the rest of the form.
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
         .with_state(state)

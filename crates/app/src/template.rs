@@ -41,9 +41,7 @@ mod iso;
 pub use catalogue::seed;
 pub use copy::{TemplateCopy, TemplateCopySaga};
 pub use delete::{template_dependents, TemplateDeleteParams, TemplateDeleteSaga, TemplateDeleted};
-pub use extract::{
-    ExtractSource, ExtractView, LinkRefused, TemplateExtractReq, TemplateExtractSaga, EXTRACT_PATH, HTTP_DOWNLOAD,
-};
+pub use extract::{ExtractSource, ExtractView, LinkRefused, TemplateExtractReq, TemplateExtractSaga, EXTRACT_PATH};
 pub use iso::{IsoSetParams, VmIsoSaga};
 
 pub fn resource(t: &Template) -> Resource {

@@ -34,7 +34,7 @@ use crate::saga::{to_params, SagaKind, TypedSaga};
 use crate::{saga_steps, App, Caller};
 
 /// The one extraction mode ferrostack serves.
-pub const HTTP_DOWNLOAD: &str = "HTTP_DOWNLOAD";
+const HTTP_DOWNLOAD: &str = "HTTP_DOWNLOAD";
 /// Where the links are served, below the server's base URL.
 pub const EXTRACT_PATH: &str = "/client/extract";
 

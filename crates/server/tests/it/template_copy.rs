@@ -404,6 +404,27 @@ async fn extract_template_serves_a_signed_expiring_link() {
     assert!(disposition.contains("web.qcow2"), "{disposition}");
     assert_eq!(r.bytes().await.unwrap().as_ref(), image.as_slice());
 
+    // From a given zone: the copy there must be downloaded first.
+    let core2 = zone(a, "core2", false, true).await;
+    let j = alice
+        .run_async("copyTemplate", &[("id", &tpl), ("destzoneid", &core2)])
+        .await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    let in_core2 = [
+        ("id", tpl.as_str()),
+        ("mode", "HTTP_DOWNLOAD"),
+        ("zoneid", core2.as_str()),
+    ];
+    let e = alice.get("extractTemplate", &in_core2).await.err(431);
+    assert!(e.contains("not been downloaded") && e.contains("core2"), "{e}");
+    finish_downloads(t.app(), &tpl).await;
+    let j = alice.run_async("extractTemplate", &in_core2).await;
+    let x2 = job_ok(&j, "template");
+    assert_eq!(x2["zoneid"], core2.as_str(), "{x2}");
+    assert_ne!(x2["url"], link.as_str(), "every extraction makes its own link");
+    let r = http.get(x2["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(r.bytes().await.unwrap().as_ref(), image.as_slice());
+
     // Tampered, foreign or unknown links are refused.
     let (base, token) = link.rsplit_once('/').unwrap();
     let mut bad = token.to_string();
