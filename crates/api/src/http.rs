@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
+use axum::routing::{any, get};
 use axum::Router;
 use ferrostack_app::session::LoginDomain;
 use ferrostack_app::{App, Caller};
@@ -24,17 +24,25 @@ use crate::{signature, Ctx};
 pub struct ApiState {
     pub app: Arc<App>,
     pub registry: Arc<Registry>,
+    /// Fetches the sources of extracted templates (`/client/extract`).
+    pub sources: reqwest::Client,
 }
 
-/// The HTTP router serving `/client/api` (with and without a trailing slash).
+/// The HTTP router serving `/client/api` (with and without a trailing slash) and the
+/// download links of extracted templates (`/client/extract/<uuid>/<token>`).
 pub fn router(app: Arc<App>) -> Router {
     let state = Arc::new(ApiState {
         app,
         registry: Arc::new(crate::registry()),
+        sources: crate::extract::source_client(),
     });
     Router::new()
         .route("/client/api", any(handle))
         .route("/client/api/", any(handle))
+        .route(
+            &format!("{}/{{uuid}}/{{token}}", ferrostack_app::template::EXTRACT_PATH),
+            get(crate::extract::download),
+        )
         // User data may be 1 MiB after base64, plus the rest of the form.
         .layer(axum::extract::DefaultBodyLimit::max(4 * 1024 * 1024))
         .with_state(state)

@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod commands;
+pub mod extract;
 pub mod http;
 pub mod params;
 pub mod registry;

@@ -68,6 +68,29 @@ impl Render<App> for JobRenderer {
                 let v = v.ok_or_else(|| Error::ResourceUnavailable(format!("the {object} {uuid} is gone")))?;
                 Ok(json!({ *object: v }))
             }
+            JobOutcome::View { object, view, key } => {
+                let v = match *view {
+                    "template_in_zone" => {
+                        let (t, z) = key.split_once('/').unwrap_or((key.as_str(), ""));
+                        match app.template_in_zone_view(t, z).await? {
+                            Some(row) => {
+                                let tags = app.tags_page(ResourceType::Template, &[row.template.id]).await?;
+                                Some(views::template::template(&row, tags_of(&tags, row.template.id)))
+                            }
+                            None => None,
+                        }
+                    }
+                    "template_extract" => {
+                        let (x, token) = key.split_once('/').unwrap_or((key.as_str(), ""));
+                        app.template_extract_view(x, token)
+                            .await?
+                            .map(|x| views::template::extract(&x))
+                    }
+                    other => return Err(Error::internal(format!("no renderer for job result view {other}"))),
+                };
+                let v = v.ok_or_else(|| Error::ResourceUnavailable(format!("the {object} of this job is gone")))?;
+                Ok(json!({ *object: v }))
+            }
         }
     }
 }

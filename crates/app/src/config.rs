@@ -191,6 +191,33 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "extract.url.expiration.interval",
+        category: "Advanced",
+        default: "14400",
+        description: "The life of an extract URL after which it is deleted ",
+        scope: Scope::Global,
+        kind: Kind::Integer {
+            min: 1,
+            max: 31_536_000,
+        },
+    },
+    Setting {
+        name: "disable.extraction",
+        category: "Advanced",
+        default: "false",
+        description: "Flag for disabling extraction of template, isos and volumes",
+        scope: Scope::Global,
+        kind: Kind::Boolean,
+    },
+    Setting {
+        name: "endpointe.url",
+        category: "Advanced",
+        default: "http://localhost:8080/client/api",
+        description: "API end point. Can be used by CS components/services deployed remotely, for sending CS API requests",
+        scope: Scope::Global,
+        kind: Kind::String,
+    },
+    Setting {
         name: "role.types.allowed.for.operations.on.accounts.of.same.role.type",
         category: "Advanced",
         default: "Admin, ResourceAdmin, DomainAdmin",

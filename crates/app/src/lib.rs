@@ -95,6 +95,9 @@ pub struct App {
     elements: std::sync::OnceLock<ferrostack_net::ProviderRegistry>,
     /// Router programming rounds, coalesced per router.
     router_rounds: coalesce::Coalescer,
+    /// This server's own base URL (`http://ADDR`), set once it listens: the base of the
+    /// download links of extracted templates unless `endpointe.url` is set.
+    public_url: std::sync::OnceLock<String>,
 }
 
 impl App {
@@ -115,7 +118,13 @@ impl App {
             simulator,
             elements: std::sync::OnceLock::new(),
             router_rounds: coalesce::Coalescer::default(),
+            public_url: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Record the base URL this server answers at (`http://127.0.0.1:8080`); the first call wins.
+    pub fn set_public_url(&self, url: String) {
+        let _ = self.public_url.set(url);
     }
 
     /// Finish wiring once the application is shared: the network elements hold a weak

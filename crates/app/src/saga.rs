@@ -64,6 +64,8 @@ ferrostack_types::cloudstack_enum! {
         SnapshotDelete => "snapshot_delete",
         SnapshotRevert => "snapshot_revert",
         TemplateCreate => "template_create",
+        TemplateCopy => "template_copy",
+        TemplateExtract => "template_extract",
     }
 }
 

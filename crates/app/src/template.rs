@@ -33,11 +33,15 @@ pub const DOWNLOAD_MS: i64 = 2_000;
 pub const SIMULATED_SIZE: i64 = 2 * 1024 * 1024 * 1024;
 
 mod catalogue;
+mod copy;
 mod delete;
+mod extract;
 mod iso;
 
 pub use catalogue::seed;
+pub use copy::{TemplateCopy, TemplateCopySaga};
 pub use delete::{template_dependents, TemplateDeleteParams, TemplateDeleteSaga, TemplateDeleted};
+pub use extract::{ExtractSource, ExtractView, LinkRefused, TemplateExtractReq, TemplateExtractSaga, EXTRACT_PATH};
 pub use iso::{IsoSetParams, VmIsoSaga};
 
 pub fn resource(t: &Template) -> Resource {

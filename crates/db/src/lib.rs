@@ -27,6 +27,7 @@ pub mod sshkey;
 pub mod storage;
 pub mod tag;
 pub mod template;
+pub mod template_extract;
 pub mod user;
 pub mod userdata;
 pub mod vm;

@@ -37,6 +37,14 @@ pub enum JobOutcome {
     Success,
     /// An entity answer, e.g. `{"account":{…}}`, rendered from the entity's current row.
     Entity { object: &'static str, uuid: String },
+    /// An answer under `object` that is not one entity's row as it stands: e.g. a template
+    /// in one given zone (`copyTemplate`) or an extraction's download link
+    /// (`extractTemplate`). `view` names the renderer, `key` what it renders.
+    View {
+        object: &'static str,
+        view: &'static str,
+        key: String,
+    },
 }
 
 /// One kind of job. `C` is the application context the steps act on.
@@ -336,7 +344,7 @@ impl<C: Send + Sync + 'static> Engine<C> {
                     Ok(outcome) => self.render.render(ctx, &outcome).await.map(|mut v| {
                         // The entity of an async job's result carries the job's id
                         // (CloudStack's BaseResponse `jobid`), as CloudStack answers it.
-                        if let (JobOutcome::Entity { .. }, Some(obj)) = (
+                        if let (JobOutcome::Entity { .. } | JobOutcome::View { .. }, Some(obj)) = (
                             &outcome,
                             v.as_object_mut()
                                 .and_then(|m| m.values_mut().next())

@@ -196,6 +196,7 @@ pub async fn start(cfg: &Config) -> Result<RunningServer, String> {
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", cfg.listen))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    app.set_public_url(format!("http://{addr}"));
     let quiescer = Quiescer {
         app: app.clone(),
         gate: Arc::default(),

@@ -22,6 +22,7 @@ pub mod sshkey;
 pub mod storage;
 pub mod tag;
 pub mod template;
+pub mod template_copy;
 pub mod user;
 pub mod userdata;
 pub mod vm;
@@ -50,6 +51,7 @@ pub fn all() -> Vec<Command> {
     v.extend(router::commands());
     v.extend(storage::commands());
     v.extend(template::commands());
+    v.extend(template_copy::commands());
     v.extend(iso::commands());
     v.extend(snapshot::commands());
     v.extend(offering::commands());

@@ -2,7 +2,7 @@
 
 use ferrostack_app::model::display_path;
 use ferrostack_app::model::{GuestOs, GuestOsCategory, Template, TemplateInZone, TemplateZone};
-use ferrostack_app::template::status_text;
+use ferrostack_app::template::{status_text, ExtractView};
 use ferrostack_types::time::format_ms;
 use serde_json::{json, Map, Value};
 
@@ -158,4 +158,35 @@ pub fn os_category(c: &GuestOsCategory) -> Value {
         "isfeatured": c.is_featured == 1,
         "created": format_ms(c.created),
     })
+}
+
+/// CloudStack's ExtractResponse (`extractTemplate`, `extractIso`).
+pub const EXTRACT_FIELDS: &[Field] = &[
+    ("id", "string", "the id of extracted object"),
+    ("name", "string", "the name of the extracted object"),
+    ("extractId", "string", "the upload id of extracted object"),
+    ("accountid", "string", "the account id to which the extracted object belongs"),
+    ("state", "string", "the state of the extracted object"),
+    ("url", "string", "if mode = upload then url of the uploaded entity. if mode = download the url from which the entity can be downloaded"),
+    ("zoneid", "string", "zone ID the object was extracted from"),
+    ("zonename", "string", "zone name the object was extracted from"),
+    ("extractMode", "string", "the mode of extraction - upload or download"),
+    ("created", "date", "the time and date the object was created"),
+];
+
+/// An extraction's answer. Like CloudStack's for HTTP_DOWNLOAD it carries no `status`,
+/// `uploadpercentage`, `storagetype` or `resultstring`.
+pub fn extract(x: &ExtractView) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(x.template_uuid));
+    m.insert("name".into(), json!(x.template_name));
+    m.insert("extractId".into(), json!(x.extract_uuid));
+    put(&mut m, "accountid", &x.account_uuid);
+    m.insert("state".into(), json!("DOWNLOAD_URL_CREATED"));
+    m.insert("url".into(), json!(x.url));
+    m.insert("zoneid".into(), json!(x.zone_uuid));
+    m.insert("zonename".into(), json!(x.zone_name));
+    m.insert("extractMode".into(), json!(x.mode));
+    m.insert("created".into(), json!(format_ms(x.created)));
+    Value::Object(m)
 }

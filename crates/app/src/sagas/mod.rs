@@ -33,6 +33,8 @@ pub fn all() -> Vec<Arc<dyn Saga<App>>> {
         adapt(crate::host_sagas::HostReconnect),
         adapt(crate::physnet::PhysnetSaga),
         adapt(crate::template::TemplateDeleteSaga),
+        adapt(crate::template::TemplateCopySaga),
+        adapt(crate::template::TemplateExtractSaga),
         adapt(crate::template::VmIsoSaga),
         adapt(crate::network_sagas::NetworkRestart),
         adapt(crate::network_sagas::NetworkDelete),

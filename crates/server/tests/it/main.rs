@@ -25,6 +25,7 @@ mod restart;
 mod setup;
 mod snapshots;
 mod tags;
+mod template_copy;
 mod userdata;
 mod vm;
 mod vm_extras;
