@@ -331,9 +331,10 @@ mod tests {
 
         let src = dir.path().join("src.iso");
         std::fs::write(&src, b"an iso").unwrap();
-        let mut h = sha2::Sha256::new();
-        sha2::Digest::update(&mut h, b"an iso");
-        let hex: String = sha2::Digest::finalize(h).iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = <sha2::Sha256 as sha2::Digest>::digest(b"an iso")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let mut t = TemplateSpec {
             uuid: "iso-1".into(),
             url: format!("file://{}", src.display()),

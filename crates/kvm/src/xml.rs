@@ -54,6 +54,7 @@ pub(crate) fn data_disk(path: &Path, device_id: u32) -> String {
     )
 }
 
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn domain(
     spec: &VmSpec,
     domain_type: &str,
