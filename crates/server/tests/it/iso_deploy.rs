@@ -11,6 +11,9 @@ use crate::setup::{configdrive_offering, deploy, edge_with_templates, shared_net
 
 const GIB: i64 = 1 << 30;
 
+/// A refused deploy: the ISO, the call's other parameters, what the answer says.
+type Refusal<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
 fn id_of(v: &Value) -> String {
     v["id"].as_str().unwrap_or_else(|| panic!("no id in {v}")).to_string()
 }
@@ -67,7 +70,7 @@ async fn vms_deploy_from_bootable_isos_onto_a_blank_root_disk() {
     let fixed = disk_offering(c, "five", &[("disksize", "5")]).await;
     let custom = disk_offering(c, "custom", &[("customized", "true")]).await;
 
-    // Refusals, each before anything is made: (the call's extra parameters, what the answer says).
+    // Refusals, each before anything is made.
     let base = |iso: &str| -> Vec<(String, String)> {
         vec![
             ("zoneid".into(), edge.zone.zone.clone()),
@@ -76,7 +79,7 @@ async fn vms_deploy_from_bootable_isos_onto_a_blank_root_disk() {
             ("networkids".into(), net.clone()),
         ]
     };
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    let cases: Vec<Refusal> = vec![
         (
             installer.as_str(),
             vec![("diskofferingid", &fixed)],
