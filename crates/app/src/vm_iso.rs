@@ -139,6 +139,37 @@ impl App {
         .await
     }
 
+    /// `restoreVirtualMachine` of a VM deployed from `iso` (as CloudStack does): a new blank
+    /// root volume of the old one's size and disk offering, and the ISO attached again.
+    pub(crate) async fn vm_iso_restore_root(
+        &self,
+        c: &mut Conn,
+        vm: &Vm,
+        iso: &Template,
+        volume_uuid: &str,
+        old: Option<&ferrostack_db::volume::Volume>,
+    ) -> Result<(), Error> {
+        ferrostack_db::volume::insert(
+            &mut *c,
+            &ferrostack_db::volume::NewVolume {
+                uuid: volume_uuid,
+                name: &format!("ROOT-{}", vm.id),
+                volume_type: "ROOT",
+                vm: Some((vm.id, 0)),
+                zone_id: vm.zone_id,
+                size: old.map_or(2 * crate::volume::GIB, |v| v.size),
+                account_id: vm.account_id,
+                domain_id: vm.domain_id,
+                template_id: None,
+                disk_offering_id: old.and_then(|v| v.disk_offering_id),
+                snapshot_id: None,
+                now: now_ms(),
+            },
+        )
+        .await?;
+        ferrostack_db::vm::set_iso(&mut *c, vm.id, Some(iso.id)).await
+    }
+
     /// The ISO in the VM's CD-ROM drive as its host fetches it, if it has one.
     pub(crate) async fn vm_iso_spec(&self, c: &mut Conn, vm: &Vm) -> Result<Option<IsoSpec>, Error> {
         let Some(iso_id) = vm.iso_id else {

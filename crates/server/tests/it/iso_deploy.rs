@@ -217,6 +217,24 @@ async fn vms_deploy_from_bootable_isos_onto_a_blank_root_disk() {
     assert_eq!(iso.image.uuid, drivers);
     assert!(!iso.boot);
 
+    // Restored, as CloudStack does: a new blank root disk of the same offering and size, and
+    // the ISO it was deployed from back in the drive.
+    let old_root = id_of(&volumes(c, &id).await[0]);
+    let j = c.run_async("restoreVirtualMachine", &[("virtualmachineid", &id)]).await;
+    assert_eq!(j["jobstatus"], 1, "{j}");
+    let vols = volumes(c, &id).await;
+    assert_eq!(vols.len(), 1, "{vols:?}");
+    assert_ne!(id_of(&vols[0]), old_root, "a new root volume");
+    assert_eq!(vols[0]["size"], 5 * GIB, "{}", vols[0]);
+    assert_eq!(vols[0]["diskofferingid"], fixed.as_str(), "{}", vols[0]);
+    assert!(vols[0].get("templateid").is_none(), "{}", vols[0]);
+    let v = vm(c, &id).await;
+    assert_eq!(v["state"], "Running", "{v}");
+    assert_eq!(v["isoid"], installer.as_str(), "{v}");
+    let iso = sim.vm_spec(&instance).unwrap().iso.expect("the installer again");
+    assert_eq!(iso.image.uuid, installer);
+    assert!(iso.boot);
+
     // A template deploy is unchanged: the disk offering is a data disk, the hypervisor the
     // template's.
     let (tid, job) = deploy(c, &edge, &guest, &net, "fromtpl", &[("diskofferingid", &fixed)]).await;
