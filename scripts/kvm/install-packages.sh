@@ -14,6 +14,7 @@ pkg-config --exists libvirt 2>/dev/null || need+=(libvirt-dev)
 command -v qemu-img >/dev/null || need+=(qemu-img)
 for c in dnsmasq xorriso mcopy mkfs.vfat syslinux; do command -v "$c" >/dev/null || need+=("$c"); done
 [ -f /usr/lib/syslinux/mbr/mbr.bin ] || [ -d /usr/lib/syslinux/modules ] || need+=(syslinux-common)
+[ -f /usr/lib/ISOLINUX/isolinux.bin ] || need+=(isolinux)
 
 if [ "${#need[@]}" -gt 0 ]; then
     echo "installing KVM packages (missing: ${need[*]})"
@@ -30,7 +31,7 @@ if [ "${#need[@]}" -gt 0 ]; then
     command -v qemu-img >/dev/null || qemu_pkgs+=(qemu-utils/bookworm-backports)
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends \
         "${qemu_pkgs[@]}" libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev pkg-config \
-        dnsmasq-base xorriso genisoimage syslinux syslinux-common mtools dosfstools
+        dnsmasq-base xorriso genisoimage syslinux syslinux-common isolinux mtools dosfstools
 fi
 # libvirtd 9.0 resolves its compiled-in default user before reading qemu.conf.
 getent passwd libvirt-qemu >/dev/null || useradd --system --no-create-home --home-dir /nonexistent \

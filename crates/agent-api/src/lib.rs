@@ -133,16 +133,30 @@ pub struct PoolSpec {
     pub path: String,
 }
 
-/// The root disk of a VM: a copy-on-write overlay on its template, kept on the pool from the
-/// VM's first start until it is destroyed on the host.
+/// The root disk of a VM: a copy-on-write overlay on its template — or, for a VM deployed
+/// from an ISO, a blank disk of `size_bytes` the guest installs itself on — kept on the pool
+/// from the VM's first start until it is destroyed on the host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RootDisk {
     /// The volume's file name on the pool (unique per pool).
     pub volume: String,
-    /// Grow the disk to this many bytes when that is more than the template's size.
+    /// Grow the disk to this many bytes when that is more than the template's size; a blank
+    /// disk is made this size.
     pub size_bytes: Option<u64>,
     pub pool: PoolSpec,
-    pub template: TemplateSpec,
+    /// The template the disk is an overlay on; `None`: a blank disk (a VM installed from an ISO).
+    pub template: Option<TemplateSpec>,
+}
+
+/// The ISO in a VM's CD-ROM drive (`attachIso`, or the ISO the VM was deployed from). The host
+/// fetches it like a template (`image.url`, checked against `image.checksum`) and caches it
+/// once per pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IsoSpec {
+    /// The ISO image (format `Raw`).
+    pub image: TemplateSpec,
+    /// A bootable ISO: the VM boots from the CD-ROM first, then from its root disk.
+    pub boot: bool,
 }
 
 /// A volume's file on a pool.
@@ -185,6 +199,9 @@ pub struct VmSpec {
     /// Data disks attached to the VM, created on their pool when missing.
     #[serde(default)]
     pub data_disks: Vec<DataDisk>,
+    /// The ISO in the VM's CD-ROM drive, if any.
+    #[serde(default)]
+    pub iso: Option<IsoSpec>,
 }
 
 /// The secret a management server and a host agent share: derived from the `username` and

@@ -30,6 +30,7 @@ fn spec(name: &str) -> VmSpec {
         boot_args: Default::default(),
         config_drive: None,
         data_disks: Vec::new(),
+        iso: None,
     }
 }
 
@@ -100,6 +101,48 @@ async fn http_link_carries_the_whole_contract() {
     let s = start(key.clone(), None, 0).await;
     let agent = open(&format!("http://127.0.0.1:{}", s.port), &key).await;
     lifecycle(agent.as_ref()).await;
+}
+
+/// A VM deployed from an ISO: a blank root disk of a size and a bootable ISO reach the host
+/// as they were sent.
+#[tokio::test]
+async fn http_link_carries_a_blank_root_disk_and_a_boot_iso() {
+    use ferrostack_agent_api::{DiskFormat, IsoSpec, PoolSpec, RootDisk, TemplateSpec};
+    let key = AgentKey::derive("root", "s3cret");
+    let dir = tempfile::tempdir().unwrap();
+    let sim = ferrostack_sim::Simulator::new(dir.path().join("sim"));
+    let host = sim.open("http://sim/c/h1", &loc(), None).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(serve(listener, host, key.clone(), None, async move {
+        let _ = rx.await;
+    }));
+    let agent = open(&format!("http://127.0.0.1:{port}"), &key).await;
+    agent.connect().await.unwrap();
+    let mut s = spec("i-2-9-VM");
+    s.root_disk = Some(RootDisk {
+        volume: "root.qcow2".into(),
+        size_bytes: Some(3 << 30),
+        pool: PoolSpec {
+            uuid: "p1".into(),
+            path: "/var/lib/pool".into(),
+        },
+        template: None,
+    });
+    s.iso = Some(IsoSpec {
+        image: TemplateSpec {
+            uuid: "iso-1".into(),
+            url: "http://images.example/boot.iso".into(),
+            format: DiskFormat::Raw,
+            checksum: Some("{SHA-256}00ff".into()),
+            direct_download: false,
+        },
+        boot: true,
+    });
+    agent.start_vm(&s).await.unwrap();
+    assert_eq!(sim.vm_spec("i-2-9-VM"), Some(s));
+    let _ = tx.send(());
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ pub mod userdata;
 pub mod vm;
 pub mod vm_extras;
 pub mod vm_extras_sagas;
+mod vm_iso;
 pub mod vm_migrate;
 pub mod vm_nics;
 pub mod vm_sagas;

@@ -35,13 +35,14 @@ pub struct VmDeploy {
     pub host_uuid: Option<String>,
     pub account: Option<String>,
     pub domain_uuid: Option<String>,
-    /// The hypervisor asked for; it must be the template's.
+    /// The hypervisor asked for; it must be the template's (deploying from an ISO needs it).
     pub hypervisor: Option<String>,
     /// The instance group to put the VM in (made if the owner has none by that name).
     pub group: Option<String>,
     /// `rootdisksize` (GB): the root disk's size, at least the template's.
     pub root_disk_size_gb: Option<i64>,
-    /// `diskofferingid` and `size` (GB, for a customized offering): a data disk with the VM.
+    /// `diskofferingid` and `size` (GB, for a customized offering): a data disk with the VM, or
+    /// its root disk when deploying from an ISO.
     pub disk_offering_uuid: Option<String>,
     pub size_gb: Option<i64>,
     /// `dynamicscalingenabled` (default true): the VM may be scaled while running, when its
@@ -221,17 +222,16 @@ impl App {
             .filter(|t| crate::template::template_visible_to(caller, t))
             .ok_or_else(|| Error::unknown_entity("templateid", &p.template_uuid))?;
         drop(c);
-        if crate::template::is_iso(&template) {
-            return Err(Error::invalid(format!(
-                "{} is an ISO; deploying a VM from an ISO isn't supported yet: deploy from a template, then attach \
-                 the ISO (attachIso)",
-                template.name
-            )));
-        }
+        // From an ISO: bootable, and the hypervisor named (the ISO is for none).
+        let iso_hypervisor = if crate::template::is_iso(&template) {
+            Some(crate::vm_iso::iso_deploy_hypervisor(&template, &p)?)
+        } else {
+            None
+        };
         if let Some(h) = p
             .hypervisor
             .as_deref()
-            .filter(|h| !h.eq_ignore_ascii_case(&template.hypervisor))
+            .filter(|h| iso_hypervisor.is_none() && !h.eq_ignore_ascii_case(&template.hypervisor))
         {
             return Err(Error::invalid(format!(
                 "Template {} is for {}, not {h}: a VM runs on its template's hypervisor; leave hypervisor out or give {}",
@@ -281,7 +281,13 @@ impl App {
                 .config_value_in(&mut c, "enable.dynamic.scale.vm", Some(zone.id))
                 .await?
                 == "true";
+        // From an ISO, diskofferingid (and size) is the root disk's.
+        let iso_root = match iso_hypervisor {
+            Some(h) => Some(self.vm_iso_root(&mut c, caller, &template, &p, h).await?),
+            None => None,
+        };
         let data_disk = match &p.disk_offering_uuid {
+            Some(_) if iso_root.is_some() => None,
             Some(o) => Some(self.deploy_data_disk(&mut c, caller, o, p.size_gb).await?),
             None if p.size_gb.is_some() => {
                 return Err(Error::invalid(
@@ -297,6 +303,7 @@ impl App {
             2 * crate::volume::GIB
         };
         let root_size = match (p.root_disk_size_gb, offering.root_disk_size) {
+            _ if iso_root.is_some() => iso_root.as_ref().map_or(0, |r| r.size),
             (Some(gb), _) if gb <= 0 => {
                 return Err(Error::invalid(format!(
                     "rootdisksize must be a positive number of GB, not {gb}"
@@ -376,19 +383,28 @@ impl App {
             )
             .await?;
         }
-        vm_db::insert_volume(
-            &mut tx,
-            &new_uuid(),
-            &format!("ROOT-{id}"),
-            id,
-            zone.id,
-            root_size,
-            owner.id,
-            owner.domain_id,
-            Some(template.id),
-            now_ms(),
-        )
-        .await?;
+        match &iso_root {
+            // Blank, of the disk offering, and the ISO stays in the drive to boot from.
+            Some(r) => {
+                self.vm_iso_record(&mut tx, (id, zone.id), &template, r, (owner.id, owner.domain_id))
+                    .await?
+            }
+            None => {
+                vm_db::insert_volume(
+                    &mut tx,
+                    &new_uuid(),
+                    &format!("ROOT-{id}"),
+                    id,
+                    zone.id,
+                    root_size,
+                    owner.id,
+                    owner.domain_id,
+                    Some(template.id),
+                    now_ms(),
+                )
+                .await?;
+            }
+        }
         if let Some((offering_id, size)) = data_disk {
             ferrostack_db::volume::insert(
                 &mut tx,

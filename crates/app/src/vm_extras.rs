@@ -391,10 +391,11 @@ impl App {
                 }
             },
         };
+        // A VM deployed from an ISO is restored onto a new blank disk: the ISO is for no hypervisor.
         if let Some(h) = vm
             .template_hypervisor
             .as_deref()
-            .filter(|h| !h.eq_ignore_ascii_case(&template.hypervisor))
+            .filter(|h| !crate::template::is_iso(&template) && !h.eq_ignore_ascii_case(&template.hypervisor))
         {
             return Err(Error::invalid(format!(
                 "Template {} is for {}, but VM {} runs on {h}; choose a {h} template",
@@ -443,6 +444,10 @@ impl App {
             .await?
             .ok_or_else(|| Error::invalid("The template was deleted while the VM was being restored"))?;
         let now = now_ms();
+        let old_root = match x_db::root_volume(&mut tx, vm.id).await? {
+            Some((old, _, _)) => ferrostack_db::volume::get_including_removed(&mut tx, old).await?,
+            None => None,
+        };
         if let Some((old, _, st)) = x_db::root_volume(&mut tx, vm.id).await? {
             refuse_busy_root(&vm, st)?;
             let mut to = st;
@@ -481,19 +486,24 @@ impl App {
         } else {
             2 * 1024 * 1024 * 1024
         };
-        vm_db::insert_volume(
-            &mut tx,
-            &p.volume_uuid,
-            &format!("ROOT-{}", vm.id),
-            vm.id,
-            vm.zone_id,
-            size,
-            vm.account_id,
-            vm.domain_id,
-            Some(template.id),
-            now,
-        )
-        .await?;
+        if crate::template::is_iso(&template) {
+            self.vm_iso_restore_root(&mut tx, &vm, &template, &p.volume_uuid, old_root.as_ref())
+                .await?;
+        } else {
+            vm_db::insert_volume(
+                &mut tx,
+                &p.volume_uuid,
+                &format!("ROOT-{}", vm.id),
+                vm.id,
+                vm.zone_id,
+                size,
+                vm.account_id,
+                vm.domain_id,
+                Some(template.id),
+                now,
+            )
+            .await?;
+        }
         if vm.template_id != Some(template.id) {
             x_db::set_template(&mut tx, vm.id, template.id).await?;
         }

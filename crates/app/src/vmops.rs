@@ -205,6 +205,7 @@ impl App {
             boot_args,
             config_drive,
             data_disks: Vec::new(),
+            iso: self.vm_iso_spec(c, vm).await?,
         })
     }
 
@@ -221,9 +222,11 @@ impl App {
                 vm.instance_name
             ))
         })?;
+        // Deployed from an ISO (its template is the ISO): a blank root disk.
+        let blank = crate::template::is_iso(&template);
         let format = match template.format.to_ascii_uppercase().as_str() {
             "QCOW2" => DiskFormat::Qcow2,
-            "RAW" => DiskFormat::Raw,
+            "RAW" | "ISO" => DiskFormat::Raw,
             other => {
                 return Err(Error::invalid(format!(
                     "Template {} is in format {other}; KVM hosts boot QCOW2 or RAW templates",
@@ -254,13 +257,13 @@ impl App {
                 uuid: p.pool_uuid,
                 path: p.pool_path,
             },
-            template: TemplateSpec {
+            template: (!blank).then(|| TemplateSpec {
                 uuid: template.uuid,
                 url: template.url,
                 format,
                 checksum: template.checksum.filter(|c| !c.trim().is_empty()),
                 direct_download: template.direct_download == 1,
-            },
+            }),
         })
     }
 

@@ -196,7 +196,7 @@ impl App {
     }
 
     /// A usable disk offering (live, not a system one); users see displayed ones only.
-    async fn disk_offering_for(
+    pub(crate) async fn disk_offering_for(
         &self,
         c: &mut Conn,
         caller: &Caller,

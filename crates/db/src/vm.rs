@@ -50,7 +50,8 @@ pub struct Vm {
     pub template_uuid: Option<String>,
     pub template_name: Option<String>,
     pub template_display_text: Option<String>,
-    /// The hypervisor the VM's template is for: the VM runs only on hosts of that type.
+    /// The VM's hypervisor (its own when deployed from an ISO, else its template's): the VM runs
+    /// only on hosts of that type.
     pub template_hypervisor: Option<String>,
     pub password_enabled: Option<i64>,
     pub offering_uuid: Option<String>,
@@ -88,7 +89,7 @@ const SELECT: &str =
      v.domain_id, v.network_id, v.cpu, v.cpu_speed, v.memory, v.password_pending, v.user_data, v.user_data_id, \
      v.user_data_details, v.keypairs, v.ha_enabled, v.capacity_host_id, v.destroyed_at, v.created, v.removed, \
      z.uuid AS zone_uuid, z.name AS zone_name, z.zone_type AS zone_type, h.uuid AS host_uuid, h.name AS host_name, \
-     t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, t.hypervisor AS template_hypervisor, \
+     t.uuid AS template_uuid, t.name AS template_name, t.display_text AS template_display_text, COALESCE(v.hypervisor, t.hypervisor) AS template_hypervisor, \
      t.password_enabled AS password_enabled, o.uuid AS offering_uuid, o.name AS offering_name, \
      a.name AS account_name, d.uuid AS domain_uuid, d.name AS domain_name, d.path AS domain_path, \
      n.uuid AS network_uuid, n.name AS network_name, ud.uuid AS user_data_uuid, g.uuid AS os_type_uuid, \

@@ -110,7 +110,7 @@ const VOLUME_SELECT: &str =
      o.uuid AS disk_offering_uuid, o.name AS disk_offering_name, o.display_text AS disk_offering_display_text, \
      p.uuid AS pool_uuid, p.name AS pool_name, p.pool_type, p.path AS pool_path, p.host_id AS pool_host_id, \
      p.cluster_id AS pool_cluster_id, t.uuid AS template_uuid, t.name AS template_name, \
-     COALESCE(vt.hypervisor, t.hypervisor, p.hypervisor) AS hypervisor, sn.uuid AS snapshot_uuid \
+     COALESCE(v.hypervisor, vt.hypervisor, t.hypervisor, p.hypervisor) AS hypervisor, sn.uuid AS snapshot_uuid \
      FROM volume x JOIN zone z ON z.id = x.zone_id LEFT JOIN vm_instance v ON v.id = x.vm_id \
      LEFT JOIN account a ON a.id = x.account_id LEFT JOIN domain d ON d.id = x.domain_id \
      LEFT JOIN disk_offering o ON o.id = x.disk_offering_id LEFT JOIN storage_pool p ON p.id = x.pool_id \

@@ -34,11 +34,22 @@ impl TemplateCache {
         if volume.exists() {
             return Ok(volume);
         }
-        let template = self.template(&pool, &rd.template).await?;
+        let Some(t) = &rd.template else {
+            // Deployed from an ISO: a blank disk of its size, which the guest installs itself on.
+            let size = rd.size_bytes.filter(|s| *s > 0).ok_or_else(|| {
+                AgentError::Failed(format!(
+                    "root disk {} is blank and has no size to be made with",
+                    rd.volume
+                ))
+            })?;
+            ensure_blank(&volume, size).await?;
+            return Ok(volume);
+        };
+        let template = self.template(&pool, t).await?;
         let mut cmd = tokio::process::Command::new("qemu-img");
         cmd.args(["create", "-q", "-f", "qcow2", "-b"])
             .arg(&template)
-            .args(["-F", ext(rd.template.format)])
+            .args(["-F", ext(t.format)])
             .arg(&volume);
         if let Some(size) = rd.size_bytes {
             let virtual_size = virtual_size(&template).await.unwrap_or(0);
@@ -51,11 +62,26 @@ impl TemplateCache {
     }
 
     async fn template(&self, pool: &Path, t: &TemplateSpec) -> Result<PathBuf, AgentError> {
-        let dir = pool.join("templates");
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(|e| crate::io("cannot create", &dir, e))?;
-        let path = dir.join(format!("{}.{}", safe_name(&t.uuid)?, ext(t.format)));
+        let path = pool
+            .join("templates")
+            .join(format!("{}.{}", safe_name(&t.uuid)?, ext(t.format)));
+        self.cached(path, t).await
+    }
+
+    /// An ISO for a VM's CD-ROM drive, fetched once per pool like a template:
+    /// `<pool>/isos/<iso uuid>.iso`.
+    pub async fn iso(&self, pool: &Path, t: &TemplateSpec) -> Result<PathBuf, AgentError> {
+        let path = pool.join("isos").join(format!("{}.iso", safe_name(&t.uuid)?));
+        self.cached(path, t).await
+    }
+
+    /// `path`, fetched from `t`'s URL (checksum checked) unless it is there already.
+    async fn cached(&self, path: PathBuf, t: &TemplateSpec) -> Result<PathBuf, AgentError> {
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| crate::io("cannot create", dir, e))?;
+        }
         let lock = {
             let mut m = self.locks.lock().unwrap_or_else(|p| p.into_inner());
             m.entry(path.clone()).or_default().clone()
@@ -68,7 +94,7 @@ impl TemplateCache {
         let r = fetch(&t.url, &tmp, t.checksum.as_deref()).await;
         if let Err(e) = r {
             let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(AgentError::Failed(format!("template {}: {e}", t.uuid)));
+            return Err(AgentError::Failed(format!("image {}: {e}", t.uuid)));
         }
         tokio::fs::rename(&tmp, &path)
             .await
@@ -272,6 +298,59 @@ async fn run(mut cmd: tokio::process::Command, what: &str) -> Result<(), AgentEr
 #[cfg(test)]
 mod tests {
     use super::Hasher;
+
+    /// A root disk on no template (a VM deployed from an ISO) is a blank qcow2 of its size; an
+    /// ISO comes from its URL into the pool's ISO cache, checksum checked. Needs qemu-img.
+    #[tokio::test]
+    async fn blank_root_disks_and_cached_isos() {
+        use ferrostack_agent_api::{DiskFormat, PoolSpec, RootDisk, TemplateSpec};
+        if std::process::Command::new("qemu-img")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: no qemu-img");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let cache = super::TemplateCache::default();
+        let mut rd = RootDisk {
+            volume: "root.qcow2".into(),
+            size_bytes: Some(3 << 30),
+            pool: PoolSpec {
+                uuid: "p".into(),
+                path: dir.path().display().to_string(),
+            },
+            template: None,
+        };
+        let path = cache.overlay_for(&rd).await.unwrap();
+        assert_eq!(super::virtual_size(&path).await, Some(3 << 30));
+        rd.volume = "other.qcow2".into();
+        rd.size_bytes = None;
+        assert!(cache.overlay_for(&rd).await.is_err(), "a blank disk needs a size");
+
+        let src = dir.path().join("src.iso");
+        std::fs::write(&src, b"an iso").unwrap();
+        let hex: String = <sha2::Sha256 as sha2::Digest>::digest(b"an iso")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut t = TemplateSpec {
+            uuid: "iso-1".into(),
+            url: format!("file://{}", src.display()),
+            format: DiskFormat::Raw,
+            checksum: Some(format!("{{SHA-256}}{hex}")),
+            direct_download: true,
+        };
+        let iso = cache.iso(dir.path(), &t).await.unwrap();
+        assert_eq!(iso, dir.path().join("isos").join("iso-1.iso"));
+        assert_eq!(std::fs::read(&iso).unwrap(), b"an iso");
+        t.uuid = "iso-2".into();
+        t.checksum = Some(format!("{{SHA-256}}{}", "0".repeat(64)));
+        let e = cache.iso(dir.path(), &t).await.unwrap_err();
+        assert!(e.to_string().contains("checksum mismatch"), "{e}");
+        assert!(!dir.path().join("isos").join("iso-2.iso").exists());
+    }
 
     #[test]
     fn checksum_forms() {

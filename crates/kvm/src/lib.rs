@@ -13,6 +13,10 @@
 //!   when a guest NIC is configured; untagged: `cloudbr0`); system VMs' control NICs join the
 //!   host-only bridge `cloud0`. Bridges are made when first needed, in the configured network
 //!   namespace (the one libvirtd runs in).
+//! * A VM **deployed from an ISO** has a blank qcow2 root disk of its size instead of an
+//!   overlay. The **ISO** in a VM's CD-ROM drive (`hdd`) is fetched like a template and cached
+//!   at `<pool>/isos/<iso uuid>.iso`; a bootable one is the first boot device, the root disk
+//!   the second.
 //! * The **config drive** is `DATA_DIR/configdrive/<file>` attached as an IDE cdrom; a new one
 //!   put while the VM runs is swapped in live.
 //! * The **serial console** of each VM is logged to `DATA_DIR/console/<instance>.log`
@@ -378,6 +382,19 @@ impl Agent for LibvirtAgent {
             disk::ensure_blank(&path, d.size_bytes).await?;
             data.push((path, d.device_id));
         }
+        // The ISO in the CD-ROM drive: cached on the root disk's pool (shared, like templates:
+        // not in the VM's record, so destroying the VM leaves it).
+        let iso = match &spec.iso {
+            Some(i) => {
+                let pool = spec
+                    .root_disk
+                    .as_ref()
+                    .map(|r| PathBuf::from(&r.pool.path))
+                    .unwrap_or_else(|| self.cfg.data_dir.clone());
+                Some(self.templates.iso(&pool, &i.image).await?)
+            }
+            None => None,
+        };
         let drive = spec.config_drive.as_deref().map(|f| self.drive_path(f));
         if let Some(d) = &drive {
             record.config_drive = Some(d.clone());
@@ -397,6 +414,7 @@ impl Agent for LibvirtAgent {
             drive.as_deref().filter(|d| d.exists()),
             &bridges,
             &console,
+            iso.as_deref(),
         );
         let name = spec.name.clone();
         self.with_conn(move |c| {

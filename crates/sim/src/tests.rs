@@ -47,6 +47,7 @@ fn spec(name: &str) -> VmSpec {
         boot_args: BTreeMap::new(),
         config_drive: None,
         data_disks: Vec::new(),
+        iso: None,
     }
 }
 

@@ -45,6 +45,7 @@ fn spec(name: &str) -> VmSpec {
         boot_args,
         config_drive: None,
         data_disks: Vec::new(),
+        iso: None,
     }
 }
 

@@ -349,7 +349,7 @@ async fn isos_attach_and_detach_on_vms() {
     };
     assert!(get_vm(vm.clone()).await.get("isoid").is_none());
 
-    // Deploying from an ISO is refused.
+    // Deploying from an ISO needs the hypervisor and a root disk offering (iso_deploy.rs).
     let e = c
         .post(
             "deployVirtualMachine",
@@ -362,7 +362,7 @@ async fn isos_attach_and_detach_on_vms() {
         )
         .await
         .err(431);
-    assert!(e.contains("ISO"), "{e}");
+    assert!(e.contains("hypervisor parameter is needed"), "{e}");
 
     // Refusals: not ready, another zone, nothing to detach.
     let e = c

@@ -12,10 +12,13 @@ mod founding;
 mod identity;
 mod identity_undo;
 mod infra;
+mod iso_deploy;
 mod isos;
 mod jobs;
 #[cfg(feature = "kvm")]
 mod kvm;
+#[cfg(feature = "kvm")]
+mod kvm_iso;
 mod kvmhost;
 mod model;
 mod network;
