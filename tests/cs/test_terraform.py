@@ -381,11 +381,11 @@ def test_instance_with_registered_user_data(tf, tf_net):
     assert wait_for(lambda: inst.read() is None, timeout=15)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "ferrostack's updateVirtualMachine refuses userdataid without userdatadetails when that user data declares "
-    "params ('userdatadetails gives no value'); CloudStack keeps the VM's stored userdatadetails when none are "
-    "given (UserVmManagerImpl.updateVirtualMachine) and the provider sends userdataid and userdatadetails in two "
-    "separate calls, userdataid first"))
+def vm_user_data(api, vm_id):
+    r = api.call("getVirtualMachineUserData", virtualmachineid=vm_id)
+    return base64.b64decode(r["virtualmachineuserdata"]["userdata"]).decode()
+
+
 def test_instance_registered_user_data_with_details_changed(tf, tf_net):
     """userdata_id + userdata_details (userdatadetails[0].<key>=<value>) on deploy; both changed:
     stop, updateVirtualMachine userdataid, updateVirtualMachine userdatadetails, start."""
@@ -398,7 +398,11 @@ def test_instance_registered_user_data_with_details_changed(tf, tf_net):
         assert inst.assert_no_drift().get("userdataid") == ud1
         api.call("stopVirtualMachine", id=inst.id)
         api.call("updateVirtualMachine", id=inst.id, userdataid=ud2)
+        # CloudStack keeps the VM's details when only userdataid changes ...
+        assert "echo web 2" in vm_user_data(api, inst.id)
         api.call("updateVirtualMachine", id=inst.id, userdatadetails=[{"role": "db"}])
+        # ... and details alone re-render the VM's registered user data.
+        assert "echo db 2" in vm_user_data(api, inst.id)
         api.call("startVirtualMachine", id=inst.id)
         assert inst.assert_no_drift().get("userdataid") == ud2
     finally:

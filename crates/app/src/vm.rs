@@ -581,16 +581,38 @@ impl App {
         if let Some(n) = &name {
             validate_hostname(n)?;
         }
+        let details_given = !details.is_empty();
         let mut c = self.db.conn().await?;
         let vm = self.vm_get_for(&mut c, caller, "id", uuid).await?;
-        let ud = if user_data.is_some() || user_data_id.is_some() {
+        // As CloudStack: new user data without details keeps the VM's details; details alone
+        // re-render the VM's registered user data with them.
+        let details = if details.is_empty() {
+            vm.user_data_details
+                .as_deref()
+                .and_then(|d| serde_json::from_str::<BTreeMap<String, String>>(d).ok())
+                .unwrap_or_default()
+        } else {
+            details
+        };
+        let details_only = user_data.is_none() && user_data_id.is_none() && details_given;
+        let linked = if details_only {
+            Some(vm.user_data_uuid.clone().ok_or_else(|| {
+                Error::invalid(format!(
+                    "userdatadetails fill the params of registered user data, and VM {} has none; give userdataid too",
+                    vm.name
+                ))
+            })?)
+        } else {
+            user_data_id
+        };
+        let ud = if user_data.is_some() || linked.is_some() {
             Some(
                 self.vm_user_data(
                     &mut c,
                     vm.account_id,
                     vm.template_id.unwrap_or(0),
                     user_data.as_deref(),
-                    user_data_id.as_deref(),
+                    linked.as_deref(),
                     &details,
                 )
                 .await?,
@@ -619,6 +641,12 @@ impl App {
                 ferrostack_db::sql::Arg::OptStr(content.as_deref().map(encode)),
             ));
             cols.push(("user_data_id", ferrostack_db::sql::Arg::OptI64(*id)));
+            cols.push((
+                "user_data_details",
+                ferrostack_db::sql::Arg::OptStr(
+                    (!details.is_empty()).then(|| serde_json::to_string(&details).unwrap_or_default()),
+                ),
+            ));
         }
         if !cols.is_empty() {
             vm_db::set_cols(&mut tx, vm.id, &cols).await?;
