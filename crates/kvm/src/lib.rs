@@ -17,6 +17,11 @@
 //!   put while the VM runs is swapped in live.
 //! * The **serial console** of each VM is logged to `DATA_DIR/console/<instance>.log`
 //!   (truncated at each start, kept after destroy so an operator can read what the guest saw).
+//! * **Snapshots** of a volume are standalone qcow2 copies (backing chain flattened) at
+//!   `<pool>/snapshots/<snapshot uuid>.qcow2`; a running guest is paused for the copy. A revert
+//!   copies the snapshot back over the volume's file (its VM stopped). A template made from a
+//!   snapshot or a stopped VM's volume is written into the pool's template cache
+//!   (`<pool>/templates/<template uuid>.qcow2`), where a start finds it without a download.
 //! * **Routers**: `program_router` keeps the network's configuration at
 //!   `DATA_DIR/routers/<router>.json`. Serving it (DHCP, DNS, metadata) from the router is the
 //!   virtual-router data-plane work; until then the router is the system VM booted from its
@@ -44,7 +49,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrostack_agent_api::{
-    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, PowerReport, PowerState, RouterConfig, VmSpec,
+    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, ImageInfo, PowerReport, PowerState,
+    RouterConfig, SnapshotFile, TemplateSource, VmSpec,
 };
 use serde::{Deserialize, Serialize};
 use virt::connect::Connect;
@@ -531,6 +537,117 @@ impl Agent for LibvirtAgent {
 
     async fn delete_disk(&self, file: &DiskFile) -> Result<(), AgentError> {
         remove_file(&disk::data_path(file)?)
+    }
+
+    /// A standalone qcow2 of the volume under the pool's `snapshots/`. A running guest with the
+    /// disk is paused for the copy: QEMU drains and flushes its disks when it pauses, so the
+    /// file is a consistent (crash-consistent) image while `qemu-img convert -U` reads it, and
+    /// the guest resumes whatever the copy's outcome. The guest's pause lasts the copy.
+    async fn snapshot_disk(
+        &self,
+        vm_name: Option<&str>,
+        file: &DiskFile,
+        snapshot: &SnapshotFile,
+    ) -> Result<ImageInfo, AgentError> {
+        let source = disk::data_path(file)?;
+        let dest = disk::snapshot_path(snapshot)?;
+        if dest.exists() {
+            return disk::image_info(&dest).await;
+        }
+        let Some(vm) = vm_name else {
+            disk::flatten_into(&source, &dest, false).await?;
+            return disk::image_info(&dest).await;
+        };
+        let lock = self.lock_vm(vm);
+        let _g = lock.lock().await;
+        let (name, p) = (vm.to_string(), source.clone());
+        let paused = self
+            .with_conn(move |c| {
+                let Some(dom) = lookup(c, &name)?.filter(|x| x.is_active().unwrap_or(false)) else {
+                    return Ok(false);
+                };
+                if !has_disk(&dom, &p) {
+                    return Ok(false);
+                }
+                // A guest someone else paused stays paused (and is not resumed by us).
+                if matches!(
+                    dom.state().map(|s| s.0),
+                    Ok(virt::enumutil::Enum::Known(virt::domain::DomainState::Paused))
+                ) {
+                    return Ok(false);
+                }
+                dom.suspend()
+                    .map_err(|e| failed(&format!("pause {name} for a snapshot"), e))?;
+                Ok(true)
+            })
+            .await?;
+        let copied = disk::flatten_into(&source, &dest, true).await;
+        if paused {
+            let name = vm.to_string();
+            let resumed = self
+                .with_conn(move |c| match lookup(c, &name)? {
+                    Some(dom) => dom
+                        .resume()
+                        .map_err(|e| failed(&format!("resume {name} after a snapshot"), e)),
+                    None => Ok(()),
+                })
+                .await;
+            if let Err(e) = resumed {
+                tracing::error!(vm = %vm, error = %e, "a guest paused for a snapshot did not resume");
+                copied?;
+                return Err(e);
+            }
+        }
+        copied?;
+        disk::image_info(&dest).await
+    }
+
+    /// The volume's file becomes a standalone copy of the snapshot (written beside, then
+    /// renamed over it). Refused while a running guest has the disk.
+    async fn revert_disk(&self, file: &DiskFile, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        let dest = disk::data_path(file)?;
+        let source = disk::snapshot_path(snapshot)?;
+        if !source.exists() {
+            return Err(AgentError::Failed(format!(
+                "the file of snapshot {} ({}) is missing on this host",
+                snapshot.snapshot,
+                source.display()
+            )));
+        }
+        let p = dest.clone();
+        let user = self
+            .with_conn(move |c| {
+                let doms = c
+                    .list_all_domains(virt::sys::VIR_CONNECT_LIST_DOMAINS_ACTIVE)
+                    .map_err(|e| failed("list domains", e))?;
+                Ok(doms.iter().find(|d| has_disk(d, &p)).and_then(|d| d.name().ok()))
+            })
+            .await?;
+        if let Some(vm) = user {
+            return Err(AgentError::Failed(format!(
+                "{vm} runs with volume {}: stop it before reverting the volume to a snapshot",
+                file.volume
+            )));
+        }
+        disk::flatten_into(&source, &dest, false).await
+    }
+
+    async fn delete_snapshot(&self, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        remove_file(&disk::snapshot_path(snapshot)?)
+    }
+
+    /// A standalone qcow2 in the source pool's template cache (a volume's backing chain is
+    /// flattened). `qemu-img` takes the image's lock, so a volume a running guest uses fails.
+    async fn template_from(&self, source: &TemplateSource, template: &str) -> Result<ImageInfo, AgentError> {
+        let dest = disk::cached_template_path(source.pool(), template)?;
+        if !dest.exists() {
+            let from = match source {
+                TemplateSource::Snapshot(s) => disk::snapshot_path(s)?,
+                TemplateSource::Volume(f) => disk::data_path(f)?,
+            };
+            disk::flatten_into(&from, &dest, false).await?;
+        }
+        disk::image_info(&dest).await
     }
 
     async fn program_router(&self, router: &str, config: &RouterConfig) -> Result<(), AgentError> {

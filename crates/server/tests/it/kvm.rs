@@ -55,7 +55,7 @@ fn missing_prerequisite() -> Option<String> {
 }
 
 /// The private libvirtd and its namespace; `down` runs even when the test fails.
-struct Libvirt {
+pub(crate) struct Libvirt {
     dir: PathBuf,
     ns: String,
     uri: String,
@@ -81,7 +81,7 @@ impl Libvirt {
         lv
     }
 
-    fn virsh(&self, args: &[&str]) -> String {
+    pub(crate) fn virsh(&self, args: &[&str]) -> String {
         let out = Command::new("virsh")
             .arg("-c")
             .arg(&self.uri)
@@ -91,7 +91,7 @@ impl Libvirt {
         String::from_utf8_lossy(&out.stdout).to_string()
     }
 
-    fn domains(&self) -> Vec<String> {
+    pub(crate) fn domains(&self) -> Vec<String> {
         self.virsh(&["list", "--all", "--name"])
             .lines()
             .map(str::trim)
@@ -152,7 +152,7 @@ fn reports(console: &Path) -> Vec<String> {
 }
 
 /// The guest's first report line, once it has printed it.
-async fn guest_report(console: &Path, within: Duration) -> String {
+pub(crate) async fn guest_report(console: &Path, within: Duration) -> String {
     guest_report_after(console, 0, within).await
 }
 
@@ -173,13 +173,20 @@ async fn guest_report_after(console: &Path, seen: usize, within: Duration) -> St
     }
 }
 
-fn field<'a>(line: &'a str, key: &str) -> &'a str {
+pub(crate) fn field<'a>(line: &'a str, key: &str) -> &'a str {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(&format!("{key}=")))
         .unwrap_or("")
 }
 
-async fn deploy_ok(c: &Client, cloud: &Cloud, template: &str, net: &str, name: &str, user_data: &str) -> Value {
+pub(crate) async fn deploy_ok(
+    c: &Client,
+    cloud: &Cloud,
+    template: &str,
+    net: &str,
+    name: &str,
+    user_data: &str,
+) -> Value {
     let ud = base64::engine::general_purpose::STANDARD.encode(user_data);
     let (id, job) = deploy(c, cloud, template, net, name, &[("userdata", &ud)]).await;
     let j = c.wait_job(&job).await;
@@ -195,28 +202,28 @@ fn sha256_hex(s: &str) -> String {
 }
 
 /// KVM tests run one at a time: each boots guests under TCG on a machine of two cores.
-static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Everything a KVM test stands on: a private libvirtd, an agent on it, a server with an edge
 /// zone whose KVM host is that agent, and the test guest served for direct download and
 /// registered (checksum included) as template `guest`. Dropped in reverse order of creation:
 /// the agent is killed and libvirtd (with its namespace) removed even when the test fails.
-struct Rig {
-    t: TestServer,
-    edge: Cloud,
-    guest: String,
+pub(crate) struct Rig {
+    pub(crate) t: TestServer,
+    pub(crate) edge: Cloud,
+    pub(crate) guest: String,
     image_url: String,
     checksum: String,
-    pool: PathBuf,
-    agent: AgentProcess,
+    pub(crate) pool: PathBuf,
+    pub(crate) agent: AgentProcess,
     image_server: tokio::task::JoinHandle<()>,
-    lv: Libvirt,
+    pub(crate) lv: Libvirt,
     _dir: tempfile::TempDir,
 }
 
 impl Rig {
     /// `None` (after saying why) when this machine can't run KVM tests and they are not required.
-    async fn up() -> Option<Rig> {
+    pub(crate) async fn up() -> Option<Rig> {
         if let Some(why) = missing_prerequisite() {
             assert!(
                 std::env::var("FERROSTACK_KVM_TESTS").as_deref() != Ok("require"),
@@ -293,13 +300,13 @@ impl Rig {
         id
     }
 
-    fn console(&self, instance: &str) -> PathBuf {
+    pub(crate) fn console(&self, instance: &str) -> PathBuf {
         self.agent.data_dir.join("console").join(format!("{instance}.log"))
     }
 
     /// Nothing of any VM or router is left on the host: no domain, no tap, no volume (the
     /// template cache aside), no config drive, no router configuration.
-    fn assert_host_clean(&self) {
+    pub(crate) fn assert_host_clean(&self) {
         assert!(self.lv.domains().is_empty(), "domains left: {:?}", self.lv.domains());
         assert!(self.lv.taps().is_empty(), "taps left: {:?}", self.lv.taps());
         let names = |d: &Path| -> Vec<String> {
@@ -311,7 +318,13 @@ impl Rig {
                 })
                 .unwrap_or_default()
         };
-        let volumes: Vec<_> = names(&self.pool).into_iter().filter(|n| n != "templates").collect();
+        // The template cache stays; the snapshot directory stays when it is empty.
+        let snapshots = names(&self.pool.join("snapshots"));
+        assert!(snapshots.is_empty(), "snapshots left on the pool: {snapshots:?}");
+        let volumes: Vec<_> = names(&self.pool)
+            .into_iter()
+            .filter(|n| n != "templates" && n != "snapshots")
+            .collect();
         assert!(volumes.is_empty(), "volumes left on the pool: {volumes:?}");
         let drives = names(&self.agent.data_dir.join("configdrive"));
         assert!(drives.is_empty(), "config drives left: {drives:?}");
@@ -319,7 +332,7 @@ impl Rig {
         assert!(routers.is_empty(), "router configurations left: {routers:?}");
     }
 
-    async fn stop(self) {
+    pub(crate) async fn stop(self) {
         self.image_server.abort();
         self.t.stop().await;
     }
@@ -534,7 +547,7 @@ async fn wait_vm(c: &Client, id: &str, within: Duration, done: impl Fn(&Value) -
     }
 }
 
-async fn expunge_vm(c: &Client, id: &str) {
+pub(crate) async fn expunge_vm(c: &Client, id: &str) {
     let j = c
         .run_async("destroyVirtualMachine", &[("id", id), ("expunge", "true")])
         .await;

@@ -16,6 +16,8 @@ mod isos;
 mod jobs;
 #[cfg(feature = "kvm")]
 mod kvm;
+#[cfg(feature = "kvm")]
+mod kvm_snapshots;
 mod kvmhost;
 mod model;
 mod network;
