@@ -101,6 +101,17 @@ async fn release_volume(app: &App, snapshot_id: i64, busy: VolumeState) -> Resul
     tx.commit().await.map_err(db_err)
 }
 
+/// Undo of taking a snapshot: its volume Ready again, and a file the host may have made goes
+/// (by a follow-up).
+async fn undo_take(app: &App, snapshot_id: i64) -> Result<(), Error> {
+    release_volume(app, snapshot_id, VolumeState::Snapshotting).await?;
+    let mut tx = app.db.begin().await?;
+    if let Some(uuid) = snap_db::uuid_of(&mut tx, snapshot_id).await? {
+        super::host::forget_file(app, &mut tx, snapshot_id, &uuid).await?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
 async fn snapshot_outcome(app: &App, id: i64) -> Result<JobOutcome, Error> {
     let mut c = app.db.conn().await?;
     let s = snap_db::get(&mut c, id)
@@ -181,7 +192,14 @@ impl TypedSaga for SnapshotCreateSaga {
                     return Ok(());
                 }
                 // The host copies the volume (no connection held); a repeated call finds its file.
-                let taken = super::host::take(app, &s).await?;
+                // A failing step is not undone by the job: its committed half is, here.
+                let taken = match super::host::take(app, &s).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        undo_take(app, p.snapshot_id).await?;
+                        return Err(e);
+                    }
+                };
                 let size = |b: u64| i64::try_from(b).ok().filter(|n| *n > 0);
                 let mut tx = app.db.begin().await?;
                 if let Some(info) = taken {
@@ -218,14 +236,7 @@ impl TypedSaga for SnapshotCreateSaga {
             // Error, hidden from users).
             SnapshotCreateStep::Allocate => fail_snapshot(app, p.snapshot_id).await,
             // The volume is free again, and a file the host may have made goes.
-            SnapshotCreateStep::Take => {
-                release_volume(app, p.snapshot_id, VolumeState::Snapshotting).await?;
-                let mut tx = app.db.begin().await?;
-                if let Some(uuid) = snap_db::uuid_of(&mut tx, p.snapshot_id).await? {
-                    super::host::forget_file(app, &mut tx, p.snapshot_id, &uuid).await?;
-                }
-                tx.commit().await.map_err(db_err)
-            }
+            SnapshotCreateStep::Take => undo_take(app, p.snapshot_id).await,
             // The last step: once it committed, the snapshot is BackedUp and the job is done.
             SnapshotCreateStep::BackUp => Ok(()),
         }

@@ -25,6 +25,7 @@ mod physnet;
 mod registry;
 mod restart;
 mod setup;
+mod snapshot_hosts;
 mod snapshots;
 mod tags;
 mod userdata;
