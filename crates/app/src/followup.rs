@@ -406,6 +406,17 @@ mod tests {
         let p = FollowUp::from_row("router.program", r#"{"network_id": 4}"#).unwrap();
         assert_eq!(p, FollowUp::RouterProgram { network_id: 4 });
         assert_eq!((p.target(), p.host_id()), ("4".to_string(), None));
+        let d = FollowUp::from_row(
+            "snapshot.delete",
+            r#"{"host_id": 2, "file": {"snapshot": "s1", "pool": {"uuid": "p1", "path": "/pool"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (d.kind(), d.target(), d.host_id()),
+            ("snapshot.delete", "p1:s1".to_string(), Some(2))
+        );
+        let (kind, payload) = d.to_row().unwrap();
+        assert_eq!(FollowUp::from_row(kind, &payload).unwrap(), d);
     }
 
     #[test]
