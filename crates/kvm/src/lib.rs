@@ -614,6 +614,13 @@ impl Agent for LibvirtAgent {
                 source.display()
             )));
         }
+        if !dest.exists() {
+            return Err(AgentError::Failed(format!(
+                "volume {} has no file on this host ({}): nothing to revert",
+                file.volume,
+                dest.display()
+            )));
+        }
         let p = dest.clone();
         let user = self
             .with_conn(move |c| {

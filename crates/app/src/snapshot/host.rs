@@ -86,10 +86,13 @@ pub(crate) async fn revert(app: &App, s: &Snapshot, v: &Volume) -> Result<(), Er
     let (Some(snap), Some(pool_id)) = (snapshot_file(s), s.pool_id) else {
         return Ok(());
     };
-    let Some(file) = disk_file(v) else {
+    let Some(file) = disk_file(v).filter(|_| v.pool_id == Some(pool_id)) else {
         return Err(Error::invalid(format!(
-            "Volume {} is on no pool now, but snapshot {} is a file on a pool: it can't be reverted to it",
-            v.name, s.name
+            "Volume {} is no longer on the pool snapshot {} was taken on ({}): it can't be reverted to it; make a \
+             template from the snapshot instead (createTemplate snapshotid=…)",
+            v.name,
+            s.name,
+            s.pool_uuid.as_deref().unwrap_or("?")
         )));
     };
     let what = format!("snapshot {}", s.name);

@@ -207,6 +207,13 @@ async fn snapshots_revert_and_templates_on_a_real_kvm_host() {
     let tpl2_file = pool.join("templates").join(format!("{tpl2}.qcow2"));
     assert!(same_content(&tpl2_file, &root_file));
 
+    // A volume from a KVM snapshot is not made yet: refused, naming what works instead.
+    let r = c
+        .get("createVolume", &[("name", "from-snap"), ("snapshotid", &s_data_id)])
+        .await;
+    assert_eq!(r.status, 432, "{}", r.text);
+    assert!(r.text.contains("revertSnapshot"), "{}", r.text);
+
     // 6. Deleting the snapshots removes their files.
     for s in [&s_root_id, &s_data_id] {
         job(c, "deleteSnapshot", &[("id", s)]).await;
