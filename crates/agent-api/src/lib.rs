@@ -167,6 +167,44 @@ pub struct DiskFile {
     pub pool: PoolSpec,
 }
 
+/// A volume snapshot's file on a pool: a standalone qcow2 (no backing file) at
+/// `<pool>/snapshots/<snapshot>.qcow2`, where CloudStack on KVM would back it up to secondary
+/// storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotFile {
+    /// The snapshot's uuid (its file name on the pool, without the extension).
+    pub snapshot: String,
+    pub pool: PoolSpec,
+}
+
+/// What a host found of an image it wrote (a snapshot or a template).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageInfo {
+    /// The disk size a guest sees; 0 when the host cannot tell (the simulator's unknown disks).
+    pub virtual_bytes: u64,
+    /// The bytes the file takes on the pool; 0 when the host cannot tell.
+    pub physical_bytes: u64,
+}
+
+/// What a template is made from (`createTemplate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TemplateSource {
+    /// A snapshot's file.
+    Snapshot(SnapshotFile),
+    /// The volume of a stopped VM (its whole chain, flattened).
+    Volume(DiskFile),
+}
+
+impl TemplateSource {
+    /// The pool the source is on (the template is made in that pool's template cache).
+    pub fn pool(&self) -> &PoolSpec {
+        match self {
+            TemplateSource::Snapshot(s) => &s.pool,
+            TemplateSource::Volume(f) => &f.pool,
+        }
+    }
+}
+
 /// A data disk of a VM: an empty volume (created at its size when missing) at a device slot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataDisk {
@@ -329,6 +367,37 @@ pub trait Agent: Send + Sync {
     async fn delete_disk(&self, file: &DiskFile) -> Result<(), AgentError> {
         let _ = file;
         Err(AgentError::Unsupported("data disks".into()))
+    }
+    /// Take a snapshot of a volume: a standalone copy of its content (its backing chain
+    /// flattened) as `snapshot`'s file. When `vm_name` runs here with the disk, the copy is
+    /// consistent: the guest is paused (its writes flushed) for the copy and resumed after.
+    /// Taking a snapshot whose file exists answers that file (a retried call is harmless).
+    async fn snapshot_disk(
+        &self,
+        vm_name: Option<&str>,
+        file: &DiskFile,
+        snapshot: &SnapshotFile,
+    ) -> Result<ImageInfo, AgentError> {
+        let _ = (vm_name, file, snapshot);
+        Err(AgentError::Unsupported("volume snapshots".into()))
+    }
+    /// Put a volume back to a snapshot's content. The volume's VM is stopped (as CloudStack
+    /// requires on KVM); the volume keeps its file name.
+    async fn revert_disk(&self, file: &DiskFile, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        let _ = (file, snapshot);
+        Err(AgentError::Unsupported("volume snapshots".into()))
+    }
+    /// Delete a snapshot's file; a missing one succeeds.
+    async fn delete_snapshot(&self, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        let _ = snapshot;
+        Err(AgentError::Unsupported("volume snapshots".into()))
+    }
+    /// Make template `template` (a uuid) from a snapshot or a stopped VM's volume, in the
+    /// template cache of the source's pool, where a VM's start finds it without a download.
+    /// A template already there answers its file.
+    async fn template_from(&self, source: &TemplateSource, template: &str) -> Result<ImageInfo, AgentError> {
+        let _ = (source, template);
+        Err(AgentError::Unsupported("templates from volumes".into()))
     }
     /// Wait until the host's power-report generation is other than `seen` (a VM started,
     /// stopped, crashed or powered itself off) or `wait_ms` pass, and return the current

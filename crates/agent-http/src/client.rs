@@ -6,8 +6,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine as _;
 use ferrostack_agent_api::{
-    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, DataDisk, DiskFile, HostInfo, HostLocation, PowerReport,
-    RouterConfig, VmSpec,
+    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, DataDisk, DiskFile, HostInfo, HostLocation, ImageInfo,
+    PowerReport, RouterConfig, SnapshotFile, TemplateSource, VmSpec,
 };
 use rand::RngCore;
 use serde::de::DeserializeOwned;
@@ -23,6 +23,8 @@ const SHORT: Duration = Duration::from_secs(10);
 const NORMAL: Duration = Duration::from_secs(120);
 /// A start may download a template first.
 const START: Duration = Duration::from_secs(15 * 60);
+/// A snapshot, revert or template copies a whole volume.
+const COPY: Duration = Duration::from_secs(30 * 60);
 
 /// Opens agents reached over HTTP(S), for one hypervisor type (`KVM`).
 pub struct HttpConnector {
@@ -368,6 +370,36 @@ impl Agent for HttpAgent {
     }
     async fn delete_disk(&self, file: &DiskFile) -> Result<(), AgentError> {
         self.call(Op::DeleteDisk, file, NORMAL).await
+    }
+    async fn snapshot_disk(
+        &self,
+        vm_name: Option<&str>,
+        file: &DiskFile,
+        snapshot: &SnapshotFile,
+    ) -> Result<ImageInfo, AgentError> {
+        let a = wire::SnapshotDiskArgs {
+            vm_name: vm_name.map(str::to_string),
+            file: file.clone(),
+            snapshot: snapshot.clone(),
+        };
+        self.call(Op::SnapshotDisk, &a, COPY).await
+    }
+    async fn revert_disk(&self, file: &DiskFile, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        let a = wire::RevertDiskArgs {
+            file: file.clone(),
+            snapshot: snapshot.clone(),
+        };
+        self.call(Op::RevertDisk, &a, COPY).await
+    }
+    async fn delete_snapshot(&self, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        self.call(Op::DeleteSnapshot, snapshot, NORMAL).await
+    }
+    async fn template_from(&self, source: &TemplateSource, template: &str) -> Result<ImageInfo, AgentError> {
+        let a = wire::TemplateFromArgs {
+            source: source.clone(),
+            template: template.to_string(),
+        };
+        self.call(Op::TemplateFrom, &a, COPY).await
     }
     async fn watch_power(&self, seen: u64, wait_ms: u64) -> Result<u64, AgentError> {
         let wait_ms = wait_ms.min(wire::MAX_WATCH_MS);

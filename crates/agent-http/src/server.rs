@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use ferrostack_agent_api::{Agent, AgentError, AgentKey, ConfigDriveImage, DiskFile, VmSpec};
+use ferrostack_agent_api::{Agent, AgentError, AgentKey, ConfigDriveImage, DiskFile, SnapshotFile, VmSpec};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::json;
@@ -157,6 +157,22 @@ impl AgentServer {
             Op::DeleteDisk => {
                 let f: DiskFile = args(body)?;
                 to_value(a.delete_disk(&f).await?)
+            }
+            Op::SnapshotDisk => {
+                let s: wire::SnapshotDiskArgs = args(body)?;
+                to_value(a.snapshot_disk(s.vm_name.as_deref(), &s.file, &s.snapshot).await?)
+            }
+            Op::RevertDisk => {
+                let s: wire::RevertDiskArgs = args(body)?;
+                to_value(a.revert_disk(&s.file, &s.snapshot).await?)
+            }
+            Op::DeleteSnapshot => {
+                let s: SnapshotFile = args(body)?;
+                to_value(a.delete_snapshot(&s).await?)
+            }
+            Op::TemplateFrom => {
+                let s: wire::TemplateFromArgs = args(body)?;
+                to_value(a.template_from(&s.source, &s.template).await?)
             }
             Op::WatchPower => {
                 let s: wire::WatchArgs = args(body)?;

@@ -1,6 +1,6 @@
 //! What travels: the operations' argument shapes, and the request and answer signatures.
 
-use ferrostack_agent_api::{AgentKey, DataDisk, DiskFile, RouterConfig};
+use ferrostack_agent_api::{AgentKey, DataDisk, DiskFile, RouterConfig, SnapshotFile, TemplateSource};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +30,10 @@ pub enum Op {
     DetachDisk,
     ResizeDisk,
     DeleteDisk,
+    SnapshotDisk,
+    RevertDisk,
+    DeleteSnapshot,
+    TemplateFrom,
 }
 
 impl Op {
@@ -50,6 +54,10 @@ impl Op {
             Op::DetachDisk => "/v1/detach_disk",
             Op::ResizeDisk => "/v1/resize_disk",
             Op::DeleteDisk => "/v1/delete_disk",
+            Op::SnapshotDisk => "/v1/snapshot_disk",
+            Op::RevertDisk => "/v1/revert_disk",
+            Op::DeleteSnapshot => "/v1/delete_snapshot",
+            Op::TemplateFrom => "/v1/template_from",
         }
     }
 
@@ -70,6 +78,10 @@ impl Op {
             Op::DetachDisk,
             Op::ResizeDisk,
             Op::DeleteDisk,
+            Op::SnapshotDisk,
+            Op::RevertDisk,
+            Op::DeleteSnapshot,
+            Op::TemplateFrom,
         ]
         .into_iter()
         .find(|op| op.path().strip_prefix("/v1/") == Some(name))
@@ -129,6 +141,25 @@ pub struct ResizeDiskArgs {
     pub vm_name: Option<String>,
     pub file: DiskFile,
     pub size_bytes: u64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SnapshotDiskArgs {
+    pub vm_name: Option<String>,
+    pub file: DiskFile,
+    pub snapshot: SnapshotFile,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RevertDiskArgs {
+    pub file: DiskFile,
+    pub snapshot: SnapshotFile,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TemplateFromArgs {
+    pub source: TemplateSource,
+    pub template: String,
 }
 
 /// The longest an agent holds a `watch_power` request.
@@ -266,6 +297,10 @@ mod tests {
             "start_vm",
             "put_config_drive",
             "watch_power",
+            "snapshot_disk",
+            "revert_disk",
+            "delete_snapshot",
+            "template_from",
         ] {
             assert_eq!(Op::from_name(name).map(Op::path), Some(format!("/v1/{name}").as_str()));
         }

@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
 use ferrostack_agent_api::{
-    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, DataDisk, DiskFile, HostInfo, HostLocation, PowerReport,
-    RouterConfig, VmSpec,
+    Agent, AgentError, AgentKey, ConfigDriveImage, Connector, DataDisk, DiskFile, HostInfo, HostLocation, ImageInfo,
+    PowerReport, RouterConfig, SnapshotFile, TemplateSource, VmSpec,
 };
 use ferrostack_types::Error;
 
@@ -256,4 +256,8 @@ disciplined! {
     detach_disk(vm_name: &str, file: &DiskFile) -> ();
     resize_disk(vm_name: Option<&str>, file: &DiskFile, size_bytes: u64) -> ();
     delete_disk(file: &DiskFile) -> ();
+    snapshot_disk(vm_name: Option<&str>, file: &DiskFile, snapshot: &SnapshotFile) -> ImageInfo;
+    revert_disk(file: &DiskFile, snapshot: &SnapshotFile) -> ();
+    delete_snapshot(snapshot: &SnapshotFile) -> ();
+    template_from(source: &TemplateSource, template: &str) -> ImageInfo;
 }

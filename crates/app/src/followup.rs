@@ -11,7 +11,7 @@
 //!   follow-up is `Stuck`, an alert and an ERROR event are raised once, and an operator lists
 //!   it (`listFollowUps`) and retries it (`retryFollowUp`).
 
-use ferrostack_agent_api::DiskFile;
+use ferrostack_agent_api::{DiskFile, SnapshotFile};
 use ferrostack_db::alert as alert_db;
 use ferrostack_db::followup as fu_db;
 use ferrostack_db::network as net_db;
@@ -59,6 +59,9 @@ pub enum FollowUp {
     /// Delete a deleted volume's file through a host that reaches its pool.
     #[serde(rename = "disk.delete")]
     DiskDelete { host_id: i64, file: DiskFile },
+    /// Delete a deleted snapshot's file through a host that reaches its pool.
+    #[serde(rename = "snapshot.delete")]
+    SnapshotDelete { host_id: i64, file: SnapshotFile },
     /// Push a network's router configuration again (a VM's NIC joined or left the network, or
     /// became or stopped being its default NIC).
     #[serde(rename = "router.program")]
@@ -72,6 +75,7 @@ impl FollowUp {
             FollowUp::ElementRelease { .. } => "element.release",
             FollowUp::HostDestroy { .. } => "host.destroy",
             FollowUp::DiskDelete { .. } => "disk.delete",
+            FollowUp::SnapshotDelete { .. } => "snapshot.delete",
             FollowUp::RouterProgram { .. } => "router.program",
         }
     }
@@ -86,6 +90,7 @@ impl FollowUp {
             } => format!("{}:{network_id}:{}", provider.as_str(), nic.nic_uuid),
             FollowUp::HostDestroy { instance_name, .. } => instance_name.clone(),
             FollowUp::DiskDelete { file, .. } => format!("{}:{}", file.pool.uuid, file.volume),
+            FollowUp::SnapshotDelete { file, .. } => format!("{}:{}", file.pool.uuid, file.snapshot),
             FollowUp::RouterProgram { network_id } => network_id.to_string(),
         }
     }
@@ -94,7 +99,9 @@ impl FollowUp {
     pub fn host_id(&self) -> Option<i64> {
         match self {
             FollowUp::ElementRelease { .. } | FollowUp::RouterProgram { .. } => None,
-            FollowUp::HostDestroy { host_id, .. } | FollowUp::DiskDelete { host_id, .. } => Some(*host_id),
+            FollowUp::HostDestroy { host_id, .. }
+            | FollowUp::DiskDelete { host_id, .. }
+            | FollowUp::SnapshotDelete { host_id, .. } => Some(*host_id),
         }
     }
 
@@ -228,6 +235,7 @@ impl App {
                 self.followup_host_destroy(*host_id, instance_name).await
             }
             FollowUp::DiskDelete { host_id, file } => self.followup_disk_delete(*host_id, file).await,
+            FollowUp::SnapshotDelete { host_id, file } => self.followup_snapshot_delete(*host_id, file).await,
             // Nothing to do when the network is gone or has no running router.
             FollowUp::RouterProgram { network_id } => {
                 self.router_program(*network_id).await.map(|()| Outcome::Done(None))
@@ -294,6 +302,35 @@ impl App {
             .await
             .map(|()| Outcome::Done(None))
             .map_err(|e| agent_err(&format!("Deleting volume file {} on host {}", file.volume, h.name), e))
+    }
+
+    async fn followup_snapshot_delete(&self, host_id: i64, file: &SnapshotFile) -> Result<Outcome, Error> {
+        let Some(h) = ferrostack_db::host::get(self.db.read(), host_id).await? else {
+            return Ok(Outcome::Done(Some(format!(
+                "host {host_id} was removed; its pool's files went with it"
+            ))));
+        };
+        let agent = match self.agents.get(host_id) {
+            Some(a) if h.status.as_str() == "Up" => a,
+            Some(_) | None => {
+                return Ok(Outcome::WaitHost(format!(
+                    "Waiting for host {} ({}) to connect to delete the file of snapshot {}",
+                    h.name,
+                    h.status.as_str(),
+                    file.snapshot
+                )))
+            }
+        };
+        agent
+            .delete_snapshot(file)
+            .await
+            .map(|()| Outcome::Done(None))
+            .map_err(|e| {
+                agent_err(
+                    &format!("Deleting the file of snapshot {} on host {}", file.snapshot, h.name),
+                    e,
+                )
+            })
     }
 
     /// A host connected: the follow-ups waiting for it are due at once.
@@ -369,6 +406,17 @@ mod tests {
         let p = FollowUp::from_row("router.program", r#"{"network_id": 4}"#).unwrap();
         assert_eq!(p, FollowUp::RouterProgram { network_id: 4 });
         assert_eq!((p.target(), p.host_id()), ("4".to_string(), None));
+        let d = FollowUp::from_row(
+            "snapshot.delete",
+            r#"{"host_id": 2, "file": {"snapshot": "s1", "pool": {"uuid": "p1", "path": "/pool"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (d.kind(), d.target(), d.host_id()),
+            ("snapshot.delete", "p1:s1".to_string(), Some(2))
+        );
+        let (kind, payload) = d.to_row().unwrap();
+        assert_eq!(FollowUp::from_row(kind, &payload).unwrap(), d);
     }
 
     #[test]

@@ -5,8 +5,11 @@
 //! (`Allocated → Creating → CreatedOnPrimary → BackingUp → BackedUp`, then `Destroying →
 //! Destroyed` on delete); the volume goes `Ready → Snapshotting → Ready` while it is taken and
 //! `Ready → RevertSnapshotting → Ready` while it is reverted, each write a compare-and-swap on
-//! the state read. On the simulator a snapshot is a recorded artefact: its row, sized as the
-//! volume was. Snapshots of volumes on KVM hosts are refused until the agent contract has them.
+//! the state read. On KVM a snapshot is a standalone qcow2 copy of the volume on the volume's
+//! pool (`<pool>/snapshots/<uuid>.qcow2`), sized as the host reports it; a running guest is
+//! paused for the copy (see [`host`]). A revert copies it back over the volume (VM stopped, as
+//! CloudStack requires on KVM); a delete removes the file by a follow-up. On the simulator a
+//! snapshot of a volume on no pool is a recorded artefact: its row, sized as the volume was.
 //! As in CloudStack, snapshots outlive their volume (a destroyed or expunged VM keeps them); an
 //! account's deletion removes them.
 
@@ -25,6 +28,7 @@ use crate::job::{JobMeta, JobRequest, Submitted};
 use crate::saga::to_params;
 use crate::{App, Caller};
 
+mod host;
 mod sagas;
 pub mod template;
 
@@ -36,9 +40,9 @@ pub(crate) async fn snapshot_destroy_for_cleanup(app: &App, id: i64) -> Result<(
 }
 pub use template::{TemplateCreate, TemplateCreateSaga};
 
-/// Hypervisors whose volumes can be snapshotted here: the simulator records snapshots as
-/// artefacts; KVM hosts will take them once the agent contract has volume snapshots.
-const SNAPSHOT_HYPERVISORS: &[&str] = &["Simulator"];
+/// Hypervisors whose volumes can be snapshotted here: KVM hosts copy the volume to a standalone
+/// qcow2 on its pool; the simulator records them (its volumes on no pool have no file).
+const SNAPSHOT_HYPERVISORS: &[&str] = &["Simulator", "KVM"];
 
 pub fn resource(s: &Snapshot) -> Resource {
     Resource {
@@ -353,7 +357,7 @@ fn snapshot_hypervisor(v: &VolumeSource) -> Result<&'static str, Error> {
         .ok_or_else(|| {
             Error::unsupported(format!(
                 "Volume snapshots on {h} hosts are not supported by this management server yet (volume {}); \
-                 snapshots work on simulator hosts",
+                 snapshots work on KVM and simulator hosts",
                 v.name
             ))
         })

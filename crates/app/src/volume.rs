@@ -261,6 +261,13 @@ impl App {
             }
         }
         if let Some(s) = &snapshot {
+            if s.pool_id.is_some() {
+                return Err(Error::unsupported(format!(
+                    "Snapshot {} is a file on a {} host's pool; volumes from such snapshots are not supported yet: \
+                     revert its volume to it (revertSnapshot) or make a template from it (createTemplate snapshotid=…)",
+                    s.name, s.hypervisor
+                )));
+            }
             if s.zone_id != zone.id {
                 return Err(Error::invalid(format!(
                     "Snapshot {} is in zone {}, not {}: create the volume in the snapshot's zone",

@@ -40,16 +40,21 @@ pub struct Snapshot {
     pub domain_path: Option<String>,
     pub os_uuid: Option<String>,
     pub os_name: Option<String>,
+    /// The pool the snapshot's file is on (`None`: a recorded artefact with no file).
+    pub pool_id: Option<i64>,
+    pub pool_uuid: Option<String>,
+    pub pool_path: Option<String>,
 }
 
 const SNAPSHOT_SELECT: &str = "SELECT s.id, s.uuid, s.name, s.volume_id, s.zone_id, s.account_id, s.domain_id, \
      s.snapshot_type, s.volume_type, s.state, s.size, s.physical_size, s.hypervisor, s.guest_os_id, s.created, \
      x.uuid AS volume_uuid, x.name AS volume_name, x.state AS volume_state, x.removed AS volume_removed, \
      z.uuid AS zone_uuid, z.name AS zone_name, a.name AS account_name, d.uuid AS domain_uuid, \
-     d.name AS domain_name, d.path AS domain_path, o.uuid AS os_uuid, o.display_name AS os_name \
+     d.name AS domain_name, d.path AS domain_path, o.uuid AS os_uuid, o.display_name AS os_name, \
+     s.pool_id, p.uuid AS pool_uuid, p.path AS pool_path \
      FROM snapshot s JOIN volume x ON x.id = s.volume_id JOIN zone z ON z.id = s.zone_id \
      LEFT JOIN account a ON a.id = s.account_id LEFT JOIN domain d ON d.id = s.domain_id \
-     LEFT JOIN guest_os o ON o.id = s.guest_os_id";
+     LEFT JOIN guest_os o ON o.id = s.guest_os_id LEFT JOIN storage_pool p ON p.id = s.pool_id";
 
 /// What a snapshot (or a template) is taken from: a live volume, its VM and where its
 /// hypervisor and guest OS come from (the volume's template, else its VM's; for a detached
@@ -318,6 +323,42 @@ pub async fn restore_volume_size(c: &mut Conn, volume_id: i64, size: i64) -> Res
     Ok(r.rows_affected() == 1)
 }
 
+/// Record what a host made of a snapshot: the pool its file is on and the sizes it reported
+/// (`None` keeps the recorded one).
+pub async fn set_file(
+    c: &mut Conn,
+    id: i64,
+    pool_id: Option<i64>,
+    size: Option<i64>,
+    physical_size: Option<i64>,
+) -> Result<(), Error> {
+    sqlx::query(
+        "UPDATE snapshot SET pool_id = $1, size = COALESCE($2, size), physical_size = COALESCE($3, physical_size) \
+         WHERE id = $4",
+    )
+    .bind(pool_id)
+    .bind(size)
+    .bind(physical_size)
+    .bind(id)
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The pool a snapshot's file is on and that pool's uuid and path, removed snapshots
+/// included (`None`: no file).
+pub async fn file_of(c: &mut Conn, id: i64) -> Result<Option<(i64, String, String)>, Error> {
+    let r: Option<(i64, String, String)> = sqlx::query_as(
+        "SELECT p.id, p.uuid, p.path FROM snapshot s JOIN storage_pool p ON p.id = s.pool_id WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db_err)?;
+    Ok(r)
+}
+
 /// Record where a template made by `createTemplate` comes from.
 pub async fn set_template_source(
     c: &mut Conn,
@@ -333,4 +374,25 @@ pub async fn set_template_source(
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+/// The snapshot and the volume a template made by `createTemplate` comes from.
+pub async fn template_source(c: &mut Conn, template_id: i64) -> Result<(Option<i64>, Option<i64>), Error> {
+    let r: Option<(Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT source_snapshot_id, source_volume_id FROM vm_template WHERE id = $1")
+            .bind(template_id)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db_err)?;
+    Ok(r.unwrap_or((None, None)))
+}
+
+/// A snapshot's uuid, removed or not.
+pub async fn uuid_of(c: &mut Conn, id: i64) -> Result<Option<String>, Error> {
+    let r: Option<(String,)> = sqlx::query_as("SELECT uuid FROM snapshot WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(r.map(|x| x.0))
 }

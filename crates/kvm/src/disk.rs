@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ferrostack_agent_api::{AgentError, DiskFile, DiskFormat, RootDisk, TemplateSpec};
+use ferrostack_agent_api::{
+    AgentError, DiskFile, DiskFormat, ImageInfo, PoolSpec, RootDisk, SnapshotFile, TemplateSpec,
+};
 use futures::StreamExt;
 use sha2::Digest;
 use tokio::io::AsyncWriteExt;
@@ -90,6 +92,16 @@ impl TemplateCache {
         if path.exists() {
             return Ok(path);
         }
+        if t.url.trim().is_empty() {
+            // Made by createTemplate from a snapshot or volume: its file is in the template cache
+            // of the pool its source was on, and nowhere to download from.
+            return Err(AgentError::Failed(format!(
+                "template {} is not at {} and has no URL to download it from: it was made from a snapshot or \
+                 volume on another pool; start the VM on a host that reaches that pool",
+                t.uuid,
+                path.display()
+            )));
+        }
         let tmp = path.with_extension("part");
         let r = fetch(&t.url, &tmp, t.checksum.as_deref()).await;
         if let Err(e) = r {
@@ -145,6 +157,87 @@ pub(crate) async fn resize_file(path: &Path, size: u64) -> Result<(), AgentError
     }
     cmd.arg(path).arg(size.to_string());
     run(cmd, "resize the volume").await
+}
+
+fn pool_dir(pool: &PoolSpec, what: &str) -> Result<PathBuf, AgentError> {
+    if pool.path.is_empty() {
+        return Err(AgentError::Failed(format!(
+            "{what} is on no pool: a KVM host keeps volumes, snapshots and templates on a primary storage pool"
+        )));
+    }
+    Ok(PathBuf::from(&pool.path))
+}
+
+/// A snapshot's file: `<pool>/snapshots/<snapshot>.qcow2`.
+pub(crate) fn snapshot_path(s: &SnapshotFile) -> Result<PathBuf, AgentError> {
+    let name = format!("{}.qcow2", safe_name(&s.snapshot)?);
+    Ok(pool_dir(&s.pool, &format!("snapshot {}", s.snapshot))?
+        .join("snapshots")
+        .join(name))
+}
+
+/// A template in a pool's cache, where [`TemplateCache::overlay_for`] looks first:
+/// `<pool>/templates/<template>.qcow2`.
+pub(crate) fn cached_template_path(pool: &PoolSpec, template: &str) -> Result<PathBuf, AgentError> {
+    let name = format!("{}.{}", safe_name(template)?, ext(DiskFormat::Qcow2));
+    Ok(pool_dir(pool, &format!("template {template}"))?
+        .join("templates")
+        .join(name))
+}
+
+/// Copy `source` (its whole backing chain, flattened) into a standalone qcow2 at `dest`:
+/// written beside as `.part` and renamed, so `dest` is never half made.
+/// `force_share` reads an image a paused guest holds open (QEMU flushed it at the pause).
+pub(crate) async fn flatten_into(source: &Path, dest: &Path, force_share: bool) -> Result<(), AgentError> {
+    if !source.exists() {
+        return Err(AgentError::Failed(format!(
+            "{} does not exist: the volume has no file on its pool (a VM's volumes are made when it first \
+             starts)",
+            source.display()
+        )));
+    }
+    if let Some(dir) = dest.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| crate::io("cannot create", dir, e))?;
+    }
+    let tmp = dest.with_extension("part");
+    let mut cmd = tokio::process::Command::new("qemu-img");
+    cmd.args(["convert", "-q", "-O", "qcow2"]);
+    if force_share {
+        cmd.arg("-U");
+    }
+    cmd.arg(source).arg(&tmp);
+    if let Err(e) = run(cmd, &format!("copy {}", source.display())).await {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    tokio::fs::rename(&tmp, dest)
+        .await
+        .map_err(|e| crate::io("cannot rename into", dest, e))
+}
+
+/// The sizes of an image file.
+pub(crate) async fn image_info(image: &Path) -> Result<ImageInfo, AgentError> {
+    let out = tokio::process::Command::new("qemu-img")
+        .args(["info", "--output=json", "-U"])
+        .arg(image)
+        .output()
+        .await
+        .map_err(|e| AgentError::Failed(format!("qemu-img info {}: {e}", image.display())))?;
+    if !out.status.success() {
+        return Err(AgentError::Failed(format!(
+            "qemu-img info {}: {}",
+            image.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| AgentError::Failed(format!("qemu-img info {}: {e}", image.display())))?;
+    Ok(ImageInfo {
+        virtual_bytes: v["virtual-size"].as_u64().unwrap_or(0),
+        physical_bytes: v["actual-size"].as_u64().unwrap_or(0),
+    })
 }
 
 fn safe_name(s: &str) -> Result<&str, AgentError> {

@@ -21,6 +21,11 @@
 //!   put while the VM runs is swapped in live.
 //! * The **serial console** of each VM is logged to `DATA_DIR/console/<instance>.log`
 //!   (truncated at each start, kept after destroy so an operator can read what the guest saw).
+//! * **Snapshots** of a volume are standalone qcow2 copies (backing chain flattened) at
+//!   `<pool>/snapshots/<snapshot uuid>.qcow2`; a running guest is paused for the copy. A revert
+//!   copies the snapshot back over the volume's file (its VM stopped). A template made from a
+//!   snapshot or a stopped VM's volume is written into the pool's template cache
+//!   (`<pool>/templates/<template uuid>.qcow2`), where a start finds it without a download.
 //! * **Routers**: `program_router` keeps the network's configuration at
 //!   `DATA_DIR/routers/<router>.json`. Serving it (DHCP, DNS, metadata) from the router is the
 //!   virtual-router data-plane work; until then the router is the system VM booted from its
@@ -39,6 +44,7 @@
 mod disk;
 mod events;
 mod net;
+mod snapshots;
 mod xml;
 
 use std::collections::{BTreeMap, HashMap};
@@ -48,7 +54,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrostack_agent_api::{
-    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, PowerReport, PowerState, RouterConfig, VmSpec,
+    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, ImageInfo, PowerReport, PowerState,
+    RouterConfig, SnapshotFile, TemplateSource, VmSpec,
 };
 use serde::{Deserialize, Serialize};
 use virt::connect::Connect;
@@ -549,6 +556,27 @@ impl Agent for LibvirtAgent {
 
     async fn delete_disk(&self, file: &DiskFile) -> Result<(), AgentError> {
         remove_file(&disk::data_path(file)?)
+    }
+
+    async fn snapshot_disk(
+        &self,
+        vm_name: Option<&str>,
+        file: &DiskFile,
+        snapshot: &SnapshotFile,
+    ) -> Result<ImageInfo, AgentError> {
+        self.take_snapshot(vm_name, file, snapshot).await
+    }
+
+    async fn revert_disk(&self, file: &DiskFile, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        self.revert_to_snapshot(file, snapshot).await
+    }
+
+    async fn delete_snapshot(&self, snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        remove_file(&disk::snapshot_path(snapshot)?)
+    }
+
+    async fn template_from(&self, source: &TemplateSource, template: &str) -> Result<ImageInfo, AgentError> {
+        self.make_template(source, template).await
     }
 
     async fn program_router(&self, router: &str, config: &RouterConfig) -> Result<(), AgentError> {

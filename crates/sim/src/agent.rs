@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use ferrostack_agent_api::{
-    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, HostLocation, PowerReport, RouterConfig, VmSpec,
+    Agent, AgentError, ConfigDriveImage, DataDisk, DiskFile, HostInfo, HostLocation, ImageInfo, PowerReport,
+    RouterConfig, SnapshotFile, TemplateSource, VmSpec,
 };
 
 use crate::mock::MockResult;
@@ -45,6 +46,9 @@ enum Command {
     Detach,
     ResizeVolume,
     DeleteVolume,
+    CreateObject,
+    RevertSnapshot,
+    Copy,
 }
 
 impl Command {
@@ -62,6 +66,9 @@ impl Command {
             Command::Detach => "DettachCommand",
             Command::ResizeVolume => "ResizeVolumeCommand",
             Command::DeleteVolume => "DeleteCommand",
+            Command::CreateObject => "CreateObjectCommand",
+            Command::RevertSnapshot => "RevertSnapshotCommand",
+            Command::Copy => "CopyCommand",
         }
     }
 }
@@ -239,6 +246,40 @@ impl Agent for SimAgent {
         // A simulated volume has no file: deleting it is the command's round trip.
         self.prelude(Command::DeleteVolume).await?;
         self.with_up_host(|_| ())
+    }
+
+    /// A simulated snapshot has no file: taking it is `CreateObjectCommand`'s round trip, and
+    /// it is as big as the disk the VM on this host has (unknown: 0, the caller keeps its own).
+    async fn snapshot_disk(
+        &self,
+        vm_name: Option<&str>,
+        file: &DiskFile,
+        _snapshot: &SnapshotFile,
+    ) -> Result<ImageInfo, AgentError> {
+        self.prelude(Command::CreateObject).await?;
+        self.with_up_host(|s| {
+            let size = vm_name.and_then(|vm| s.disk_size(&self.key, vm, file)).unwrap_or(0);
+            ImageInfo {
+                virtual_bytes: size,
+                physical_bytes: size,
+            }
+        })
+    }
+
+    async fn revert_disk(&self, _file: &DiskFile, _snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        self.prelude(Command::RevertSnapshot).await?;
+        self.with_up_host(|_| ())
+    }
+
+    async fn delete_snapshot(&self, _snapshot: &SnapshotFile) -> Result<(), AgentError> {
+        // CloudStack deletes a snapshot's data object with the same DeleteCommand as a volume's.
+        self.prelude(Command::DeleteVolume).await?;
+        self.with_up_host(|_| ())
+    }
+
+    async fn template_from(&self, _source: &TemplateSource, _template: &str) -> Result<ImageInfo, AgentError> {
+        self.prelude(Command::Copy).await?;
+        self.with_up_host(|_| ImageInfo::default())
     }
 
     async fn delete_config_drive(&self, vm_name: &str) -> Result<(), AgentError> {

@@ -27,6 +27,9 @@ pub const COMMANDS: &[&str] = &[
     "DettachCommand",
     "ResizeVolumeCommand",
     "DeleteCommand",
+    "CreateObjectCommand",
+    "RevertSnapshotCommand",
+    "CopyCommand",
 ];
 
 /// How specific the rule's scope is; higher wins.

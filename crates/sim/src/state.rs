@@ -334,6 +334,23 @@ impl State {
         }
     }
 
+    /// The size of a data disk (or the sized root disk) the VM on this host has, if known.
+    pub fn disk_size(&mut self, key: &str, vm: &str, file: &DiskFile) -> Option<u64> {
+        let rec = self.host_mut(key).vms.get(vm)?;
+        rec.spec
+            .data_disks
+            .iter()
+            .find(|d| d.file.volume == file.volume)
+            .map(|d| d.size_bytes)
+            .or_else(|| {
+                rec.spec
+                    .root_disk
+                    .as_ref()
+                    .filter(|r| r.volume == file.volume)
+                    .and_then(|r| r.size_bytes)
+            })
+    }
+
     /// Remove the VM from this host (and forget its router configs); unknown VMs are fine.
     /// `true` if the host had it.
     pub fn destroy_vm(&mut self, key: &str, name: &str) -> bool {

@@ -14,7 +14,11 @@ use crate::Ctx;
 
 const FOLLOWUP_FIELDS: &[Field] = &[
     ("id", "long", "the ID of the follow-up"),
-    ("kind", "string", "the kind of effect (element.release, host.destroy)"),
+    (
+        "kind",
+        "string",
+        "the kind of effect (element.release, host.destroy, disk.delete, snapshot.delete, router.program)",
+    ),
     (
         "target",
         "string",
@@ -49,7 +53,7 @@ pub fn commands() -> Vec<Command> {
                 vec![
                     Param::new("id", PType::Long, "the ID of the follow-up").related("listFollowUps"),
                     Param::new("state", PType::String, "Pending, WaitingHost, Stuck or Done"),
-                    Param::new("kind", PType::String, "the kind of effect (element.release, host.destroy)"),
+                    Param::new("kind", PType::String, "the kind of effect (element.release, host.destroy, disk.delete, snapshot.delete, router.program)"),
                 ],
             ]
             .concat(),

@@ -32,7 +32,7 @@ pub fn commands() -> Vec<Command> {
             since: None,
             access: Access::Admin,
             params: vec![
-                Param::new("name", PType::String, "which command needs to be configured (StartCommand, StopCommand, RebootCommand, DestroyCommand, PingCommand, ReadyCommand, VmDataCommand, HandleConfigDriveIsoCommand, AttachCommand, DettachCommand, ResizeVolumeCommand, DeleteCommand)").required(),
+                Param::new("name", PType::String, "which command needs to be configured (StartCommand, StopCommand, RebootCommand, DestroyCommand, PingCommand, ReadyCommand, VmDataCommand, HandleConfigDriveIsoCommand, AttachCommand, DettachCommand, ResizeVolumeCommand, DeleteCommand, CreateObjectCommand, RevertSnapshotCommand, CopyCommand)").required(),
                 Param::new("value", PType::String, "configuration options for this command, which is separated by ; (result=fail|fault, wait=<ms>)").required(),
                 Param::new("zoneid", PType::Uuid, "configure range: in a zone").related("listZones"),
                 Param::new("podid", PType::Uuid, "configure range: in a pod").related("listPods"),

@@ -101,6 +101,17 @@ async fn release_volume(app: &App, snapshot_id: i64, busy: VolumeState) -> Resul
     tx.commit().await.map_err(db_err)
 }
 
+/// Undo of taking a snapshot: its volume Ready again, and a file the host may have made goes
+/// (by a follow-up).
+async fn undo_take(app: &App, snapshot_id: i64) -> Result<(), Error> {
+    release_volume(app, snapshot_id, VolumeState::Snapshotting).await?;
+    let mut tx = app.db.begin().await?;
+    if let Some(uuid) = snap_db::uuid_of(&mut tx, snapshot_id).await? {
+        super::host::forget_file(app, &mut tx, snapshot_id, &uuid).await?;
+    }
+    tx.commit().await.map_err(db_err)
+}
+
 async fn snapshot_outcome(app: &App, id: i64) -> Result<JobOutcome, Error> {
     let mut c = app.db.conn().await?;
     let s = snap_db::get(&mut c, id)
@@ -117,8 +128,9 @@ cloudstack_enum! {
     pub enum SnapshotCreateStep {
         /// The snapshot row, Allocated (done by the submission).
         Allocate => "allocate",
-        /// Volume Ready → Snapshotting; snapshot → Creating → CreatedOnPrimary (on the
-        /// simulator the artefact is the row itself).
+        /// Volume Ready → Snapshotting; snapshot → Creating, the host copies the volume to the
+        /// snapshot's file (a volume with no file anywhere gives a recorded artefact, the row
+        /// itself), → CreatedOnPrimary with the sizes the host reported.
         Take => "take",
         /// Snapshot → BackingUp → BackedUp; volume → Ready.
         BackUp => "back_up",
@@ -165,15 +177,37 @@ impl TypedSaga for SnapshotCreateSaga {
                     if !volume_cas(&mut tx, v.id, v.state, busy, None).await? {
                         return Err(Error::Conflict(format!("volume {} changed state; retry", v.name)));
                     }
-                    snapshot_move(
-                        &mut tx,
-                        s.id,
-                        s.state,
-                        &[E::CreateRequested, E::OperationSucceeded],
-                        false,
-                    )
-                    .await?;
+                    snapshot_move(&mut tx, s.id, s.state, &[E::CreateRequested], false).await?;
+                    // Where the file will be, recorded before it is made (an undo removes it).
+                    let pool = ferrostack_db::volume::get(&mut tx, v.id).await?.and_then(|x| x.pool_id);
+                    snap_db::set_file(&mut tx, s.id, pool, None, None).await?;
                 }
+                tx.commit().await.map_err(db_err)?;
+                let s = {
+                    let mut c = app.db.conn().await?;
+                    snap_db::get(&mut c, p.snapshot_id).await?
+                }
+                .ok_or_else(|| Error::invalid("The snapshot was deleted before it was taken"))?;
+                if s.state != SnapshotState::Creating {
+                    return Ok(());
+                }
+                // The host copies the volume (no connection held); a repeated call finds its file.
+                // A failing step is not undone by the job: its committed half is, here.
+                let taken = match super::host::take(app, &s).await {
+                    Ok(t) => t,
+                    Err(e) => {
+                        undo_take(app, p.snapshot_id).await?;
+                        return Err(e);
+                    }
+                };
+                let size = |b: u64| i64::try_from(b).ok().filter(|n| *n > 0);
+                let mut tx = app.db.begin().await?;
+                if let Some(info) = taken {
+                    let pool = s.pool_id;
+                    snap_db::set_file(&mut tx, s.id, pool, size(info.virtual_bytes), size(info.physical_bytes)).await?;
+                }
+                snapshot_move(&mut tx, s.id, s.state, &[E::OperationSucceeded], false).await?;
+                return tx.commit().await.map_err(db_err);
             }
             SnapshotCreateStep::BackUp => {
                 if s.state == SnapshotState::CreatedOnPrimary {
@@ -201,7 +235,8 @@ impl TypedSaga for SnapshotCreateSaga {
             // The snapshot that could not be taken fails and goes (CloudStack leaves it in
             // Error, hidden from users).
             SnapshotCreateStep::Allocate => fail_snapshot(app, p.snapshot_id).await,
-            SnapshotCreateStep::Take => release_volume(app, p.snapshot_id, VolumeState::Snapshotting).await,
+            // The volume is free again, and a file the host may have made goes.
+            SnapshotCreateStep::Take => undo_take(app, p.snapshot_id).await,
             // The last step: once it committed, the snapshot is BackedUp and the job is done.
             SnapshotCreateStep::BackUp => Ok(()),
         }
@@ -271,6 +306,11 @@ pub(crate) async fn snapshot_destroy(app: &App, id: i64, force: bool) -> Result<
             };
             snapshot_move(&mut tx, id, state, path, true).await?;
             ferrostack_db::tag::forget(&mut tx, ferrostack_db::tag::ResourceType::Snapshot, &[id]).await?;
+            // The file (if the host made one) goes by a follow-up: the delete is a committed
+            // fact even while the pool's host is down.
+            if let Some(uuid) = snap_db::uuid_of(&mut tx, id).await? {
+                super::host::forget_file(app, &mut tx, id, &uuid).await?;
+            }
         }
     }
     tx.commit().await.map_err(db_err)
@@ -281,7 +321,8 @@ cloudstack_enum! {
     pub enum SnapshotRevertStep {
         /// Check again (BackedUp, volume Ready, VM stopped); volume → RevertSnapshotting.
         StartRevert => "start_revert",
-        /// The volume takes the snapshot's content (on the simulator: its size); → Ready.
+        /// The host copies the snapshot's file over the volume's (a recorded artefact: nothing
+        /// to copy); the volume takes the snapshot's size; → Ready.
         Restore => "restore",
     }
 }
@@ -316,6 +357,14 @@ impl TypedSaga for SnapshotRevertSaga {
                 }
             }
             SnapshotRevertStep::Restore => {
+                let v = ferrostack_db::volume::get(&mut tx, s.volume_id).await?;
+                if let Some(v) = v.filter(|v| v.state == VolumeState::RevertSnapshotting) {
+                    // The host copies the snapshot over the volume (no connection held); a
+                    // repeated copy gives the same file.
+                    drop(tx);
+                    super::host::revert(app, &s, &v).await?;
+                    tx = app.db.begin().await?;
+                }
                 if snap_db::restore_volume_size(&mut tx, s.volume_id, s.size).await? {
                     volume_move(
                         &mut tx,

@@ -1,9 +1,14 @@
 //! `createTemplate`: a USER template of the caller's account from a BackedUp snapshot or from the
 //! ROOT volume of a stopped VM, for the source's hypervisor, sized as the source. The submission
 //! records the template (in no zone yet, so not listed); the job (`template_create`) puts it in
-//! the source's zone, Ready at once in that zone's image store — a template made from a volume
-//! has no URL to download, it is copied from primary storage (on the simulator, recorded), and
-//! the template row remembers its source snapshot or volume.
+//! the source's zone, Ready — a template made from a volume has no URL to download, and the
+//! template row remembers its source snapshot or volume. On the simulator it is recorded in the
+//! zone's image store. On KVM the host copies the source (flattened) into the template cache of
+//! the source's primary pool, `<pool>/templates/<uuid>.qcow2`, where a VM's start finds it: the
+//! template is Ready in the zone with no image store, and VMs from it start on hosts that reach
+//! that pool (a host-local pool: that host; a cluster- or zone-wide pool: its hosts). A host
+//! that does not reach it fails the start with a message naming the pool, and placement tries
+//! the next host.
 
 use async_trait::async_trait;
 use ferrostack_db::snapshot as snap_db;
@@ -23,7 +28,7 @@ use crate::saga::{to_params, SagaKind, TypedSaga};
 use crate::{saga_steps, App, Caller};
 
 /// Hypervisors whose volumes and snapshots can become templates here (see the snapshot module).
-const TEMPLATE_SOURCE_HYPERVISORS: &[&str] = &["Simulator"];
+const TEMPLATE_SOURCE_HYPERVISORS: &[&str] = &["Simulator", "KVM"];
 
 /// `createTemplate`.
 #[derive(Debug, Clone, Default)]
@@ -196,8 +201,12 @@ impl App {
         let zone = ferrostack_db::zone::get(&mut *tx, source.zone_id)
             .await?
             .ok_or_else(|| Error::internal("the source's zone vanished"))?;
-        let store = storage_db::store_for_zone(&mut *tx, zone.id).await?.ok_or_else(|| {
-            Error::invalid(if zone.is_edge() {
+        // On KVM the template is made on the source's primary pool (its template cache), not
+        // on secondary storage: it needs no image store, and edge zones can have it.
+        let on_pool = hypervisor == "KVM";
+        let store = storage_db::store_for_zone(&mut *tx, zone.id).await?;
+        if store.is_none() && !on_pool {
+            return Err(Error::invalid(if zone.is_edge() {
                 format!(
                     "Zone {} is an edge zone: it has no secondary storage to hold a template; create templates in a \
                      core zone",
@@ -209,8 +218,9 @@ impl App {
                      first",
                     zone.name
                 )
-            })
-        })?;
+            }));
+        }
+        let image_store_id = if on_pool { None } else { store.map(|s| s.id) };
         let now = now_ms();
         let uuid = new_uuid();
         let display_text = p
@@ -267,7 +277,7 @@ impl App {
                     params: to_params(&TemplateCreateParams {
                         template_id: id,
                         zone_id: zone.id,
-                        image_store_id: store.id,
+                        image_store_id,
                     })?,
                     description: format!("creating template {name} from {}", source.what),
                     resource: Some(crate::template::resource(&t)),
@@ -295,7 +305,8 @@ impl App {
 pub struct TemplateCreateParams {
     pub template_id: i64,
     pub zone_id: i64,
-    pub image_store_id: i64,
+    /// The zone's image store holding it; `None` for a template made on a KVM host's pool.
+    pub image_store_id: Option<i64>,
 }
 
 cloudstack_enum! {
@@ -303,7 +314,7 @@ cloudstack_enum! {
     pub enum TemplateCreateStep {
         /// The template row, in no zone (done by the submission).
         Record => "record",
-        /// In the zone's image store, Ready.
+        /// Made on the host (KVM: in the source pool's template cache), then Ready in the zone.
         MakeReady => "make_ready",
     }
 }
@@ -329,6 +340,14 @@ impl TypedSaga for TemplateCreateSaga {
         match step {
             TemplateCreateStep::Record => Ok(()),
             TemplateCreateStep::MakeReady => {
+                let t = {
+                    let mut c = app.db.conn().await?;
+                    template_db::get(&mut *c, p.template_id).await?
+                }
+                .ok_or_else(|| Error::invalid("The template was deleted before it was ready"))?;
+                // The host writes the file into its source pool's template cache (no connection
+                // held; a repeated call finds it there).
+                super::host::make_template(app, t.id, &t.uuid).await?;
                 let mut tx = app.db.begin().await?;
                 if template_db::get(&mut *tx, p.template_id).await?.is_none() {
                     return Err(Error::invalid("The template was deleted before it was ready"));
@@ -340,7 +359,7 @@ impl TypedSaga for TemplateCreateSaga {
                     p.template_id,
                     p.zone_id,
                     TemplateZoneState::Ready,
-                    Some(p.image_store_id),
+                    p.image_store_id,
                     Some(now),
                     now,
                 )

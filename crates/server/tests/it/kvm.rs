@@ -179,7 +179,14 @@ pub(crate) fn field<'a>(line: &'a str, key: &str) -> &'a str {
         .unwrap_or("")
 }
 
-async fn deploy_ok(c: &Client, cloud: &Cloud, template: &str, net: &str, name: &str, user_data: &str) -> Value {
+pub(crate) async fn deploy_ok(
+    c: &Client,
+    cloud: &Cloud,
+    template: &str,
+    net: &str,
+    name: &str,
+    user_data: &str,
+) -> Value {
     let ud = base64::engine::general_purpose::STANDARD.encode(user_data);
     let (id, job) = deploy(c, cloud, template, net, name, &[("userdata", &ud)]).await;
     let j = c.wait_job(&job).await;
@@ -204,7 +211,7 @@ pub(crate) static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::co
 pub(crate) struct Rig {
     pub(crate) t: TestServer,
     pub(crate) edge: Cloud,
-    guest: String,
+    pub(crate) guest: String,
     image_url: String,
     checksum: String,
     pub(crate) pool: PathBuf,
@@ -311,10 +318,13 @@ impl Rig {
                 })
                 .unwrap_or_default()
         };
-        // Templates and ISOs are cached per pool, shared by VMs: they stay.
+        // Templates and ISOs are cached per pool, shared by VMs: they stay; the snapshot
+        // directory stays when it is empty.
+        let snapshots = names(&self.pool.join("snapshots"));
+        assert!(snapshots.is_empty(), "snapshots left on the pool: {snapshots:?}");
         let volumes: Vec<_> = names(&self.pool)
             .into_iter()
-            .filter(|n| n != "templates" && n != "isos")
+            .filter(|n| n != "templates" && n != "isos" && n != "snapshots")
             .collect();
         assert!(volumes.is_empty(), "volumes left on the pool: {volumes:?}");
         let drives = names(&self.agent.data_dir.join("configdrive"));

@@ -19,6 +19,8 @@ mod jobs;
 mod kvm;
 #[cfg(feature = "kvm")]
 mod kvm_iso;
+#[cfg(feature = "kvm")]
+mod kvm_snapshots;
 mod kvmhost;
 mod model;
 mod network;
@@ -26,6 +28,7 @@ mod physnet;
 mod registry;
 mod restart;
 mod setup;
+mod snapshot_hosts;
 mod snapshots;
 mod tags;
 mod template_copy;

@@ -93,7 +93,7 @@ async fn events_of(c: &Client, event_type: &str) -> Vec<Value> {
 
 /// A core zone with one simulator host, an image store, a ready guest template, the routers'
 /// template, and a shared network every account of ROOT may use.
-async fn core_cloud(t: &TestServer, name: &str) -> (Cloud, String, String) {
+pub(crate) async fn core_cloud(t: &TestServer, name: &str) -> (Cloud, String, String) {
     let c = &t.admin;
     let cl = cloud(c, name, false, 1).await;
     c.get(
@@ -124,7 +124,7 @@ async fn core_cloud(t: &TestServer, name: &str) -> (Cloud, String, String) {
     (cl, guest, net)
 }
 
-async fn deployed(c: &Client, cloud: &Cloud, template: &str, net: &str, name: &str) -> String {
+pub(crate) async fn deployed(c: &Client, cloud: &Cloud, template: &str, net: &str, name: &str) -> String {
     let (id, job) = deploy(c, cloud, template, net, name, &[]).await;
     let j = c.wait_job(&job).await;
     assert_eq!(j["jobstatus"], 1, "deploy {name}: {j}");
