@@ -15,77 +15,8 @@ use crate::views::tag::tags_of;
 use crate::views::template::TEMPLATE_FIELDS;
 use crate::Ctx;
 
-/// CloudStack parameters of these commands whose effect ferrostack does not provide, with what
-/// to do instead: given, they are refused (431), never ignored.
-const UNSUPPORTED: &[(&str, &str, &str)] = &[
-    (
-        "createSnapshot",
-        "policyid",
-        "snapshot policies are not supported yet; take manual snapshots",
-    ),
-    (
-        "createSnapshot",
-        "locationtype",
-        "a snapshot is kept where this server keeps it; leave locationtype out",
-    ),
-    (
-        "createSnapshot",
-        "zoneids",
-        "copying snapshots to other zones is not supported yet",
-    ),
-    (
-        "createSnapshot",
-        "account",
-        "a snapshot belongs to its volume's owner; leave account and domainid out",
-    ),
-    (
-        "createSnapshot",
-        "domainid",
-        "a snapshot belongs to its volume's owner; leave account and domainid out",
-    ),
-    (
-        "listSnapshots",
-        "locationtype",
-        "every snapshot has one copy here; leave locationtype out",
-    ),
-    (
-        "listSnapshots",
-        "imagestoreid",
-        "snapshots are not listed per image store; leave imagestoreid out",
-    ),
-    (
-        "listSnapshots",
-        "storageid",
-        "snapshots are not listed per storage pool; leave storageid out",
-    ),
-    (
-        "createTemplate",
-        "virtualmachineid",
-        "bare-metal templates are not supported",
-    ),
-    ("createTemplate", "url", "bare-metal templates are not supported"),
-    (
-        "createTemplate",
-        "details",
-        "set template details afterwards with updateTemplate details[0].key=value",
-    ),
-    (
-        "createTemplate",
-        "projectid",
-        "projects are not supported yet; the template belongs to your account",
-    ),
-];
-
-fn refuse_unsupported(command: &str, a: &Args) -> Result<(), Error> {
-    for (cmd, name, instead) in UNSUPPORTED.iter().filter(|(c, _, _)| *c == command) {
-        if a.str(name).is_some() || !a.map(name)?.is_empty() {
-            return Err(Error::invalid(format!(
-                "Parameter {name} of {cmd} is not supported by this management server: {instead}"
-            )));
-        }
-    }
-    Ok(())
-}
+const OWNER: &str = "a snapshot belongs to its volume's owner; leave account and domainid out";
+const BARE_METAL: &str = "bare-metal templates are not supported";
 
 /// No projects exist here: any project other than `-1` (all) is unknown.
 fn refuse_project(a: &Args) -> Result<(), Error> {
@@ -122,6 +53,11 @@ pub fn commands() -> Vec<Command> {
                 Param::new("quiescevm", PType::Boolean, "quiesce vm if true"),
                 Param::new("asyncbackup", PType::Boolean, "asynchronous backup if true"),
                 Param::new("tags", PType::Map, "Map of tags (key/value pairs)"),
+                Param::unsupported("policyid", PType::Uuid, "snapshot policies are not supported yet; take manual snapshots"),
+                Param::unsupported("locationtype", PType::String, "a snapshot is kept where this server keeps it; leave locationtype out"),
+                Param::unsupported("zoneids", PType::List, "copying snapshots to other zones is not supported yet"),
+                Param::unsupported("account", PType::String, OWNER),
+                Param::unsupported("domainid", PType::Uuid, OWNER),
             ],
             shape: Shape::Job(Some("snapshot")),
             response: SNAPSHOT_FIELDS,
@@ -149,6 +85,9 @@ pub fn commands() -> Vec<Command> {
                     Param::new("showunique", PType::Boolean, "If set to false, list templates across zones and their storages").since("4.19.0"),
                     Param::new("projectid", PType::Uuid, "list objects by project; if projectid=-1 lists All VMs").related("listProjects"),
                     crate::commands::tag::tags_param(),
+                    Param::unsupported("locationtype", PType::String, "every snapshot has one copy here; leave locationtype out"),
+                    Param::unsupported("imagestoreid", PType::Uuid, "snapshots are not listed per image store; leave imagestoreid out"),
+                    Param::unsupported("storageid", PType::Uuid, "snapshots are not listed per storage pool; leave storageid out"),
                 ],
             ]
             .concat(),
@@ -207,6 +146,10 @@ pub fn commands() -> Vec<Command> {
                 Param::new("requireshvm", PType::Boolean, "true if the template requires HVM, false otherwise"),
                 Param::new("isdynamicallyscalable", PType::Boolean, "true if template contains XS/VMWare tools inorder to support dynamic scaling of VM cpu/memory"),
                 Param::new("templatetag", PType::String, "the tag for this template."),
+                Param::unsupported("virtualmachineid", PType::Uuid, BARE_METAL),
+                Param::unsupported("url", PType::String, BARE_METAL),
+                Param::unsupported("details", PType::Map, "set template details afterwards with updateTemplate details[0].key=value"),
+                Param::unsupported("projectid", PType::Uuid, "projects are not supported yet; the template belongs to your account"),
             ],
             shape: Shape::Job(Some("template")),
             response: TEMPLATE_FIELDS,
@@ -218,7 +161,6 @@ pub fn commands() -> Vec<Command> {
 }
 
 async fn create(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse_unsupported("createSnapshot", &a)?;
     let tags = a
         .map("tags")?
         .into_values()
@@ -271,7 +213,6 @@ fn snapshot_types(a: &Args) -> Result<Option<Vec<String>>, Error> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse_unsupported("listSnapshots", &a)?;
     refuse_project(&a)?;
     let f = SnapshotFilter {
         uuids: a.ids()?,
@@ -322,7 +263,6 @@ async fn revert(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn create_template(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    refuse_unsupported("createTemplate", &a)?;
     let p = TemplateCreate {
         name: a.req("name")?,
         display_text: a.str("displaytext"),
