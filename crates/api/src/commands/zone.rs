@@ -101,6 +101,7 @@ pub fn commands() -> Vec<Command> {
                 list_params(),
                 vec![
                     Param::new("id", PType::Uuid, "the ID of the zone").related("listZones"),
+                    Param::new("ids", PType::List, "the IDs of the zones, mutually exclusive with id").since("4.19.0").related("listZones"),
                     Param::new("name", PType::String, "the name of the zone"),
                     Param::new("networktype", PType::String, "the network type of the zone that the virtual machine belongs to"),
                     Param::new("type", PType::String, "the type of the zone, Core or Edge (ferrostack filter)"),
@@ -322,6 +323,7 @@ async fn zone_create(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn zone_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let mut f = ZoneFilter {
         id: None,
+        uuids: a.ids()?,
         name: a.str("name"),
         network_type: a.str("networktype"),
         zone_type: a.str("type"),

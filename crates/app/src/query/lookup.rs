@@ -4,6 +4,7 @@ use ferrostack_db::account::OwnerScope;
 use ferrostack_db::network::{self as net_db, Network};
 use ferrostack_db::vm::Vm;
 use ferrostack_db::zone::Zone;
+use ferrostack_types::entity::{Entity, Presence};
 use ferrostack_types::state::VmState;
 use ferrostack_types::Error;
 use std::collections::HashMap;
@@ -81,15 +82,15 @@ impl App {
         Ok(r.id)
     }
 
-    /// A volume id for a list command's `id`: `None` for a volume that existed and was removed
-    /// (the list answers empty, as CloudStack's does); an id that never existed is a 431.
-    pub async fn volume_id_for_list(&self, param: &str, uuid: &str) -> Result<Option<i64>, Error> {
+    /// What each uuid names among entities of kind `e`, removed ones included (CloudStack's
+    /// translation of uuid parameters); `Unknown` for a uuid no such entity ever had.
+    pub async fn presence(&self, e: Entity, uuids: &[String]) -> Result<Vec<Presence>, Error> {
         let mut c = self.db.conn().await?;
-        match ferrostack_db::volume::volume_by_uuid_including_removed(&mut c, uuid).await? {
-            Some((id, false)) => Ok(Some(id)),
-            Some((_, true)) => Ok(None),
-            None => Err(Error::unknown_entity(param, uuid)),
-        }
+        let found = ferrostack_db::presence::of(&mut c, e, uuids).await?;
+        Ok(uuids
+            .iter()
+            .map(|u| found.get(u).copied().unwrap_or(Presence::Unknown))
+            .collect())
     }
 
     /// Check the owner-scope parameters of a list against the caller.

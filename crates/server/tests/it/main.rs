@@ -17,6 +17,7 @@ mod jobs;
 #[cfg(feature = "kvm")]
 mod kvm;
 mod kvmhost;
+mod lists;
 mod model;
 mod network;
 mod physnet;
