@@ -131,6 +131,26 @@ class World:
         api.call("deleteUserData", id=gone_ud)
         self.record("userdata", gone_ud, [ud])
 
+        # a host added and deleted (maintenance first), an image store, a physical network
+        h = cloud.add_host(api, z, 7)["id"]
+        assert wait_for(lambda: cloud.host_state(api, h) == "Up"), "host never came Up"
+        api.call("prepareHostForMaintenance", id=h)
+        api.call("deleteHost", id=h)
+        self.record("host", h, [z.hosts[0]])
+        store2 = api.call("addImageStore", name=unique("is2"), provider="NFS", zoneid=z.id,
+                          url="nfs://10.0.0.5/export/lists/s2")["imagestore"]["id"]
+        api.call("deleteImageStore", id=store2)
+        self.record("imagestore", store2, [z.store])
+        pn = api.call("createPhysicalNetwork", zoneid=other, name=unique("pn"))["physicalnetwork"]["id"]
+        api.call("deletePhysicalNetwork", id=pn)
+        self.record("physicalnetwork", pn, [z.physnet])
+
+        # a VM of a template deleted since: still listed by that templateid
+        t_gone = cloud.register_template(api, z, unique("lt-gone"))
+        vm_of_gone = cloud.deploy(api, z, t_gone, self.net["id"])["jobresult"]["virtualmachine"]["id"]
+        api.call("deleteTemplate", id=t_gone, forced="true")
+        self.template_gone, self.vm_of_template_gone = t_gone, vm_of_gone
+
         # routers: the shared network's router, destroyed; a new VM brings a new one
         old = cloud.routers_of(api, self.net["id"])
         assert len(old) == 1, old
@@ -175,6 +195,9 @@ LISTS = [
     ("listInstanceGroups", "instancegroup", "instancegroup", {"listall": "true"}),
     ("listUserData", "userdata", "userdata", {"listall": "true"}),
     ("listRouters", "router", "router", {"listall": "true"}),
+    ("listHosts", "host", "host", {}),
+    ("listImageStores", "imagestore", "imagestore", {}),
+    ("listPhysicalNetworks", "physicalnetwork", "physicalnetwork", {}),
 ]
 
 # The list commands CloudStack 4.20 gives `ids` to (among those ferrostack has).
@@ -256,6 +279,12 @@ def test_filters_naming_removed_entities(w):
         bogus = random_uuid()
         e = api.error(command, 431, **{param: bogus})
         assert f"Invalid parameter {param} value={bogus}" in e.text, e
+    # VMs outlive their template: a deleted template's id still lists them
+    assert is_empty_list(api.raw("listTemplates", templatefilter="all", id=w.template_gone), "template")
+    got = api.items("listVirtualMachines", "virtualmachine", templateid=w.template_gone, listall="true")
+    assert [v["id"] for v in got] == [w.vm_of_template_gone], got
+    got = api.items("listVirtualMachines", "virtualmachine", templateid=w.template, listall="true")
+    assert w.vm_of_template_gone not in {v["id"] for v in got} and len(got) >= 3, got
     # snapshots outlive their volume: a deleted volume's id still lists its snapshots
     vol = api.call("createVolume", name=unique("lv"), zoneid=w.core.id,
                    diskofferingid=w.disk_offering)["volume"]["id"]
