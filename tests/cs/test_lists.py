@@ -255,6 +255,10 @@ def test_ids_are_scoped_to_the_caller(w, module_admin):
         a, b = w.live[kind][:2]
         answer = other.raw(command, ids=f"{a},{b}")
         assert is_empty_list(answer, key), f"{command} ids of another account's: {answer}"
+        # another account's removed entity is unknown to it (its id tells nothing), not empty
+        gone = w.removed[kind]
+        e = other.error(command, 431, id=gone)
+        assert f"Invalid parameter id value={gone}" in e.text, e
 
 
 def test_filters_naming_removed_entities(w):

@@ -133,7 +133,7 @@ async fn dispatch(
         Err(e) => return render_error(format, Some(command), &e),
     };
     if let Shape::List(key) = cmd.shape {
-        match crate::resolve::list_filters(&state.app, cmd, &mut args).await {
+        match crate::resolve::list_filters(&state.app, &caller, cmd, &mut args).await {
             Ok(Outcome::Run) => {}
             Ok(Outcome::Empty) => {
                 let empty = Reply::list(key, 0, Vec::new());

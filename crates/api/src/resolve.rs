@@ -8,9 +8,11 @@
 //!   filters whose removed entity live rows may still point at (a deleted
 //!   volume's snapshots, a deleted template's VMs, a deleted offering's volumes): those go to
 //!   the handler, which filters by the internal id;
-//! - `ids` items are resolved the same way; removed ones simply match nothing.
+//! - `ids` items are resolved the same way; removed ones simply match nothing;
+//! - a removed entity of an account the caller may not see is unknown to it (431): its id
+//!   tells nothing about another account.
 
-use ferrostack_app::App;
+use ferrostack_app::{App, Caller};
 use ferrostack_types::entity::{Entity, Presence};
 use ferrostack_types::ids::parse_uuid;
 use ferrostack_types::Error;
@@ -77,7 +79,7 @@ const KEEPS_REMOVED: &[(&str, &str)] = &[
 ];
 
 /// Resolve the uuid filters of a list command; the internal ids found are kept in `a`.
-pub async fn list_filters(app: &App, cmd: &Command, a: &mut Args) -> Result<Outcome, Error> {
+pub async fn list_filters(app: &App, caller: &Caller, cmd: &Command, a: &mut Args) -> Result<Outcome, Error> {
     let id_entity = cmd
         .params
         .iter()
@@ -99,7 +101,7 @@ pub async fn list_filters(app: &App, cmd: &Command, a: &mut Args) -> Result<Outc
                 let uuid = parse_uuid(&raw)
                     .map(|u| u.to_string())
                     .ok_or_else(|| Error::unknown_entity(p.name, &raw))?;
-                match app.presence(entity, std::slice::from_ref(&uuid)).await?[0] {
+                match app.presence(caller, entity, std::slice::from_ref(&uuid)).await?[0] {
                     Presence::Unknown => return Err(Error::unknown_entity(p.name, &raw)),
                     Presence::Removed(id) if KEEPS_REMOVED.contains(&(cmd.name, p.name)) => a.resolved(p.name, id),
                     // A required uuid is what the command lists within (listNics' VM,
@@ -122,7 +124,7 @@ pub async fn list_filters(app: &App, cmd: &Command, a: &mut Args) -> Result<Outc
                     let u = parse_uuid(raw).ok_or_else(|| Error::unknown_entity("ids", raw))?;
                     uuids.push(u.to_string());
                 }
-                let found = app.presence(entity, &uuids).await?;
+                let found = app.presence(caller, entity, &uuids).await?;
                 if let Some(i) = found.iter().position(|f| *f == Presence::Unknown) {
                     return Err(Error::unknown_entity("ids", &items[i]));
                 }

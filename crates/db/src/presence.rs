@@ -50,9 +50,55 @@ fn table(e: Entity) -> (&'static str, bool, Option<&'static str>) {
     }
 }
 
+/// The column naming the account that owns a row of an account-owned entity kind.
+fn owner(e: Entity) -> Option<&'static str> {
+    match e {
+        Entity::Account => Some("id"),
+        Entity::User
+        | Entity::Template
+        | Entity::Network
+        | Entity::PublicIp
+        | Entity::SshKeyPair
+        | Entity::UserData
+        | Entity::UserVm
+        | Entity::Router
+        | Entity::Volume
+        | Entity::Snapshot
+        | Entity::InstanceGroup => Some("account_id"),
+        Entity::Domain
+        | Entity::Role
+        | Entity::Zone
+        | Entity::Pod
+        | Entity::Cluster
+        | Entity::Host
+        | Entity::Alert
+        | Entity::StoragePool
+        | Entity::ImageStore
+        | Entity::OsType
+        | Entity::OsCategory
+        | Entity::DiskOffering
+        | Entity::ServiceOffering
+        | Entity::PhysicalNetwork
+        | Entity::TrafficType
+        | Entity::NetworkServiceProvider
+        | Entity::VirtualRouterElement
+        | Entity::NetworkOffering
+        | Entity::VlanIpRange
+        | Entity::Event
+        | Entity::AsyncJob => None,
+    }
+}
+
+/// What a uuid names: its presence and, for account-owned kinds, the owning account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub presence: Presence,
+    pub owner_account: Option<i64>,
+}
+
 /// What each uuid (canonical lowercase) names among rows of kind `e`; a uuid absent from the
 /// answer never named such a row.
-pub async fn of(c: &mut crate::Conn, e: Entity, uuids: &[String]) -> Result<HashMap<String, Presence>, Error> {
+pub async fn of(c: &mut crate::Conn, e: Entity, uuids: &[String]) -> Result<HashMap<String, Found>, Error> {
     let mut out = HashMap::new();
     if uuids.is_empty() {
         return Ok(out);
@@ -63,24 +109,31 @@ pub async fn of(c: &mut crate::Conn, e: Entity, uuids: &[String]) -> Result<Hash
     } else {
         "0"
     };
-    let mut s = Sql::new(format!("SELECT uuid, id, {removed} FROM {table}"));
+    let owner_col = owner(e).unwrap_or("NULL");
+    let mut s = Sql::new(format!("SELECT uuid, id, {removed}, {owner_col} FROM {table}"));
     s.and_in_str("uuid", uuids);
     if let Some(k) = kind {
         s.and(k);
     }
-    let rows: Vec<(String, i64, i64)> = s
+    let rows: Vec<(String, i64, i64, Option<i64>)> = s
         .query()
-        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .try_map(|r: AnyRow| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
         .fetch_all(&mut *c)
         .await
         .map_err(crate::db_err)?;
-    for (uuid, id, removed) in rows {
-        let p = if removed == 0 {
+    for (uuid, id, removed, owner_account) in rows {
+        let presence = if removed == 0 {
             Presence::Live(id)
         } else {
             Presence::Removed(id)
         };
-        out.insert(uuid, p);
+        out.insert(
+            uuid,
+            Found {
+                presence,
+                owner_account,
+            },
+        );
     }
     Ok(out)
 }

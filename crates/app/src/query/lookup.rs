@@ -83,14 +83,33 @@ impl App {
     }
 
     /// What each uuid names among entities of kind `e`, removed ones included (CloudStack's
-    /// translation of uuid parameters); `Unknown` for a uuid no such entity ever had.
-    pub async fn presence(&self, e: Entity, uuids: &[String]) -> Result<Vec<Presence>, Error> {
+    /// translation of uuid parameters); `Unknown` for a uuid no such entity ever had. A removed
+    /// entity of an account the caller may not see stays `Unknown` to it: its id leaks nothing.
+    pub async fn presence(&self, caller: &Caller, e: Entity, uuids: &[String]) -> Result<Vec<Presence>, Error> {
         let mut c = self.db.conn().await?;
         let found = ferrostack_db::presence::of(&mut c, e, uuids).await?;
-        Ok(uuids
-            .iter()
-            .map(|u| found.get(u).copied().unwrap_or(Presence::Unknown))
-            .collect())
+        let mut seen: HashMap<i64, bool> = HashMap::new();
+        let mut out = Vec::with_capacity(uuids.len());
+        for u in uuids {
+            let Some(f) = found.get(u) else {
+                out.push(Presence::Unknown);
+                continue;
+            };
+            let visible = match (f.presence, f.owner_account) {
+                (Presence::Removed(_), Some(acct)) if !caller.is_root_admin() => match seen.get(&acct) {
+                    Some(v) => *v,
+                    None => {
+                        let a = ferrostack_db::account::get(&mut *c, ferrostack_types::ids::AccountId(acct)).await?;
+                        let v = a.is_some_and(|a| crate::access::check_account(caller, &a).is_ok());
+                        seen.insert(acct, v);
+                        v
+                    }
+                },
+                _ => true,
+            };
+            out.push(if visible { f.presence } else { Presence::Unknown });
+        }
+        Ok(out)
     }
 
     /// Check the owner-scope parameters of a list against the caller.
