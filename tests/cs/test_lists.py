@@ -6,7 +6,9 @@
 - an optional filter naming a removed entity (zoneid, networkid, virtualmachineid, ...)
   answers the empty list, except where live rows still point at it (a deleted template's VMs);
 - `ids=a,b` (where CloudStack 4.20 has `ids`) lists exactly those, scoped to the caller;
-- `listHosts` ignores a hypervisor it does not know and matches nothing for unknown states.
+- `listHosts` ignores a hypervisor it does not know and matches nothing for unknown states
+  (`listPods`/`listClusters` likewise for allocation and managed states);
+- another account's removed entity is unknown (431) to a caller who could not see it.
 
 Everything is created and removed through the API on a server of this module's own.
 """
@@ -315,3 +317,29 @@ def test_list_hosts_enum_filters(w):
     assert is_empty_list(api.raw("listHosts", state="Sideways"), "host")
     assert is_empty_list(api.raw("listHosts", resourcestate="Sideways"), "host")
     assert [x["id"] for x in api.items("listHosts", "host", state="Up")] == every
+    # pods and clusters compare their allocation / managed states the same way
+    assert is_empty_list(api.raw("listPods", allocationstate="Sideways"), "pod")
+    assert is_empty_list(api.raw("listClusters", allocationstate="Sideways"), "cluster")
+    assert is_empty_list(api.raw("listClusters", managedstate="Sideways"), "cluster")
+    assert w.core.pod in {p["id"] for p in api.items("listPods", "pod", allocationstate="enabled")}
+    assert w.core.cluster in {c["id"] for c in api.items("listClusters", "cluster", managedstate="Managed")}
+
+
+def test_every_list_command_refuses_an_id_that_never_existed(w):
+    """Walk listApis: every list command with a uuid `id` answers 431 in CloudStack's words for
+    a uuid that never named anything, and for the uuid of another kind of entity."""
+    api = w.api
+    fill = {"templatefilter": "all"}
+    walked = []
+    for a in api.items("listApis", "api"):
+        params = {p["name"]: p for p in a["params"]}
+        if not a["name"].startswith("list") or params.get("id", {}).get("type") != "uuid":
+            continue
+        required = {p["name"] for p in a["params"] if p["required"]}
+        assert required <= set(fill), f"{a['name']} needs {required - set(fill)}: extend fill"
+        extra = {k: fill[k] for k in required}
+        for bogus in (random_uuid(), w.core.id if a["name"] != "listZones" else w.net["id"]):
+            e = api.error(a["name"], 431, id=bogus, **extra)
+            assert f"Invalid parameter id value={bogus}" in e.text, (a["name"], e)
+        walked.append(a["name"])
+    assert {"listVirtualMachines", "listRouters", "listNetworks", "listVolumes", "listZones"} <= set(walked), walked

@@ -132,7 +132,15 @@ pub async fn list_filters(app: &App, caller: &Caller, cmd: &Command, a: &mut Arg
                     return Ok(Outcome::Empty);
                 }
             }
-            _ => {}
+            PType::List
+            | PType::String
+            | PType::Boolean
+            | PType::Integer
+            | PType::Long
+            | PType::Short
+            | PType::Map
+            | PType::Date
+            | PType::TzDate => {}
         }
     }
     Ok(Outcome::Run)
