@@ -321,6 +321,8 @@ def test_list_hosts_enum_filters(w):
     assert is_empty_list(api.raw("listPods", allocationstate="Sideways"), "pod")
     assert is_empty_list(api.raw("listClusters", allocationstate="Sideways"), "cluster")
     assert is_empty_list(api.raw("listClusters", managedstate="Sideways"), "cluster")
+    assert is_empty_list(api.raw("listNetworkOfferings", state="Sideways"), "networkoffering")
+    assert api.items("listNetworkOfferings", "networkoffering", state="Enabled"), "enabled offerings are listed"
     assert w.core.pod in {p["id"] for p in api.items("listPods", "pod", allocationstate="enabled")}
     assert w.core.cluster in {c["id"] for c in api.items("listClusters", "cluster", managedstate="Managed")}
 
