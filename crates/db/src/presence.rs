@@ -105,11 +105,12 @@ pub async fn of(c: &mut crate::Conn, e: Entity, uuids: &[String]) -> Result<Hash
     }
     let (table, soft, kind) = table(e);
     let removed = if soft {
-        "CASE WHEN removed IS NULL THEN 0 ELSE 1 END"
+        "CAST(CASE WHEN removed IS NULL THEN 0 ELSE 1 END AS BIGINT)"
     } else {
-        "0"
+        "CAST(0 AS BIGINT)"
     };
-    let owner_col = owner(e).unwrap_or("NULL");
+    // Typed as BIGINT on both engines (PostgreSQL types a bare NULL or 0 otherwise).
+    let owner_col = owner(e).unwrap_or("CAST(NULL AS BIGINT)");
     let mut s = Sql::new(format!("SELECT uuid, id, {removed}, {owner_col} FROM {table}"));
     s.and_in_str("uuid", uuids);
     if let Some(k) = kind {
