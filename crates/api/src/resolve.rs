@@ -4,7 +4,8 @@
 //!
 //! - a uuid no such entity ever had is refused (431, CloudStack's wording);
 //! - an entity that existed and was removed answers the empty list (nothing live matches it)
-//!   when it is an optional filter (a required one is left to the handler), except for the
+//!   when it is an optional filter (a required one, and a removed domain or account, are left
+//!   to the handler, which refuses them as CloudStack's service layer does), except for the
 //!   filters whose removed entity live rows may still point at (a deleted
 //!   volume's snapshots, a deleted template's VMs, a deleted offering's volumes): those go to
 //!   the handler, which filters by the internal id;
@@ -108,6 +109,10 @@ pub async fn list_filters(app: &App, caller: &Caller, cmd: &Command, a: &mut Arg
                     // listTrafficTypes' physical network), not a filter: the handler refuses a
                     // removed one as CloudStack's service layer does.
                     Presence::Removed(_) if p.required => {}
+                    // CloudStack's service layer refuses a removed domain or account by id
+                    // wherever one is named (`Domain id=… doesn't exist`, `Unable to find
+                    // account by id …`): the handler's lookup refuses it the same way.
+                    Presence::Removed(_) if matches!(entity, Entity::Domain | Entity::Account) => {}
                     Presence::Removed(_) => return Ok(Outcome::Empty),
                     Presence::Live(id) => a.resolved(p.name, id),
                 }
