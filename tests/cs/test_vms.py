@@ -244,7 +244,7 @@ def test_ids_lists_exactly_those(c):
     got = c.api.items("listVolumes", "volume", ids=",".join(vols))
     assert {v["id"] for v in got} == vols, got
     e = c.api.error("listVirtualMachines", id=two[0], ids=",".join(two))
-    assert "mutually exclusive" in e.text, e
+    assert "Specify either id or ids but not both parameters" in e.text, e
     e = c.api.error("listVirtualMachines", ids="not-a-uuid")
     assert e.status == 431, e
 

@@ -15,6 +15,8 @@ use crate::registry::{Command, PType, Param, Support};
 pub struct Args {
     values: HashMap<String, String>,
     raw: RawParams,
+    /// Internal ids of uuid filters resolved before the handler (list commands).
+    resolved: HashMap<&'static str, i64>,
 }
 
 impl Args {
@@ -43,7 +45,22 @@ impl Args {
                 }
             }
         }
-        Ok(Args { values, raw })
+        Ok(Args {
+            values,
+            raw,
+            resolved: HashMap::new(),
+        })
+    }
+
+    /// Record the internal id a uuid parameter resolved to.
+    pub fn resolved(&mut self, name: &'static str, id: i64) {
+        self.resolved.insert(name, id);
+    }
+
+    /// The internal id of a list's uuid filter, resolved (removed entities included) before
+    /// the handler ran; `None` when the parameter was not given.
+    pub fn entity_id(&self, name: &str) -> Option<i64> {
+        self.resolved.get(name).copied()
     }
 
     /// An optional string (empty counts as absent).
@@ -84,7 +101,7 @@ impl Args {
     pub fn ids(&self) -> Result<Vec<String>, Error> {
         let ids = self.list("ids");
         if !ids.is_empty() && self.str("id").is_some() {
-            return Err(Error::invalid("id and ids are mutually exclusive; give one of them"));
+            return Err(Error::invalid(crate::resolve::IDS_AND_ID));
         }
         ids.iter()
             .map(|v| {

@@ -17,8 +17,9 @@ use serde_json::{json, Map};
 
 use crate::args::Args;
 use crate::params::RawParams;
-use crate::registry::Registry;
+use crate::registry::{Registry, Shape};
 use crate::reply::{render, render_error, response_key, Format, Reply};
+use crate::resolve::Outcome;
 use crate::{signature, Ctx};
 
 pub struct ApiState {
@@ -135,10 +136,20 @@ async fn dispatch(
         ));
         return render_error(format, None, &e);
     };
-    let args = match Args::validate(cmd, raw) {
+    let mut args = match Args::validate(cmd, raw) {
         Ok(a) => a,
         Err(e) => return render_error(format, Some(command), &e),
     };
+    if let Shape::List(key) = cmd.shape {
+        match crate::resolve::list_filters(&state.app, &caller, cmd, &mut args).await {
+            Ok(Outcome::Run) => {}
+            Ok(Outcome::Empty) => {
+                let empty = Reply::list(key, 0, Vec::new());
+                return render(format, StatusCode::OK, &response_key(Some(command)), empty.body());
+            }
+            Err(e) => return render_error(format, Some(command), &e),
+        }
+    }
     let ctx = Ctx {
         app: state.app.clone(),
         caller,

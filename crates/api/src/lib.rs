@@ -11,6 +11,7 @@ pub mod params;
 pub mod registry;
 pub mod render;
 pub mod reply;
+pub mod resolve;
 pub mod signature;
 pub mod views;
 

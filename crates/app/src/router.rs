@@ -423,19 +423,10 @@ impl App {
         let mut c = self.db.conn().await?;
         f.vm_type = Some(VmType::DomainRouter);
         f.include_destroyed = true;
+        // A destroyed (expunged) router's id never gets here: the api layer answers it with
+        // the empty list before the handler runs.
         if let Some(u) = id {
-            match self.router_get_for(&mut c, "id", u).await {
-                Ok(r) => f.id = Some(r.id),
-                // A destroyed (expunged) router: an empty list, as CloudStack answers.
-                Err(_)
-                    if vm_db::by_uuid_including_removed(&mut *c, u)
-                        .await?
-                        .is_some_and(|r| r.removed.is_some() && r.vm_type == VmType::DomainRouter) =>
-                {
-                    return Ok((0, Vec::new(), Vec::new()));
-                }
-                Err(e) => return Err(e),
-            }
+            f.id = Some(self.router_get_for(&mut c, "id", u).await?.id);
         }
         if let Some(z) = zone {
             f.zone_id = Some(self.zone_get_for(&mut c, "zoneid", z).await?.id);

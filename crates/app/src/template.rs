@@ -581,11 +581,14 @@ impl App {
                 .ok_or_else(|| Error::unknown_entity("oscategoryid", uuid))?;
             f.os_category_id = Some(cat.id);
         }
+        // The api layer refused ids that never existed; removed ones are simply not listed.
         for u in &p.ids {
-            let t = template_db::by_uuid(&mut *c, u)
-                .await?
-                .ok_or_else(|| Error::unknown_entity("ids", u))?;
-            f.ids.push(t.id);
+            if let Some(t) = template_db::by_uuid(&mut *c, u).await? {
+                f.ids.push(t.id);
+            }
+        }
+        if !p.ids.is_empty() && f.ids.is_empty() {
+            return Ok((0, Vec::new()));
         }
         let vis = if let Some(uuid) = &p.id {
             let t = template_db::by_uuid(&mut *c, uuid)

@@ -109,29 +109,6 @@ impl App {
         Ok(v)
     }
 
-    /// Whether `uuid` names a VM of this type that existed and was removed (expunged), and that
-    /// the caller could have seen. List commands answer such ids with an empty list, as
-    /// CloudStack does (scripts poll "until gone"); ids that never existed stay a 431.
-    pub(crate) async fn vm_was_removed(
-        &self,
-        c: &mut Conn,
-        caller: &Caller,
-        uuid: &str,
-        vm_type: VmType,
-    ) -> Result<bool, Error> {
-        let Some(v) = vm_db::by_uuid_including_removed(&mut *c, uuid).await? else {
-            return Ok(false);
-        };
-        if v.removed.is_none() || v.vm_type != vm_type {
-            return Ok(false);
-        }
-        if caller.is_root_admin() {
-            return Ok(true);
-        }
-        let owner = ferrostack_db::account::get(&mut *c, ferrostack_types::ids::AccountId(v.account_id)).await?;
-        Ok(owner.is_some_and(|a| check_account(caller, &a).is_ok()))
-    }
-
     /// Decide the VM's user data from the call, a registered user data and the template's.
     async fn vm_user_data(
         &self,
@@ -510,14 +487,9 @@ impl App {
         }
         let owner = match id {
             Some(u) => {
-                let v = match self.vm_get_for(&mut c, caller, "id", u).await {
-                    Ok(v) => v,
-                    Err(e) if self.vm_was_removed(&mut c, caller, u, VmType::User).await? => {
-                        tracing::debug!(vm = u, error = %e, "listing an expunged VM");
-                        return Ok((0, Vec::new(), Vec::new()));
-                    }
-                    Err(e) => return Err(e),
-                };
+                // An expunged VM's id never gets here: the api layer answers it with the
+                // empty list before the handler runs (see `resolve`).
+                let v = self.vm_get_for(&mut c, caller, "id", u).await?;
                 f.id = Some(v.id);
                 f.include_destroyed = true;
                 OwnerScope::All

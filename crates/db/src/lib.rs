@@ -19,6 +19,7 @@ pub mod netoffering;
 pub mod network;
 pub mod offering;
 pub mod physnet;
+pub mod presence;
 pub mod role;
 pub mod session;
 pub mod snapshot;

@@ -119,6 +119,8 @@ pub async fn by_uuid<'e, E: Executor<'e, Database = Any>>(e: E, uuid: &str) -> R
 #[derive(Debug, Default, Clone)]
 pub struct ZoneFilter {
     pub id: Option<i64>,
+    /// `ids`: any of these uuids.
+    pub uuids: Vec<String>,
     pub name: Option<String>,
     pub network_type: Option<String>,
     pub zone_type: Option<String>,
@@ -134,6 +136,9 @@ pub async fn list(c: &mut Conn, f: &ZoneFilter, page: Page) -> Result<(i64, Vec<
     s.and("removed IS NULL");
     if let Some(id) = f.id {
         s.and("id = ").bind_i64(id);
+    }
+    if !f.uuids.is_empty() {
+        s.and_in_str("uuid", &f.uuids);
     }
     if let Some(n) = &f.name {
         s.and("lower(name) = ").bind_str(n.to_lowercase());

@@ -1,6 +1,7 @@
 //! Shared vocabulary of ferrostack: the one error type and its CloudStack mapping,
 //! typed ids, roles, time formatting and paging. No I/O lives here.
 
+pub mod entity;
 pub mod error;
 pub mod event;
 pub mod followup;

@@ -231,25 +231,48 @@ async fn add(c: &Ctx, a: Args) -> Result<Reply, Error> {
     Ok(Reply::list("host", 1, vec![v::host(&h)]))
 }
 
+/// The hypervisor names CloudStack's `HypervisorType.getType` knows (lowercase). Any other
+/// value, and `none` / `any`, is no filter at all: CloudStack lists every host for them.
+const HYPERVISOR_TYPES: &[&str] = &[
+    "xenserver",
+    "kvm",
+    "vmware",
+    "hyperv",
+    "virtualbox",
+    "parallels",
+    "baremetal",
+    "simulator",
+    "ovm",
+    "ovm3",
+    "lxc",
+    "custom",
+];
+
+/// `listHosts hypervisor=`: a known hypervisor filters, anything else is ignored.
+fn hypervisor_filter(v: Option<String>) -> Option<String> {
+    v.filter(|h| HYPERVISOR_TYPES.contains(&h.trim().to_lowercase().as_str()))
+}
+
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let mut f = HostFilter {
+    // CloudStack compares `state` and `resourcestate` as strings: a value no host can have
+    // matches nothing (an empty list, not an error).
+    let (status, resource_state) = (a.str("state"), a.str("resourcestate"));
+    let status = status.map(|s| ferrostack_types::state::HostStatus::parse(&s));
+    let resource_state = resource_state.map(|s| ferrostack_types::state::ResourceState::parse(&s));
+    if matches!(status, Some(None)) || matches!(resource_state, Some(None)) {
+        return Ok(Reply::list("host", 0, Vec::new()));
+    }
+    let f = HostFilter {
+        // `id` was resolved before the handler (a removed host's id answers the empty list).
+        id: a.entity_id("id"),
         name: a.str("name"),
         host_type: a.str("type"),
-        status: a
-            .str("state")
-            .map(|s| ferrostack_types::state::HostStatus::parse_param("state", &s))
-            .transpose()?,
-        resource_state: a
-            .str("resourcestate")
-            .map(|s| ferrostack_types::state::ResourceState::parse_param("resourcestate", &s))
-            .transpose()?,
-        hypervisor: a.str("hypervisor"),
+        status: status.flatten(),
+        resource_state: resource_state.flatten(),
+        hypervisor: hypervisor_filter(a.str("hypervisor")),
         keyword: a.str("keyword"),
         ..Default::default()
     };
-    if let Some(id) = a.uuid("id") {
-        f.id = Some(c.app.host_id_find("id", &id).await?);
-    }
     let (total, rows) = c
         .app
         .host_list(

@@ -221,15 +221,19 @@ async fn delete(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
+    // CloudStack compares `state` as a string: a state no offering has matches nothing.
+    let state = a
+        .str("state")
+        .map(|s| ferrostack_types::state::NetworkOfferingState::parse(&s));
+    if matches!(state, Some(None)) {
+        return Ok(Reply::list("networkoffering", 0, Vec::new()));
+    }
     let f = OfferingFilter {
         name: a.str("name"),
         display_text: a.str("displaytext"),
         guest_type: a.str("guestiptype"),
         traffic_type: a.str("traffictype"),
-        state: a
-            .str("state")
-            .map(|s| ferrostack_types::state::NetworkOfferingState::parse_param("state", &s))
-            .transpose()?,
+        state: state.flatten(),
         availability: a.str("availability"),
         services: a.list("supportedservices"),
         source_nat: a.opt_bool("sourcenatsupported"),

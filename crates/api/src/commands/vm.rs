@@ -366,6 +366,8 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         // As with `id`, VMs asked for by id are listed Destroyed too.
         include_destroyed: !uuids.is_empty(),
         uuids,
+        // Resolved removed templates included: VMs outlive their template.
+        template_id: a.entity_id("templateid"),
         ..Default::default()
     };
     let (id, zone, host, network) = (a.uuid("id"), a.uuid("zoneid"), a.uuid("hostid"), a.uuid("networkid"));
@@ -575,10 +577,8 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
         Some(_) => return Err(Error::denied("Only root administrators can list volumes by storageid")),
         None => None,
     };
-    let offering = match a.uuid("diskofferingid") {
-        Some(u) => Some(c.app.disk_offering_id_find("diskofferingid", &u).await?),
-        None => None,
-    };
+    // Resolved removed offerings included: volumes keep a deleted offering.
+    let offering = a.entity_id("diskofferingid");
     let f = VolumeFilter {
         state,
         pool_id: pool,
@@ -590,13 +590,9 @@ async fn volumes(c: &Ctx, a: Args) -> Result<Reply, Error> {
         tags: crate::commands::tag::tag_filters(&a)?,
         ..Default::default()
     };
+    // `id` is resolved before the handler (a removed volume's id answers the empty list).
     let mut f = f;
-    if let Some(id) = a.uuid("id") {
-        match c.app.volume_id_for_list("id", &id).await? {
-            Some(id) => f.id = Some(id),
-            None => return Ok(Reply::list("volume", 0, Vec::new())),
-        }
-    }
+    f.id = a.entity_id("id");
     let (vm, zone) = (a.uuid("virtualmachineid"), a.uuid("zoneid"));
     let (total, rows) = c
         .app

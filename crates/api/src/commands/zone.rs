@@ -1,5 +1,6 @@
 use ferrostack_app::model::{ClusterFilter, PodFilter, ZoneFilter};
 use ferrostack_app::zone::{ClusterAdd, PodCreate, ZoneCreate, ZoneUpdate};
+use ferrostack_types::state::AllocationState;
 use ferrostack_types::Error;
 
 use crate::args::Args;
@@ -101,6 +102,7 @@ pub fn commands() -> Vec<Command> {
                 list_params(),
                 vec![
                     Param::new("id", PType::Uuid, "the ID of the zone").related("listZones"),
+                    Param::new("ids", PType::List, "the IDs of the zones, mutually exclusive with id").since("4.19.0").related("listZones"),
                     Param::new("name", PType::String, "the name of the zone"),
                     Param::new("networktype", PType::String, "the network type of the zone that the virtual machine belongs to"),
                     Param::new("type", PType::String, "the type of the zone, Core or Edge (ferrostack filter)"),
@@ -322,6 +324,7 @@ async fn zone_create(c: &Ctx, a: Args) -> Result<Reply, Error> {
 async fn zone_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
     let mut f = ZoneFilter {
         id: None,
+        uuids: a.ids()?,
         name: a.str("name"),
         network_type: a.str("networktype"),
         zone_type: a.str("type"),
@@ -384,18 +387,19 @@ async fn pod_create(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn pod_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let mut f = PodFilter {
+    // CloudStack compares allocationstate as a string: a state no pod has matches nothing.
+    let allocation = a.str("allocationstate").map(|s| AllocationState::parse(&s));
+    if matches!(allocation, Some(None)) {
+        return Ok(Reply::list("pod", 0, Vec::new()));
+    }
+    let f = PodFilter {
+        // resolved before the handler (a removed pod's id answers the empty list)
+        id: a.entity_id("id"),
         name: a.str("name"),
-        allocation_state: a
-            .str("allocationstate")
-            .map(|s| ferrostack_types::state::AllocationState::parse_param("allocationstate", &s))
-            .transpose()?,
+        allocation_state: allocation.flatten(),
         keyword: a.str("keyword"),
         ..Default::default()
     };
-    if let Some(id) = a.uuid("id") {
-        f.id = Some(c.app.pod_id_find("id", &id).await?);
-    }
     let (total, rows) = c.app.pod_list(f, a.uuid("zoneid").as_deref(), a.page()?).await?;
     Ok(Reply::list("pod", total, items(&rows, v::pod)))
 }
@@ -433,24 +437,26 @@ async fn cluster_add(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn cluster_list(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let mut f = ClusterFilter {
+    // CloudStack compares allocationstate and managedstate as strings: a state no cluster has
+    // matches nothing.
+    let allocation = a.str("allocationstate").map(|s| AllocationState::parse(&s));
+    let managed = a
+        .str("managedstate")
+        .map(|s| ferrostack_types::state::ManagedState::parse(&s));
+    if matches!(allocation, Some(None)) || matches!(managed, Some(None)) {
+        return Ok(Reply::list("cluster", 0, Vec::new()));
+    }
+    let f = ClusterFilter {
+        // resolved before the handler (a removed cluster's id answers the empty list)
+        id: a.entity_id("id"),
         name: a.str("name"),
         hypervisor: a.str("hypervisor"),
         cluster_type: a.str("clustertype"),
-        allocation_state: a
-            .str("allocationstate")
-            .map(|s| ferrostack_types::state::AllocationState::parse_param("allocationstate", &s))
-            .transpose()?,
-        managed_state: a
-            .str("managedstate")
-            .map(|s| ferrostack_types::state::ManagedState::parse_param("managedstate", &s))
-            .transpose()?,
+        allocation_state: allocation.flatten(),
+        managed_state: managed.flatten(),
         keyword: a.str("keyword"),
         ..Default::default()
     };
-    if let Some(id) = a.uuid("id") {
-        f.id = Some(c.app.cluster_id_find("id", &id).await?);
-    }
     let (total, rows) = c
         .app
         .cluster_list(f, a.uuid("zoneid").as_deref(), a.uuid("podid").as_deref(), a.page()?)

@@ -4,6 +4,7 @@ use ferrostack_db::account::OwnerScope;
 use ferrostack_db::network::{self as net_db, Network};
 use ferrostack_db::vm::Vm;
 use ferrostack_db::zone::Zone;
+use ferrostack_types::entity::{Entity, Presence};
 use ferrostack_types::state::VmState;
 use ferrostack_types::Error;
 use std::collections::HashMap;
@@ -81,15 +82,34 @@ impl App {
         Ok(r.id)
     }
 
-    /// A volume id for a list command's `id`: `None` for a volume that existed and was removed
-    /// (the list answers empty, as CloudStack's does); an id that never existed is a 431.
-    pub async fn volume_id_for_list(&self, param: &str, uuid: &str) -> Result<Option<i64>, Error> {
+    /// What each uuid names among entities of kind `e`, removed ones included (CloudStack's
+    /// translation of uuid parameters); `Unknown` for a uuid no such entity ever had. A removed
+    /// entity of an account the caller may not see stays `Unknown` to it: its id leaks nothing.
+    pub async fn presence(&self, caller: &Caller, e: Entity, uuids: &[String]) -> Result<Vec<Presence>, Error> {
         let mut c = self.db.conn().await?;
-        match ferrostack_db::volume::volume_by_uuid_including_removed(&mut c, uuid).await? {
-            Some((id, false)) => Ok(Some(id)),
-            Some((_, true)) => Ok(None),
-            None => Err(Error::unknown_entity(param, uuid)),
+        let found = ferrostack_db::presence::of(&mut c, e, uuids).await?;
+        let mut seen: HashMap<i64, bool> = HashMap::new();
+        let mut out = Vec::with_capacity(uuids.len());
+        for u in uuids {
+            let Some(f) = found.get(u) else {
+                out.push(Presence::Unknown);
+                continue;
+            };
+            let visible = match (f.presence, f.owner_account) {
+                (Presence::Removed(_), Some(acct)) if !caller.is_root_admin() => match seen.get(&acct) {
+                    Some(v) => *v,
+                    None => {
+                        let a = ferrostack_db::account::get(&mut *c, ferrostack_types::ids::AccountId(acct)).await?;
+                        let v = a.is_some_and(|a| crate::access::check_account(caller, &a).is_ok());
+                        seen.insert(acct, v);
+                        v
+                    }
+                },
+                _ => true,
+            };
+            out.push(if visible { f.presence } else { Presence::Unknown });
         }
+        Ok(out)
     }
 
     /// Check the owner-scope parameters of a list against the caller.

@@ -22,6 +22,7 @@ mod kvm_iso;
 #[cfg(feature = "kvm")]
 mod kvm_snapshots;
 mod kvmhost;
+mod lists;
 mod model;
 mod network;
 mod physnet;
