@@ -280,57 +280,52 @@ impl App {
             .map_err(|e| agent_err(&format!("Removing {name} from host {}", h.name), e))
     }
 
-    async fn followup_disk_delete(&self, host_id: i64, file: &DiskFile) -> Result<Outcome, Error> {
+    /// The agent of the host whose pool holds a file to delete, or the outcome instead: done
+    /// when the host was removed (its pool's files went with it), waiting while it is not Up.
+    async fn pool_file_agent(
+        &self,
+        host_id: i64,
+        what: &str,
+    ) -> Result<Result<(String, std::sync::Arc<dyn ferrostack_agent_api::Agent>), Outcome>, Error> {
         let Some(h) = ferrostack_db::host::get(self.db.read(), host_id).await? else {
-            return Ok(Outcome::Done(Some(format!(
+            return Ok(Err(Outcome::Done(Some(format!(
                 "host {host_id} was removed; its pool's files went with it"
-            ))));
+            )))));
         };
-        let agent = match self.agents.get(host_id) {
-            Some(a) if h.status.as_str() == "Up" => a,
-            Some(_) | None => {
-                return Ok(Outcome::WaitHost(format!(
-                    "Waiting for host {} ({}) to connect to delete volume file {}",
-                    h.name,
-                    h.status.as_str(),
-                    file.volume
-                )))
-            }
+        match self.agents.get(host_id) {
+            Some(a) if h.status.as_str() == "Up" => Ok(Ok((h.name, a))),
+            Some(_) | None => Ok(Err(Outcome::WaitHost(format!(
+                "Waiting for host {} ({}) to connect to delete {what}",
+                h.name,
+                h.status.as_str()
+            )))),
+        }
+    }
+
+    async fn followup_disk_delete(&self, host_id: i64, file: &DiskFile) -> Result<Outcome, Error> {
+        let what = format!("volume file {}", file.volume);
+        let (host, agent) = match self.pool_file_agent(host_id, &what).await? {
+            Ok(a) => a,
+            Err(outcome) => return Ok(outcome),
         };
         agent
             .delete_disk(file)
             .await
             .map(|()| Outcome::Done(None))
-            .map_err(|e| agent_err(&format!("Deleting volume file {} on host {}", file.volume, h.name), e))
+            .map_err(|e| agent_err(&format!("Deleting {what} on host {host}"), e))
     }
 
     async fn followup_snapshot_delete(&self, host_id: i64, file: &SnapshotFile) -> Result<Outcome, Error> {
-        let Some(h) = ferrostack_db::host::get(self.db.read(), host_id).await? else {
-            return Ok(Outcome::Done(Some(format!(
-                "host {host_id} was removed; its pool's files went with it"
-            ))));
-        };
-        let agent = match self.agents.get(host_id) {
-            Some(a) if h.status.as_str() == "Up" => a,
-            Some(_) | None => {
-                return Ok(Outcome::WaitHost(format!(
-                    "Waiting for host {} ({}) to connect to delete the file of snapshot {}",
-                    h.name,
-                    h.status.as_str(),
-                    file.snapshot
-                )))
-            }
+        let what = format!("the file of snapshot {}", file.snapshot);
+        let (host, agent) = match self.pool_file_agent(host_id, &what).await? {
+            Ok(a) => a,
+            Err(outcome) => return Ok(outcome),
         };
         agent
             .delete_snapshot(file)
             .await
             .map(|()| Outcome::Done(None))
-            .map_err(|e| {
-                agent_err(
-                    &format!("Deleting the file of snapshot {} on host {}", file.snapshot, h.name),
-                    e,
-                )
-            })
+            .map_err(|e| agent_err(&format!("Deleting {what} on host {host}"), e))
     }
 
     /// A host connected: the follow-ups waiting for it are due at once.
