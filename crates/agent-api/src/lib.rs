@@ -205,13 +205,17 @@ impl TemplateSource {
     }
 }
 
-/// A data disk of a VM: an empty volume (created at its size when missing) at a device slot.
+/// A data disk of a VM at a device slot. When its file is missing the host makes it: a
+/// standalone copy of `from_snapshot` (`createVolume snapshotid=`), grown to `size_bytes`
+/// if smaller, or else an empty volume of `size_bytes`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataDisk {
     pub file: DiskFile,
     pub size_bytes: u64,
     /// The volume's slot (1, 2, 4, …; 0 is the root disk, 3 the CD-ROM).
     pub device_id: u32,
+    #[serde(default)]
+    pub from_snapshot: Option<SnapshotFile>,
 }
 
 /// Everything a host needs to start a VM.

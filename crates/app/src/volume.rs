@@ -9,7 +9,7 @@
 //! Every state change goes through the volume machine ([`VolumeState`]); every agent call is
 //! made with no database connection held.
 
-use ferrostack_agent_api::{DataDisk, DiskFile, PoolSpec};
+use ferrostack_agent_api::{DataDisk, DiskFile, PoolSpec, SnapshotFile};
 use ferrostack_db::volume::{self as vol_db, Volume};
 use ferrostack_db::{db_err, Conn};
 use ferrostack_types::ids::new_uuid;
@@ -63,7 +63,34 @@ pub fn data_disk(v: &Volume, device_id: i64) -> DataDisk {
         }),
         size_bytes: u64::try_from(v.size).unwrap_or(0),
         device_id: u32::try_from(device_id).unwrap_or(0),
+        from_snapshot: snapshot_source(v),
     }
+}
+
+/// The snapshot file a volume is made from, while it has no file of its own yet (a volume
+/// from a snapshot on a host that keeps files; the simulator's snapshots have none).
+fn snapshot_source(v: &Volume) -> Option<SnapshotFile> {
+    let made = match v.state {
+        VolumeState::Allocated | VolumeState::Creating => false,
+        VolumeState::Ready
+        | VolumeState::Resizing
+        | VolumeState::Migrating
+        | VolumeState::Snapshotting
+        | VolumeState::RevertSnapshotting
+        | VolumeState::Destroy
+        | VolumeState::Expunging
+        | VolumeState::Expunged => true,
+    };
+    if made {
+        return None;
+    }
+    Some(SnapshotFile {
+        snapshot: v.snapshot_uuid.clone()?,
+        pool: PoolSpec {
+            uuid: v.snapshot_pool_uuid.clone()?,
+            path: v.snapshot_pool_path.clone()?,
+        },
+    })
 }
 
 /// Walk a volume through the machine from `from` by `events`: the state it ends in.
@@ -261,13 +288,6 @@ impl App {
             }
         }
         if let Some(s) = &snapshot {
-            if s.pool_id.is_some() {
-                return Err(Error::unsupported(format!(
-                    "Snapshot {} is a file on a {} host's pool; volumes from such snapshots are not supported yet: \
-                     revert its volume to it (revertSnapshot) or make a template from it (createTemplate snapshotid=…)",
-                    s.name, s.hypervisor
-                )));
-            }
             if s.zone_id != zone.id {
                 return Err(Error::invalid(format!(
                     "Snapshot {} is in zone {}, not {}: create the volume in the snapshot's zone",

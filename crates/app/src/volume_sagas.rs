@@ -145,6 +145,16 @@ async fn reserve(app: &App, volume_id: i64, vm_id: i64, device_id: Option<i64>) 
     }
     if v.pool_id.is_none() {
         if let Some((pool, _, _)) = vol_db::root_pool_of(&mut tx, vm_id).await? {
+            // A volume from a snapshot is copied from the snapshot's file, on the same pool.
+            if v.snapshot_pool_id.is_some_and(|sp| sp != pool) {
+                return Err(Error::invalid(format!(
+                    "Volume {} is made from snapshot {}, whose file is on pool {}: attach it to a VM whose root \
+                     disk is on that pool",
+                    v.name,
+                    v.snapshot_uuid.as_deref().unwrap_or("?"),
+                    v.snapshot_pool_uuid.as_deref().unwrap_or("?")
+                )));
+            }
             vol_db::set_pool(&mut tx, volume_id, pool).await?;
         }
     }

@@ -51,6 +51,10 @@ pub struct Volume {
     pub template_name: Option<String>,
     pub hypervisor: Option<String>,
     pub snapshot_uuid: Option<String>,
+    /// The pool holding the file of the snapshot the volume is made from (hosts with files).
+    pub snapshot_pool_id: Option<i64>,
+    pub snapshot_pool_uuid: Option<String>,
+    pub snapshot_pool_path: Option<String>,
 }
 
 impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Volume {
@@ -97,6 +101,9 @@ impl<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> for Volume {
             template_name: r.try_get("template_name")?,
             hypervisor: r.try_get("hypervisor")?,
             snapshot_uuid: r.try_get("snapshot_uuid")?,
+            snapshot_pool_id: r.try_get("snapshot_pool_id")?,
+            snapshot_pool_uuid: r.try_get("snapshot_pool_uuid")?,
+            snapshot_pool_path: r.try_get("snapshot_pool_path")?,
         })
     }
 }
@@ -110,12 +117,13 @@ const VOLUME_SELECT: &str =
      o.uuid AS disk_offering_uuid, o.name AS disk_offering_name, o.display_text AS disk_offering_display_text, \
      p.uuid AS pool_uuid, p.name AS pool_name, p.pool_type, p.path AS pool_path, p.host_id AS pool_host_id, \
      p.cluster_id AS pool_cluster_id, t.uuid AS template_uuid, t.name AS template_name, \
-     COALESCE(v.hypervisor, vt.hypervisor, t.hypervisor, p.hypervisor) AS hypervisor, sn.uuid AS snapshot_uuid \
+     COALESCE(v.hypervisor, vt.hypervisor, t.hypervisor, p.hypervisor) AS hypervisor, sn.uuid AS snapshot_uuid, \
+     sn.pool_id AS snapshot_pool_id, sp.uuid AS snapshot_pool_uuid, sp.path AS snapshot_pool_path \
      FROM volume x JOIN zone z ON z.id = x.zone_id LEFT JOIN vm_instance v ON v.id = x.vm_id \
      LEFT JOIN account a ON a.id = x.account_id LEFT JOIN domain d ON d.id = x.domain_id \
      LEFT JOIN disk_offering o ON o.id = x.disk_offering_id LEFT JOIN storage_pool p ON p.id = x.pool_id \
      LEFT JOIN vm_template t ON t.id = x.template_id LEFT JOIN vm_template vt ON vt.id = v.template_id \
-     LEFT JOIN snapshot sn ON sn.id = x.snapshot_id";
+     LEFT JOIN snapshot sn ON sn.id = x.snapshot_id LEFT JOIN storage_pool sp ON sp.id = sn.pool_id";
 
 /// A volume to insert.
 #[derive(Debug, Clone)]

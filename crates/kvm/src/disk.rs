@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferrostack_agent_api::{
-    AgentError, DiskFile, DiskFormat, ImageInfo, PoolSpec, RootDisk, SnapshotFile, TemplateSpec,
+    AgentError, DataDisk, DiskFile, DiskFormat, ImageInfo, PoolSpec, RootDisk, SnapshotFile, TemplateSpec,
 };
 use futures::StreamExt;
 use sha2::Digest;
@@ -143,6 +143,38 @@ pub(crate) async fn ensure_blank(path: &Path, size: u64) -> Result<(), AgentErro
         .arg(&tmp)
         .arg(size.to_string());
     run(cmd, "create the volume").await?;
+    tokio::fs::rename(&tmp, path)
+        .await
+        .map_err(|e| crate::io("cannot rename into", path, e))
+}
+
+/// Make a data disk's file unless it exists: a standalone copy of the snapshot it is made
+/// from (grown to its size if smaller), or else empty.
+pub(crate) async fn ensure_data_disk(path: &Path, d: &DataDisk) -> Result<(), AgentError> {
+    let Some(s) = &d.from_snapshot else {
+        return ensure_blank(path, d.size_bytes).await;
+    };
+    if path.exists() {
+        return Ok(());
+    }
+    let source = snapshot_path(s)?;
+    if !source.exists() {
+        return Err(AgentError::Failed(format!(
+            "the file of snapshot {} ({}) is not on this host: a volume from a snapshot is made on a host that \
+             reaches the snapshot's pool",
+            s.snapshot,
+            source.display()
+        )));
+    }
+    // Grown beside, before the rename, so the volume never appears at the wrong size.
+    let tmp = path.with_extension("fromsnap");
+    flatten_into(&source, &tmp, false).await?;
+    if virtual_size(&tmp).await.is_some_and(|now| now < d.size_bytes) {
+        if let Err(e) = resize_file(&tmp, d.size_bytes).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+    }
     tokio::fs::rename(&tmp, path)
         .await
         .map_err(|e| crate::io("cannot rename into", path, e))

@@ -386,7 +386,7 @@ impl Agent for LibvirtAgent {
         let mut data = Vec::new();
         for d in &spec.data_disks {
             let path = disk::data_path(&d.file)?;
-            disk::ensure_blank(&path, d.size_bytes).await?;
+            disk::ensure_data_disk(&path, d).await?;
             data.push((path, d.device_id));
         }
         // The ISO in the CD-ROM drive: cached on the root disk's pool (shared, like templates:
@@ -486,7 +486,7 @@ impl Agent for LibvirtAgent {
         let lock = self.lock_vm(vm_name);
         let _g = lock.lock().await;
         let path = disk::data_path(&d.file)?;
-        disk::ensure_blank(&path, d.size_bytes).await?;
+        disk::ensure_data_disk(&path, d).await?;
         let (name, device) = (vm_name.to_string(), xml::data_disk(&path, d.device_id));
         self.with_conn(move |c| {
             let Some(dom) = lookup(c, &name)?.filter(|x| x.is_active().unwrap_or(false)) else {

@@ -207,14 +207,48 @@ async fn snapshots_revert_and_templates_on_a_real_kvm_host() {
     let tpl2_file = pool.join("templates").join(format!("{tpl2}.qcow2"));
     assert!(same_content(&tpl2_file, &root_file));
 
-    // A volume from a KVM snapshot is not made yet: refused, naming what works instead.
-    let r = c
-        .get("createVolume", &[("name", "from-snap"), ("snapshotid", &s_data_id)])
+    // 6. A volume from a snapshot is a standalone copy of it, made on the snapshot's pool when
+    //    a host first needs it: attached to the stopped VM (made at its start) and to the
+    //    running one (made and hot-plugged at once).
+    let mut from_snap = Vec::new();
+    for (name, vm) in [
+        ("snap-copy-stopped", id1.as_str()),
+        ("snap-copy-live", v2["id"].as_str().unwrap()),
+    ] {
+        let j = job(
+            c,
+            "createVolume",
+            &[("name", name), ("snapshotid", &s_data_id), ("virtualmachineid", vm)],
+        )
         .await;
-    assert_eq!(r.status, 432, "{}", r.text);
-    assert!(r.text.contains("revertSnapshot"), "{}", r.text);
+        let vol = &j["jobresult"]["volume"];
+        assert_eq!(vol["snapshotid"], s_data_id.as_str(), "{vol}");
+        from_snap.push(vol["id"].as_str().unwrap().to_string());
+    }
+    let live_file = pool.join(format!("{}.qcow2", from_snap[1]));
+    assert!(
+        same_content(&live_file, &s_data_file),
+        "the live volume is the snapshot's copy"
+    );
+    assert!(has_pattern(&live_file, 0xaa));
+    let stopped_file = pool.join(format!("{}.qcow2", from_snap[0]));
+    assert!(!stopped_file.exists(), "made when its VM starts");
+    job(c, "startVirtualMachine", &[("id", &id1)]).await;
+    assert!(same_content(&stopped_file, &s_data_file));
+    for v in &from_snap {
+        let vol = &c.get("listVolumes", &[("id", v)]).await.items("volume")[0];
+        assert_eq!(vol["state"], "Ready", "{vol}");
+    }
+    // Independent of the snapshot: writing the copy leaves the snapshot as it was.
+    job(c, "stopVirtualMachine", &[("id", &id1)]).await;
+    write_pattern(&stopped_file, 0xcc);
+    assert!(has_pattern(&s_data_file, 0xaa));
+    for v in &from_snap {
+        job(c, "detachVolume", &[("id", v)]).await;
+        assert_eq!(c.get("deleteVolume", &[("id", v)]).await.ok()["success"], true);
+    }
 
-    // 6. Deleting the snapshots removes their files.
+    // 7. Deleting the snapshots removes their files.
     for s in [&s_root_id, &s_data_id] {
         job(c, "deleteSnapshot", &[("id", s)]).await;
     }
