@@ -25,8 +25,6 @@ use crate::{signature, Ctx};
 pub struct ApiState {
     pub app: Arc<App>,
     pub registry: Arc<Registry>,
-    /// Fetches the sources of extracted templates (`/client/extract`).
-    pub sources: reqwest::Client,
 }
 
 /// The HTTP router serving `/client/api` (with and without a trailing slash) and the
@@ -35,7 +33,6 @@ pub fn router(app: Arc<App>) -> Router {
     let state = Arc::new(ApiState {
         app,
         registry: Arc::new(crate::registry()),
-        sources: crate::extract::source_client(),
     });
     Router::new()
         .route("/client/api", any(handle))

@@ -202,6 +202,16 @@ pub const SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        name: "secstorage.allowed.internal.download.sites",
+        category: "Advanced",
+        default: "",
+        description: "Comma separated list of CIDRs of internal sites (loopback, private, link-local addresses) the \
+                      management server may fetch template images from when serving extracted templates; every \
+                      other internal address is refused",
+        scope: Scope::Global,
+        kind: Kind::String,
+    },
+    Setting {
         name: "disable.extraction",
         category: "Advanced",
         default: "false",

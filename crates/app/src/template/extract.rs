@@ -69,6 +69,9 @@ pub struct ExtractSource {
     pub url: String,
     /// A file name for `Content-Disposition`: the template's name and format.
     pub file_name: String,
+    /// `secstorage.allowed.internal.download.sites`: the internal addresses (CIDRs, as the
+    /// operator wrote them) the server may fetch from; every other internal address is refused.
+    pub allowed_internal: Vec<String>,
 }
 
 /// Why a link is refused. Unknown and tampered links look the same.
@@ -293,10 +296,26 @@ impl App {
         if x.expires <= now_ms() {
             return Err(LinkRefused::Expired);
         }
+        let allowed_internal = match self
+            .config_value("secstorage.allowed.internal.download.sites", None)
+            .await
+        {
+            Ok(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_string)
+                .collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "reading secstorage.allowed.internal.download.sites failed; allowing none");
+                Vec::new()
+            }
+        };
         match t {
             Some(t) if reachable_source(&t.url) => Ok(ExtractSource {
                 url: t.url.trim().to_string(),
                 file_name: file_name(&t.name, &t.format),
+                allowed_internal,
             }),
             Some(_) | None => Err(LinkRefused::Gone),
         }

@@ -88,11 +88,7 @@ async fn add_host_authenticates_the_agent_and_keeps_no_password() {
 async fn vms_on_agent_hosts_get_root_disks_and_survive_agent_restarts() {
     let t = TestServer::start().await;
     let c = &t.admin;
-    for (name, value) in [("ping.interval", "1"), ("ping.timeout", "1")] {
-        c.get("updateConfiguration", &[("name", name), ("value", value)])
-            .await
-            .ok();
-    }
+    crate::setup::fast_host_pings(c).await;
     let dir = tempfile::tempdir().unwrap();
     let mut agent = AgentProcess::start(dir.path(), "pw", &["--backend", "simulator"]);
     let edge = kvm_edge(c, "edge", &agent.url, "pw", &dir.path().join("pool")).await;

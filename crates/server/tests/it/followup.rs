@@ -184,11 +184,7 @@ async fn duplicate_enqueue_is_one_row_and_a_removed_host_resolves_it() {
 async fn deleting_a_host_resolves_its_host_side_follow_ups() {
     let t = TestServer::start().await;
     let c = &t.admin;
-    for (name, value) in [("ping.interval", "1"), ("ping.timeout", "1")] {
-        c.get("updateConfiguration", &[("name", name), ("value", value)])
-            .await
-            .ok();
-    }
+    crate::setup::fast_host_pings(c).await;
     let (edge, guest) = edge_with_templates(c, "edge", 1).await;
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "121", 21).await;

@@ -123,18 +123,18 @@ impl Drop for Libvirt {
     }
 }
 
-/// Serve the image on loopback for the host's direct download.
-async fn serve_image(image: PathBuf) -> (String, tokio::task::JoinHandle<()>) {
-    let bytes = std::fs::read(&image).unwrap();
+/// Serve a file on loopback as `/<name>` for the host to download (a template, an ISO).
+pub(crate) async fn serve_file(file: PathBuf, name: &str) -> (String, tokio::task::JoinHandle<()>) {
+    let bytes = std::fs::read(&file).unwrap();
     let app = axum::Router::new().route(
-        "/guest.qcow2",
+        &format!("/{name}"),
         axum::routing::get(move || {
             let b = bytes.clone();
             async move { b }
         }),
     );
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/guest.qcow2", l.local_addr().unwrap());
+    let url = format!("http://{}/{name}", l.local_addr().unwrap());
     let h = tokio::spawn(async move {
         let _ = axum::serve(l, app).await;
     });
@@ -246,7 +246,7 @@ impl Rig {
         let image_sha = std::fs::read_to_string(image.with_extension("qcow2.sha256")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let lv = Libvirt::up(&dir.path().join("host"));
-        let (image_url, image_server) = serve_image(image).await;
+        let (image_url, image_server) = serve_file(image, "guest.qcow2").await;
         let agent = AgentProcess::start(
             dir.path(),
             "kvm-pw",

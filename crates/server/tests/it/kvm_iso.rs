@@ -11,27 +11,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::kvm::{expunge_vm, field, guest_report, scripts, sha256_hex, Rig, ONE_AT_A_TIME};
+use crate::kvm::{expunge_vm, field, guest_report, scripts, serve_file, sha256_hex, Rig, ONE_AT_A_TIME};
 use crate::kvmhost::{configdrive_only_offering, vm};
 use crate::setup::{deploy, shared_network};
-
-/// Serve the ISO on loopback for the host to fetch.
-async fn serve_iso(iso: PathBuf) -> (String, tokio::task::JoinHandle<()>) {
-    let bytes = std::fs::read(&iso).unwrap();
-    let app = axum::Router::new().route(
-        "/guest.iso",
-        axum::routing::get(move || {
-            let b = bytes.clone();
-            async move { b }
-        }),
-    );
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/guest.iso", l.local_addr().unwrap());
-    let h = tokio::spawn(async move {
-        let _ = axum::serve(l, app).await;
-    });
-    (url, h)
-}
 
 /// The `<disk>…</disk>` elements of a domain's XML.
 fn disks(xml: &str) -> Vec<String> {
@@ -68,7 +50,7 @@ async fn a_vm_deployed_from_a_bootable_iso_boots_from_it_onto_a_blank_disk() {
             .unwrap(),
     );
     let iso_sha = std::fs::read_to_string(iso_file.with_extension("iso.sha256")).unwrap();
-    let (url, iso_server) = serve_iso(iso_file).await;
+    let (url, iso_server) = serve_file(iso_file, "guest.iso").await;
     let r = c
         .get(
             "registerIso",

@@ -146,11 +146,7 @@ async fn a_vm_the_host_lost_while_the_server_was_down_is_not_reported_running() 
 async fn a_host_that_does_not_answer_does_not_hold_up_the_start_up_reconcile() {
     let t = TestServer::start().await;
     let c = &t.admin;
-    for (name, value) in [("ping.interval", "1"), ("ping.timeout", "1")] {
-        c.get("updateConfiguration", &[("name", name), ("value", value)])
-            .await
-            .ok();
-    }
+    crate::setup::fast_host_pings(c).await;
     let w = world(c).await;
     let (id, _) = running(c, &w, "web").await;
     let host = &w.cloud.zone.hosts[0];

@@ -23,6 +23,16 @@ async fn job_ok(c: &Client, command: &str, params: &[(&str, &str)]) -> Value {
 
 /// A zone with hosts, an enabled physical network (Guest traffic; Public too in core zones)
 /// and its VirtualRouter and ConfigDrive providers enabled.
+/// Hosts are pinged every second and go down after a second without an answer, so tests that
+/// stop and start hosts see it quickly.
+pub async fn fast_host_pings(c: &Client) {
+    for (name, value) in [("ping.interval", "1"), ("ping.timeout", "1")] {
+        c.get("updateConfiguration", &[("name", name), ("value", value)])
+            .await
+            .ok();
+    }
+}
+
 pub async fn cloud(c: &Client, name: &str, edge: bool, hosts: usize) -> Cloud {
     let zone = bring_up(c, name, edge, hosts).await;
     let pn = c

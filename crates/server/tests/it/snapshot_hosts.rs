@@ -62,11 +62,7 @@ async fn a_failing_create_object_command_fails_the_snapshot_and_leaves_nothing()
 async fn a_snapshot_deleted_while_its_host_is_down_is_removed_when_the_host_is_back() {
     let t = TestServer::start().await;
     let c = &t.admin;
-    for (name, value) in [("ping.interval", "1"), ("ping.timeout", "1")] {
-        c.get("updateConfiguration", &[("name", name), ("value", value)])
-            .await
-            .ok();
-    }
+    crate::setup::fast_host_pings(c).await;
     let (edge, guest) = edge_with_templates(c, "edge", 1).await;
     let cd = configdrive_offering(c, "cd").await;
     let net = shared_network(c, &edge, "cd-net", &cd, "120", 20).await;

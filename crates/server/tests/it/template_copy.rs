@@ -295,6 +295,8 @@ async fn copy_template_and_iso_between_zones() {
 struct Source {
     addr: SocketAddr,
     task: tokio::task::JoinHandle<()>,
+    /// Requests it has answered.
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Drop for Source {
@@ -306,14 +308,17 @@ impl Drop for Source {
 async fn source(body: Vec<u8>) -> Source {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = hits.clone();
     let app = axum::Router::new().fallback(move || {
         let b = body.clone();
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         async move { b }
     });
     let task = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Source { addr, task }
+    Source { addr, task, hits }
 }
 
 async fn extract(c: &Client, cmd: &str, id: &str) -> Value {
@@ -396,8 +401,30 @@ async fn extract_template_serves_a_signed_expiring_link() {
         "expiry from extract.url.expiration.interval"
     );
 
-    // The link answers the exact bytes of the source, to anyone who has it (no API keys).
+    // The source is on loopback: an internal address the server fetches from only where the
+    // operator allows it (the link must not open the management network to template owners).
     let http = reqwest::Client::new();
+    let r = http.get(&link).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let text = r.text().await.unwrap();
+    assert!(text.contains("secstorage.allowed.internal.download.sites"), "{text}");
+    assert!(!text.contains(&src.addr.to_string()), "{text}");
+    assert_eq!(
+        src.hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the source was not contacted"
+    );
+    a.get(
+        "updateConfiguration",
+        &[
+            ("name", "secstorage.allowed.internal.download.sites"),
+            ("value", "10.0.0.0/8, 127.0.0.0/8"),
+        ],
+    )
+    .await
+    .ok();
+
+    // The link answers the exact bytes of the source, to anyone who has it (no API keys).
     let r = http.get(&link).send().await.unwrap();
     assert_eq!(r.status(), 200);
     let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
