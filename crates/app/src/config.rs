@@ -38,6 +38,8 @@ pub enum Kind {
     String,
     /// A comma-separated list of role type names (`Admin, DomainAdmin`).
     RoleTypes,
+    /// A comma-separated list of CIDRs or single addresses, possibly empty.
+    Cidrs,
 }
 
 impl Kind {
@@ -46,7 +48,7 @@ impl Kind {
             Kind::Integer { .. } => "Number",
             Kind::Float { .. } => "Decimal",
             Kind::Boolean => "Boolean",
-            Kind::String | Kind::RoleTypes => "String",
+            Kind::String | Kind::RoleTypes | Kind::Cidrs => "String",
         }
     }
 }
@@ -209,7 +211,7 @@ pub const SETTINGS: &[Setting] = &[
                       management server may fetch template images from when serving extracted templates; every \
                       other internal address is refused",
         scope: Scope::Global,
-        kind: Kind::String,
+        kind: Kind::Cidrs,
     },
     Setting {
         name: "disable.extraction",
@@ -244,6 +246,19 @@ pub const SETTINGS: &[Setting] = &[
         kind: Kind::Boolean,
     },
 ];
+
+/// `10.0.0.0/8`, `fd00::/8` or a single address.
+fn is_cidr(s: &str) -> bool {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    let Ok(ip) = addr.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|n| n <= max))
+}
 
 pub fn setting(name: &str) -> Option<&'static Setting> {
     SETTINGS.iter().find(|s| s.name == name)
@@ -289,6 +304,20 @@ pub fn validate(s: &Setting, value: &str) -> Result<String, Error> {
                 }
             }
             Ok(out.join(", "))
+        }
+        Kind::Cidrs => {
+            let mut out = Vec::new();
+            for item in v.split(',').map(str::trim).filter(|x| !x.is_empty()) {
+                if !is_cidr(item) {
+                    return Err(Error::invalid(format!(
+                        "Invalid value {value} for {}: give CIDRs or addresses separated by commas (10.0.0.0/8, \
+                         192.168.1.5), or nothing",
+                        s.name
+                    )));
+                }
+                out.push(item);
+            }
+            Ok(out.join(","))
         }
         Kind::String => {
             if v.is_empty() {
@@ -496,5 +525,10 @@ mod tests {
         );
         assert!(validate(roles, "Admin, Boss").is_err());
         assert!(validate(roles, "").is_err());
+        let sites = setting("secstorage.allowed.internal.download.sites").unwrap();
+        assert_eq!(validate(sites, " 10.0.0.0/8 , ::1,").unwrap(), "10.0.0.0/8,::1");
+        assert_eq!(validate(sites, "").unwrap(), "");
+        assert!(validate(sites, "10.0.0.0/33").is_err());
+        assert!(validate(sites, "intranet").is_err());
     }
 }
