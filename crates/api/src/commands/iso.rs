@@ -8,12 +8,10 @@ use ferrostack_types::Error;
 use crate::args::Args;
 use crate::registry::{list_params, scope_params, Access, Command, JobDecl, PType, Param, Shape, SUCCESS_FIELDS};
 use crate::reply::Reply;
-use crate::views::tag::tags_of;
 use crate::views::template::{self as views, TEMPLATE_FIELDS};
 use crate::views::vm::VM_FIELDS;
 use crate::Ctx;
 use ferrostack_app::saga::SagaKind;
-use ferrostack_app::tag::ResourceType;
 use ferrostack_types::EventType;
 
 pub fn commands() -> Vec<Command> {
@@ -184,20 +182,11 @@ async fn register(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let ids = a
-        .str("ids")
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
     let p = TemplateList {
         filter: a.str("isofilter").unwrap_or_else(|| "selfexecutable".into()),
         scope: a.scope(),
         id: a.uuid("id"),
-        ids,
+        ids: a.ids()?,
         name: a.str("name"),
         keyword: a.str("keyword"),
         zone_uuid: a.uuid("zoneid"),
@@ -212,16 +201,7 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         is_public: a.opt_bool("ispublic"),
         page: a.page()?,
     };
-    let (total, rows) = c.app.template_list(&c.caller, p).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.template.id).collect();
-    let tags = c.app.tags_page(ResourceType::Iso, &ids).await?;
-    Ok(Reply::list(
-        "iso",
-        total,
-        rows.iter()
-            .map(|r| views::template(r, tags_of(&tags, r.template.id)))
-            .collect(),
-    ))
+    crate::commands::template::list_reply(c, p).await
 }
 
 async fn update(c: &Ctx, a: Args) -> Result<Reply, Error> {

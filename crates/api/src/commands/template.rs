@@ -227,20 +227,11 @@ async fn register(c: &Ctx, a: Args) -> Result<Reply, Error> {
 }
 
 async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
-    let ids = a
-        .str("ids")
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_lowercase())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
     let p = TemplateList {
         filter: a.req("templatefilter")?,
         scope: a.scope(),
         id: a.uuid("id"),
-        ids,
+        ids: a.ids()?,
         name: a.str("name"),
         keyword: a.str("keyword"),
         zone_uuid: a.uuid("zoneid"),
@@ -255,11 +246,22 @@ async fn list(c: &Ctx, a: Args) -> Result<Reply, Error> {
         is_public: None,
         page: a.page()?,
     };
+    list_reply(c, p).await
+}
+
+/// `listTemplates` / `listIsos` after their own filters: the page, its tags (as `Template` or
+/// `ISO`), the answer (`template` or `iso`).
+pub(crate) async fn list_reply(c: &Ctx, p: TemplateList) -> Result<Reply, Error> {
+    let (tagged, key) = if p.isos {
+        (ResourceType::Iso, "iso")
+    } else {
+        (ResourceType::Template, "template")
+    };
     let (total, rows) = c.app.template_list(&c.caller, p).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.template.id).collect();
-    let tags = c.app.tags_page(ResourceType::Template, &ids).await?;
+    let tags = c.app.tags_page(tagged, &ids).await?;
     Ok(Reply::list(
-        "template",
+        key,
         total,
         rows.iter()
             .map(|r| views::template(r, tags_of(&tags, r.template.id)))
