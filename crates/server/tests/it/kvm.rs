@@ -123,6 +123,22 @@ impl Drop for Libvirt {
     }
 }
 
+/// Run one of the scripts that build (or reuse) a test image; its last line names the file
+/// (`<path> (<details>)`).
+pub(crate) fn build_test_file(script: &str) -> PathBuf {
+    let build = Command::new(scripts().join(script)).output().unwrap();
+    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
+    PathBuf::from(
+        String::from_utf8_lossy(&build.stdout)
+            .lines()
+            .last()
+            .unwrap()
+            .split(" (")
+            .next()
+            .unwrap(),
+    )
+}
+
 /// Serve a file on loopback as `/<name>` for the host to download (a template, an ISO).
 pub(crate) async fn serve_file(file: PathBuf, name: &str) -> (String, tokio::task::JoinHandle<()>) {
     let bytes = std::fs::read(&file).unwrap();
@@ -232,17 +248,7 @@ impl Rig {
             eprintln!("skipped: {why}");
             return None;
         }
-        let build = Command::new(scripts().join("build-test-image.sh")).output().unwrap();
-        assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
-        let image = PathBuf::from(
-            String::from_utf8_lossy(&build.stdout)
-                .lines()
-                .last()
-                .unwrap()
-                .split(" (")
-                .next()
-                .unwrap(),
-        );
+        let image = build_test_file("build-test-image.sh");
         let image_sha = std::fs::read_to_string(image.with_extension("qcow2.sha256")).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let lv = Libvirt::up(&dir.path().join("host"));

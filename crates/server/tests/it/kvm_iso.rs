@@ -4,14 +4,14 @@
 //! blank qcow2 root disk of the requested size, puts the ISO in a CD-ROM drive that boots first
 //! (then the disk), and the guest boots from it and reports what its config drive told it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::kvm::{expunge_vm, field, guest_report, scripts, serve_file, sha256_hex, Rig, ONE_AT_A_TIME};
+use crate::kvm::{build_test_file, expunge_vm, field, guest_report, serve_file, sha256_hex, Rig, ONE_AT_A_TIME};
 use crate::kvmhost::{configdrive_only_offering, vm};
 use crate::setup::{deploy, shared_network};
 
@@ -38,17 +38,7 @@ async fn a_vm_deployed_from_a_bootable_iso_boots_from_it_onto_a_blank_disk() {
     let Some(rig) = Rig::up().await else { return };
     let (c, edge, lv) = (&rig.t.admin, &rig.edge, &rig.lv);
 
-    let build = Command::new(scripts().join("build-test-iso.sh")).output().unwrap();
-    assert!(build.status.success(), "{}", String::from_utf8_lossy(&build.stderr));
-    let iso_file = PathBuf::from(
-        String::from_utf8_lossy(&build.stdout)
-            .lines()
-            .last()
-            .unwrap()
-            .split(" (")
-            .next()
-            .unwrap(),
-    );
+    let iso_file = build_test_file("build-test-iso.sh");
     let iso_sha = std::fs::read_to_string(iso_file.with_extension("iso.sha256")).unwrap();
     let (url, iso_server) = serve_file(iso_file, "guest.iso").await;
     let r = c
